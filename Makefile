@@ -1,0 +1,42 @@
+# The two set-up-and-go commands (see README): `make run` and `make test`.
+# Both install what is missing (apt-get, npm pack), build, then act. MODEL= overrides the model.
+BUILD   ?= build
+JOBS    ?= $(shell nproc)
+LEAP    := $(BUILD)/bin/leap
+MODEL   ?= models/leap-random-tiny.gguf
+CMAKE_FLAGS ?=
+
+.PHONY: all deps llama configure build run test clean default-model
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+llama: deps
+	@scripts/fetch-llama.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+
+configure: llama $(BUILD)/CMakeCache.txt
+
+build: configure
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The embedded default until a trained model ships: a random-weight tiny qwen2 model.
+models/leap-random-tiny.gguf: | build
+	@mkdir -p models
+	$(LEAP) make-model --preset tiny --seed 1 -o $@
+
+default-model: models/leap-random-tiny.gguf
+
+run: build $(if $(filter models/leap-random-tiny.gguf,$(MODEL)),default-model)
+	$(LEAP) solve -m $(MODEL) --sample --method leap -n 4 -T 96 --segments 3 --top-k 2 \
+	    --router dispersed --seed 1 --trace results/run-trace.json
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure --timeout 900 $(if $(MODEL_TEST),,)
+
+clean:
+	rm -rf $(BUILD)

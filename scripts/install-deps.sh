@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, whatever the build and tests need and the machine lacks.
+# Each package is here for a reason:
+#   build-essential cmake git ccache   compiler, build system, bundle clone, rebuild cache
+#   nlohmann-json3-dev                 JSON (traces, results, prompt files, HTTP bodies)
+#   libcli11-dev                       the command line
+#   libcpp-httplib-dev                 HTTP client/server (OpenAI backend, leap serve)
+#   libgtest-dev                       the unit tests
+#   libbenchmark-dev                   micro-benchmarks in bench/
+#   npm                                `npm pack` of the pinned llama.cpp source (no install)
+#   openssl                            checks the tarball's sha512 integrity
+#   python3                            small helpers in shell tests
+set -euo pipefail
+pkgs=(build-essential cmake git ccache nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+      libgtest-dev libbenchmark-dev openssl python3)
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+if ((${#missing[@]})); then
+    echo "install-deps: apt-get install ${missing[*]}"
+    SUDO=""
+    [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,381 @@
+#include "backends/llama/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "backends/llama/path_sequence.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/stop.h"
+
+namespace leap {
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+// Room kept free in every path's context for a forced answer (opener + answer budget).
+int answer_reserve(const RunConfig& c) { return c.answer_tokens + 128; }
+}  // namespace
+
+struct LlamaEngine::PathState {
+    PathSequence seq;
+    SamplerPtr sampler;
+    bool active = false;  // a request is in flight
+    GenerateRequest req;
+    std::string generated;
+    int n_sampled = 0, n_appended = 0;
+    int row = -1;         // batch row whose logits this path samples from next
+    double done_at = -1;
+};
+
+struct LlamaEngine::Slot {
+    std::unique_ptr<ProblemRun> run;
+    int first_seq = 0;
+    std::vector<PathState> paths;
+    std::vector<llama_token> prompt;          // rendered prompt + prefill, evaluated once
+    std::vector<llama_token> prefill_tokens;  // the prefill's tokens (the tail of `prompt`)
+    int n_rendered = 0;
+    int prompt_fed = 0;
+    bool prompt_done = false;
+    int prompt_row = -1;
+    std::vector<GenerateRequest> first_requests;
+    Clock::time_point t0;
+};
+
+nlohmann::json EngineStats::to_json() const {
+    nlohmann::json by_kind = nlohmann::json::object();
+    for (size_t k = 0; k < (size_t)TokenKind::Count; ++k) by_kind[std::string(to_string((TokenKind)k))] = tokens[k];
+    return {{"tokens", by_kind},
+            {"prompt_tokens_evaluated", prompt_tokens_evaluated},
+            {"refed", refed},
+            {"rolled_back", rolled_back},
+            {"history_reevaluated", history_reevaluated},
+            {"decode_calls", decode_calls},
+            {"mean_batch", decode_calls ? (double)batch_tokens / decode_calls : 0.0},
+            {"kv_full_events", kv_full_events},
+            {"sampled", sampled},
+            {"timings", {{"seconds", seconds}, {"sampled_per_s", seconds > 0 ? sampled / seconds : 0.0}}}};
+}
+
+LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, const RunConfig& config,
+                         const PromptSet& prompts)
+    : model_(model), opt_(opt), config_(config), prompts_(prompts) {
+    config_.validate();
+    if (opt_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
+    const int n_seq = config_.n_paths * opt_.parallel_problems;
+    if (n_seq > 256)
+        throw Error("paths x parallel problems = " + std::to_string(n_seq) +
+                    " exceeds llama.cpp's 256 sequences per context");
+    int per_path = opt_.n_ctx_per_path;
+    if (per_path <= 0) {
+        const RunConfig& c = config_;
+        const long want = 1024L + (long)c.segments * c.segment_tokens +
+                          (long)(c.segments - 1) * (c.summary_tokens * (c.router.k + 1) + 24L * c.router.k + 256) +
+                          answer_reserve(c) + 64;
+        per_path = (int)std::min<long>(want, std::max(model_.n_ctx_train(), 512));
+    }
+    if (per_path <= answer_reserve(config_) + 64)
+        throw Error("context per path (--ctx-size " + std::to_string(per_path) + ") is too small for an answer budget of " +
+                    std::to_string(config_.answer_tokens) + " tokens");
+
+    llama_context_params cp = llama_context_default_params();
+    cp.n_seq_max = n_seq;
+    cp.kv_unified = opt_.kv_unified;
+    cp.n_ctx = (uint32_t)per_path * n_seq;
+    // Unified: one cache of the same total size; the prompt's cells are shared, not copied.
+    cp.n_batch = opt_.n_batch;
+    cp.n_ubatch = std::min(opt_.n_ubatch, opt_.n_batch);
+    const int threads = opt_.threads > 0 ? opt_.threads : (int)std::max(1u, std::thread::hardware_concurrency());
+    cp.n_threads = threads;
+    cp.n_threads_batch = threads;
+    cp.no_perf = true;
+    ctx_ = llama_init_from_model(model_.get(), cp);
+    if (!ctx_)
+        throw Error("llama.cpp could not create a context of " + std::to_string(cp.n_ctx) + " tokens for " +
+                    std::to_string(n_seq) + " sequences (out of memory? lower --ctx-size or paths)");
+    mem_ = llama_get_memory(ctx_);
+    n_ctx_seq_ = (int)llama_n_ctx_seq(ctx_);
+    if (opt_.kv_unified) n_ctx_seq_ = std::min(n_ctx_seq_, per_path);
+    batch_ = llama_batch_init(opt_.n_batch, 0, 1);
+    slots_.resize(opt_.parallel_problems);
+    for (int s = 0; s < opt_.parallel_problems; ++s) {
+        slots_[s] = std::make_unique<Slot>();
+        slots_[s]->first_seq = s * config_.n_paths;
+    }
+}
+
+LlamaEngine::~LlamaEngine() {
+    llama_batch_free(batch_);
+    if (ctx_) llama_free(ctx_);
+}
+
+int LlamaEngine::sequences_in_use() const {
+    int n = 0;
+    for (int s = 0; s < (int)llama_n_seq_max(ctx_); ++s)
+        if (llama_memory_seq_pos_max(mem_, s) >= 0) ++n;
+    return n;
+}
+
+void LlamaEngine::start_problem(Slot& slot, const Problem& problem, int index) {
+    slot.run = std::make_unique<ProblemRun>(index, problem, config_, prompts_);
+    const std::string rendered = model_.render_prompt(slot.run->user_message());
+    slot.prompt = model_.tokenize(rendered, true);
+    slot.n_rendered = (int)slot.prompt.size();
+    slot.prefill_tokens = model_.tokenize(slot.run->prefill(), false);
+    slot.prompt.insert(slot.prompt.end(), slot.prefill_tokens.begin(), slot.prefill_tokens.end());
+    if ((int)slot.prompt.size() + answer_reserve(config_) >= n_ctx_seq_)
+        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(slot.prompt.size()) +
+                    " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
+                    " tokens per path (raise --ctx-size)");
+    slot.run->set_prompt_tokens((long)slot.prompt.size());
+    slot.prompt_fed = 0;
+    slot.prompt_done = false;
+    slot.prompt_row = -1;
+    slot.paths.clear();
+    slot.paths.resize(config_.n_paths);
+    for (int i = 0; i < config_.n_paths; ++i)
+        slot.paths[i].sampler = make_sampler(opt_.sampling, model_.vocab(),
+                                             mix_seed({config_.seed, (uint64_t)index, (uint64_t)i, 0x5a}));
+    slot.first_requests = slot.run->take_requests();
+    slot.t0 = Clock::now();
+}
+
+void LlamaEngine::start_requests(Slot& slot) {
+    for (GenerateRequest& req : slot.run->take_requests()) {
+        PathState& ps = slot.paths[req.path];
+        const auto e = ps.seq.edit(req.keep, req.append, model_, mem_);
+        stats_.rolled_back += e.rolled_back;
+        stats_.refed += e.refed;
+        stats_.tokens[(size_t)req.append_kind] += e.appended;
+        ps.n_appended = e.appended;
+        ps.req = std::move(req);
+        ps.active = true;
+        ps.generated.clear();
+        ps.n_sampled = 0;
+        ps.row = -1;
+        stats_.refed += ps.seq.ensure_pending(mem_);
+        const int limit = ps.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+        if (ps.seq.end_pos() >= limit) finish_request(slot, ps.req.path, StopReason::ContextFull);
+    }
+}
+
+void LlamaEngine::finish_request(Slot& slot, int path, StopReason reason) {
+    PathState& ps = slot.paths[path];
+    ps.active = false;
+    ps.row = -1;
+    GenerateResult r;
+    r.text = std::move(ps.generated);
+    r.n_sampled = ps.n_sampled;
+    r.n_appended = ps.n_appended;
+    r.reason = reason;
+    ps.generated.clear();
+    slot.run->complete(path, r);
+    for (int i = 0; i < (int)slot.paths.size(); ++i)
+        if (slot.paths[i].done_at < 0 && slot.run->paths()[i].phase == Phase::Done)
+            slot.paths[i].done_at = seconds_since(slot.t0);
+    start_requests(slot);
+}
+
+bool LlamaEngine::build_and_decode() {
+    struct Entry { Slot* slot; int path; int n; bool logits; };  // path -1: the shared prompt
+    std::vector<Entry> entries;
+    auto add = [&](llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
+        const int i = batch_.n_tokens++;
+        batch_.token[i] = t;
+        batch_.pos[i] = pos;
+        batch_.n_seq_id[i] = 1;
+        batch_.seq_id[i][0] = seq;
+        batch_.logits[i] = logits;
+    };
+    auto check_history = [&](llama_seq_id seq, llama_pos pos) {
+        if (pos <= llama_memory_seq_pos_max(mem_, seq)) ++stats_.history_reevaluated;
+    };
+
+    size_t max_entries = SIZE_MAX;
+    for (;;) {
+        batch_.n_tokens = 0;
+        entries.clear();
+        int budget = opt_.n_batch;
+        // Sampling paths first (one token each), then prompts, then longer appends.
+        for (int pass = 0; pass < 3; ++pass) {
+            for (auto& sp : slots_) {
+                Slot& slot = *sp;
+                if (!slot.run) continue;
+                if (pass == 1) {
+                    if (slot.prompt_done || budget == 0 || entries.size() >= max_entries) continue;
+                    const int n = std::min<int>(budget, (int)slot.prompt.size() - slot.prompt_fed);
+                    for (int j = 0; j < n; ++j) {
+                        const int p = slot.prompt_fed + j;
+                        check_history(slot.first_seq, p);
+                        add(slot.prompt[p], p, slot.first_seq, p + 1 == (int)slot.prompt.size());
+                    }
+                    budget -= n;
+                    entries.push_back({&slot, -1, n, slot.prompt_fed + n == (int)slot.prompt.size()});
+                    continue;
+                }
+                if (!slot.prompt_done) continue;
+                for (int i = 0; i < (int)slot.paths.size(); ++i) {
+                    PathState& ps = slot.paths[i];
+                    const int pending = ps.seq.n_pending();
+                    if (!ps.active || pending == 0 || budget == 0 || entries.size() >= max_entries) continue;
+                    if ((pass == 0) != (pending == 1)) continue;
+                    const int n = std::min(budget, pending);
+                    for (int j = 0; j < n; ++j) {
+                        check_history(ps.seq.seq(), ps.seq.next_pos() + j);
+                        add(ps.seq.pending(j), ps.seq.next_pos() + j, ps.seq.seq(), j + 1 == pending);
+                    }
+                    budget -= n;
+                    entries.push_back({&slot, i, n, n == pending});
+                }
+            }
+        }
+        if (batch_.n_tokens == 0) return false;
+
+        const int ret = llama_decode(ctx_, batch_);
+        if (ret == 0) break;
+        if (ret != 1) throw Error("llama_decode failed with status " + std::to_string(ret));
+        // No KV slot for this batch: shrink it; a single path that does not fit must answer now.
+        ++stats_.kv_full_events;
+        if (entries.size() > 1) {
+            max_entries = entries.size() / 2;
+            continue;
+        }
+        const Entry& e = entries.front();
+        if (e.path < 0)
+            throw Error("problem '" + e.slot->run->problem().id + "': the KV cache has no room for its prompt");
+        e.slot->run->add_note(e.path, "KV cache full: the engine could not place this path's tokens");
+        finish_request(*e.slot, e.path, StopReason::ContextFull);
+        return true;
+    }
+
+    ++stats_.decode_calls;
+    stats_.batch_tokens += batch_.n_tokens;
+    int row = 0;
+    for (const Entry& e : entries) {
+        row += e.n;
+        if (e.path < 0) {
+            e.slot->prompt_fed += e.n;
+            stats_.prompt_tokens_evaluated += e.n;
+            stats_.tokens[(size_t)TokenKind::Prompt] += e.n;
+            if (e.logits) e.slot->prompt_row = row - 1;
+        } else {
+            PathState& ps = e.slot->paths[e.path];
+            ps.seq.mark_fed(e.n);
+            if (e.logits) ps.row = row - 1;
+        }
+    }
+    return true;
+}
+
+void LlamaEngine::after_decode(Slot& slot) {
+    if (!slot.prompt_done) {
+        if (slot.prompt_row < 0) return;
+        // The prompt is in path 0's sequence: share it, then every path samples from its logits.
+        slot.prompt_done = true;
+        for (int i = 0; i < (int)slot.paths.size(); ++i) {
+            const llama_seq_id seq = slot.first_seq + i;
+            if (i > 0) llama_memory_seq_cp(mem_, slot.first_seq, seq, -1, -1);
+            slot.paths[i].seq.reset(seq, slot.n_rendered, slot.prefill_tokens, slot.run->prefill(), model_);
+        }
+        for (GenerateRequest& req : slot.first_requests) {
+            PathState& ps = slot.paths[req.path];
+            ps.req = std::move(req);
+            ps.active = true;
+            ps.row = slot.prompt_row;
+            ps.n_appended = 0;
+        }
+        slot.first_requests.clear();
+    }
+    for (int i = 0; i < (int)slot.paths.size(); ++i) {
+        PathState& ps = slot.paths[i];
+        if (!ps.active || ps.row < 0) continue;
+        const llama_token t = llama_sampler_sample(ps.sampler.get(), ctx_, ps.row);
+        ps.row = -1;
+        ++stats_.sampled;
+        if (model_.is_end_of_generation(t) && !opt_.sampling.ban_end_of_generation) {
+            finish_request(slot, i, StopReason::EndOfSequence);
+            continue;
+        }
+        const std::string piece = model_.piece(t);
+        const size_t old = ps.generated.size();
+        ps.seq.push_sampled(t, piece);
+        ps.generated += piece;
+        ++ps.n_sampled;
+        ++stats_.tokens[(size_t)ps.req.kind];
+        if (auto m = find_stop(ps.generated, old, ps.req.stops)) {
+            const size_t overshoot = ps.generated.size() - m->end();
+            if (overshoot > 0) {
+                // The token ran past the stop string: keep only the part up to it.
+                const auto e = ps.seq.edit(ps.seq.text().size() - overshoot, "", model_, mem_);
+                stats_.refed += e.refed;
+                stats_.rolled_back += e.rolled_back;
+                ps.generated.resize(m->end());
+            }
+            finish_request(slot, i, StopReason::StopString);
+        } else if (ps.n_sampled >= ps.req.max_tokens) {
+            finish_request(slot, i, StopReason::Budget);
+        } else {
+            const int limit = ps.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+            if (ps.seq.end_pos() >= limit) {
+                slot.run->add_note(i, "reached the context size (" + std::to_string(n_ctx_seq_) + " tokens per path)");
+                finish_request(slot, i, StopReason::ContextFull);
+            }
+        }
+    }
+}
+
+nlohmann::json LlamaEngine::finish_problem(Slot& slot) {
+    for (int i = 0; i < (int)slot.paths.size(); ++i) llama_memory_seq_rm(mem_, slot.first_seq + i, -1, -1);
+    nlohmann::json paths_s = nlohmann::json::array();
+    for (const PathState& ps : slot.paths) paths_s.push_back(ps.done_at);
+    slot.paths.clear();
+    return {{"wall_s", seconds_since(slot.t0)}, {"paths_done_s", paths_s}};
+}
+
+void LlamaEngine::run(const std::vector<Problem>& problems, int problem_offset, const DoneFn& on_done,
+                      const ProgressFn& on_progress) {
+    const auto t0 = Clock::now();
+    const double seconds_before = stats_.seconds;
+    const long sampled_before = stats_.sampled;
+    Progress progress;
+    progress.problems_total = (int)problems.size();
+    auto last_report = Clock::now();
+    size_t next = 0;
+    for (;;) {
+        for (auto& sp : slots_)
+            if (!sp->run && next < problems.size()) {
+                start_problem(*sp, problems[next], problem_offset + (int)next);
+                ++next;
+            }
+        const bool busy = std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->run != nullptr; });
+        if (!busy) break;
+        if (!build_and_decode())
+            throw Error("internal error: unfinished problems but nothing to decode (please report)");
+        bool finished_one = false;
+        for (auto& sp : slots_) {
+            if (!sp->run) continue;
+            after_decode(*sp);
+            if (sp->run->done()) {
+                nlohmann::json timings = finish_problem(*sp);
+                std::unique_ptr<ProblemRun> run = std::move(sp->run);
+                ++progress.problems_done;
+                finished_one = true;
+                stats_.seconds = seconds_before + seconds_since(t0);
+                if (on_done) on_done(*run, timings);
+            }
+        }
+        stats_.seconds = seconds_before + seconds_since(t0);
+        if (on_progress && (finished_one || seconds_since(last_report) >= 1.0)) {
+            progress.seconds = seconds_since(t0);
+            progress.tokens_sampled = stats_.sampled - sampled_before;
+            on_progress(progress);
+            last_report = Clock::now();
+        }
+    }
+}
+
+}  // namespace leap

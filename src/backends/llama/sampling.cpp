@@ -1,0 +1,32 @@
+#include "backends/llama/sampling.h"
+
+#include <cmath>
+#include <vector>
+
+namespace leap {
+
+SamplerPtr make_sampler(const SamplingOptions& opt, const llama_vocab* vocab, uint64_t seed) {
+    llama_sampler_chain_params cp = llama_sampler_chain_default_params();
+    cp.no_perf = true;
+    llama_sampler* chain = llama_sampler_chain_init(cp);
+    if (opt.ban_end_of_generation) {
+        std::vector<llama_logit_bias> bias;
+        const int n_vocab = llama_vocab_n_tokens(vocab);
+        for (llama_token t = 0; t < n_vocab; ++t)
+            if (llama_vocab_is_eog(vocab, t)) bias.push_back({t, -INFINITY});
+        llama_sampler_chain_add(chain, llama_sampler_init_logit_bias(n_vocab, (int32_t)bias.size(), bias.data()));
+    }
+    if (opt.temperature <= 0.0f) {
+        llama_sampler_chain_add(chain, llama_sampler_init_greedy());
+        return SamplerPtr(chain);
+    }
+    // The order llama.cpp's own samplers use: truncate, then temperature, then draw.
+    if (opt.top_k > 0) llama_sampler_chain_add(chain, llama_sampler_init_top_k(opt.top_k));
+    if (opt.top_p < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(opt.top_p, 1));
+    if (opt.min_p > 0.0f) llama_sampler_chain_add(chain, llama_sampler_init_min_p(opt.min_p, 1));
+    llama_sampler_chain_add(chain, llama_sampler_init_temp(opt.temperature));
+    llama_sampler_chain_add(chain, llama_sampler_init_dist((uint32_t)(seed ^ (seed >> 32))));
+    return SamplerPtr(chain);
+}
+
+}  // namespace leap

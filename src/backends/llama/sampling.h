@@ -1,0 +1,27 @@
+#pragma once
+// Per-path sampler chains. Each path owns its chain and its random stream, seeded from
+// (seed, problem, path), so what a path samples does not depend on which other paths share
+// the batch (up to the floating-point effects of batching, see docs/determinism.md).
+#include <llama.h>
+
+#include <cstdint>
+#include <memory>
+
+namespace leap {
+
+struct SamplingOptions {
+    float temperature = 0.6f;  // <= 0: greedy
+    int top_k = 40;            // <= 0: off
+    float top_p = 0.95f;       // >= 1: off
+    float min_p = 0.05f;       // <= 0: off
+    bool ban_end_of_generation = false;  // benchmarks: fixed lengths
+};
+
+struct SamplerDeleter {
+    void operator()(llama_sampler* s) const { llama_sampler_free(s); }
+};
+using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
+
+SamplerPtr make_sampler(const SamplingOptions& opt, const llama_vocab* vocab, uint64_t seed);
+
+}  // namespace leap

@@ -1,0 +1,130 @@
+// leap solve: one problem, N paths, the LeaP method on the in-process llama.cpp backend.
+#include <cstdio>
+#include <regex>
+
+#include "cli/commands.h"
+#include "cli/engine_flags.h"
+#include "core/answer.h"
+#include "core/error.h"
+#include "core/vote.h"
+
+namespace leap::cli {
+
+namespace {
+
+// A small AIME-style problem for `make run` and smoke tests (answer: 1).
+constexpr const char* kSampleProblem =
+    "Find the remainder when $7^{2024}$ is divided by $100$.";
+
+struct SolveFlags {
+    EngineFlags engine;
+    std::string prompt, problem_file, choices, trace;
+    bool sample = false, json = false;
+};
+
+Choices parse_choices(const std::string& s) {
+    // "A=text,B=text,...": split at commas followed by "<Letter>=".
+    Choices out;
+    static const std::regex item(R"(([A-Z])=((?:[^,]|,(?![A-Z]=))*))");
+    for (auto it = std::sregex_iterator(s.begin(), s.end(), item); it != std::sregex_iterator(); ++it)
+        out[(*it)[1].str()] = (*it)[2].str();
+    if (out.size() < 2) throw Error("--choices '" + s + "': expected at least two options like A=..,B=..");
+    return out;
+}
+
+void solve(const SolveFlags& f) {
+    Problem problem;
+    problem.id = "problem";
+    int sources = (int)!f.prompt.empty() + (int)!f.problem_file.empty() + (int)f.sample;
+    if (sources != 1) throw Error("give exactly one of -p TEXT, --problem-file FILE, --sample");
+    if (f.sample) {
+        problem.id = "sample";
+        problem.text = kSampleProblem;
+    } else if (!f.prompt.empty()) {
+        problem.text = f.prompt;
+    } else {
+        problem.text = read_file(f.problem_file, "problem file");
+        problem.id = f.problem_file;
+        while (!problem.text.empty() && (problem.text.back() == '\n' || problem.text.back() == ' ')) problem.text.pop_back();
+        if (problem.text.empty()) throw Error("problem file '" + f.problem_file + "' is empty");
+    }
+    if (!f.choices.empty()) problem.choices = parse_choices(f.choices);
+
+    const RunConfig config = f.engine.run_config();
+    const PromptSet prompts = f.engine.prompt_set();
+    LlamaModel model(f.engine.model_options());
+    LlamaEngine engine(model, f.engine.engine, config, prompts);
+
+    nlohmann::json trace_problem;
+    std::vector<std::string> answers;
+    std::vector<std::string> finishes;
+    engine.run({problem}, 0, [&](ProblemRun& run, nlohmann::json timings) {
+        trace_problem = run.trace();
+        trace_problem["timings"] = timings;
+        for (const Path& p : run.paths()) {
+            answers.push_back(extract_answer(p.text, problem.multiple_choice()));
+            finishes.emplace_back(to_string(p.finish));
+        }
+    });
+    const VoteResult vote = majority_vote(answers);
+    trace_problem["answers"] = answers;
+    trace_problem["vote"] = {{"answer", vote.answer}, {"votes", vote.votes}, {"voters", vote.voters},
+                             {"majority", vote.majority}};
+
+    const nlohmann::json stats = engine.stats().to_json();
+    if (!f.trace.empty()) {
+        nlohmann::json trace = {{"leap_version", LEAP_VERSION},
+                                {"model", f.engine.model},
+                                {"config", config_json(config, f.engine.engine)},
+                                {"problems", nlohmann::json::array({trace_problem})},
+                                {"stats", stats}};
+        write_file_atomic(f.trace, dump_json(trace, 2) + "\n");
+    }
+    if (f.json) {
+        nlohmann::json out = {{"problem", problem.text},
+                              {"answers", answers},
+                              {"finish", finishes},
+                              {"vote", trace_problem["vote"]},
+                              {"stats", stats}};
+        std::printf("%s\n", dump_json(out).c_str());
+        return;
+    }
+    std::printf("problem: %s\n", problem.text.c_str());
+    std::printf("method %s, %d paths, T=%d, %d segments, router %s top-%d\n", std::string(to_string(config.method)).c_str(),
+                config.n_paths, config.segment_tokens, config.segments,
+                std::string(to_string(config.router.kind)).c_str(), config.router.k);
+    const auto& paths = trace_problem["paths"];
+    for (size_t i = 0; i < answers.size(); ++i) {
+        const auto& tk = paths[i]["tokens"];
+        std::printf("  path %zu: answer %-12s (%s; reasoning %ld, summary %ld, injected %ld, answer %ld tokens; %zu blocks)\n",
+                    i, answers[i].empty() ? "(none)" : answers[i].c_str(), finishes[i].c_str(),
+                    tk["reasoning"].get<long>(), tk["summary"].get<long>(), tk["injected"].get<long>(),
+                    tk["answer"].get<long>(), paths[i]["blocks"].size());
+    }
+    std::printf("vote: %s (%d of %d paths)\n", vote.answer.empty() ? "(no answer)" : vote.answer.c_str(), vote.votes,
+                config.n_paths);
+    const EngineStats& s = engine.stats();
+    std::printf("tokens: prompt %ld (evaluated once), sampled %ld, refed %ld, history re-evaluated %ld; "
+                "%.1f s, %.1f sampled tok/s, mean batch %.1f\n",
+                s.prompt_tokens_evaluated, s.sampled, s.refed, s.history_reevaluated, s.seconds,
+                s.seconds > 0 ? s.sampled / s.seconds : 0.0,
+                s.decode_calls ? (double)s.batch_tokens / s.decode_calls : 0.0);
+    if (!f.trace.empty()) std::printf("trace: %s\n", f.trace.c_str());
+}
+
+}  // namespace
+
+void register_solve(CLI::App& app) {
+    auto f = std::make_shared<SolveFlags>();
+    CLI::App* cmd = app.add_subcommand("solve", "solve one problem with N peer paths");
+    f->engine.add_to(cmd);
+    cmd->add_option("-p,--problem", f->prompt, "the problem text");
+    cmd->add_option("--problem-file", f->problem_file, "a file holding the problem text");
+    cmd->add_flag("--sample", f->sample, "use a built-in sample problem");
+    cmd->add_option("--choices", f->choices, "multiple choice: A=..,B=..,C=..,D=..");
+    cmd->add_option("--trace", f->trace, "write the full trace (JSON, docs/trace.md) here");
+    cmd->add_flag("--json", f->json, "print a machine-readable result");
+    cmd->callback([f] { solve(*f); });
+}
+
+}  // namespace leap::cli

@@ -1,0 +1,12 @@
+#pragma once
+// Each subcommand lives in its own cmd_*.cpp and registers itself on the app.
+#include <CLI/CLI.hpp>
+
+namespace leap::cli {
+
+void register_make_model(CLI::App& app);
+void register_info(CLI::App& app);
+void register_route(CLI::App& app);
+void register_solve(CLI::App& app);
+
+}  // namespace leap::cli

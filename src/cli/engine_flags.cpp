@@ -1,0 +1,117 @@
+#include "cli/engine_flags.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace leap::cli {
+
+void EngineFlags::add_to(CLI::App* app) {
+    app->add_option("-m,--model", model, "GGUF model file")->required();
+    app->add_option("--method", method, "leap | leap-t | independent | single")->capture_default_str();
+    app->add_option("-n,--paths", run.n_paths, "reasoning paths per problem (N)")->capture_default_str();
+    app->add_option("-T,--segment-tokens", run.segment_tokens, "tokens per segment (T)")->capture_default_str();
+    app->add_option("--segments", run.segments, "segments per path (M; M-1 LeaP blocks)")->capture_default_str();
+    app->add_option("--top-k", run.router.k, "peers each path hears from at a block (k)")->capture_default_str();
+    app->add_option("--router", router, "dispersed | clustered | hybrid | random | all")->capture_default_str();
+    app->add_option("--similarity", similarity, "indel | levenshtein")->capture_default_str();
+    app->add_option("--single-block", run.single_block, "method single: the enabled block (0 = after segment 1)")
+        ->capture_default_str();
+    app->add_option("--summary-tokens", run.summary_tokens, "summary budget (S)")->capture_default_str();
+    app->add_option("--answer-tokens", run.answer_tokens, "forced-answer budget (A)")->capture_default_str();
+    app->add_flag("--reference-parity", run.reference_parity,
+                  "trim and hybrid routing exactly as the reference implementation");
+    app->add_option("--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
+        ->capture_default_str();
+    app->add_option("--prompts", prompts_file, "prompt set JSON (default: the built-in leap-default)");
+    app->add_option("--chat-template", chat_template, "a .jinja file overriding the model's chat template");
+    app->add_option("--temperature", engine.sampling.temperature, "sampling temperature (0: greedy)")
+        ->capture_default_str();
+    app->add_option("--sample-top-k", engine.sampling.top_k, "sampling top-k (0: off)")->capture_default_str();
+    app->add_option("--top-p", engine.sampling.top_p, "sampling top-p")->capture_default_str();
+    app->add_option("--min-p", engine.sampling.min_p, "sampling min-p")->capture_default_str();
+    app->add_option("-c,--ctx-size", engine.n_ctx_per_path, "context tokens per path (0: from the budgets)")
+        ->capture_default_str();
+    app->add_option("-t,--threads", engine.threads, "CPU threads (0: all)")->capture_default_str();
+    app->add_option("-b,--batch-size", engine.n_batch, "most tokens per llama_decode")->capture_default_str();
+    app->add_option("--ubatch-size", engine.n_ubatch, "physical batch size")->capture_default_str();
+    app->add_flag("--kv-unified", engine.kv_unified, "one KV cache shared by all paths (default: a stream per path)");
+    app->add_option("--parallel-problems", engine.parallel_problems, "problems in flight at once (P)")
+        ->capture_default_str();
+    app->add_option("-g,--n-gpu-layers", n_gpu_layers, "layers on the GPU (-1: all)")->capture_default_str();
+}
+
+RunConfig EngineFlags::run_config() const {
+    RunConfig c = run;
+    c.method = parse_method(method);
+    c.router.kind = parse_router(router);
+    c.router.similarity = parse_similarity(similarity);
+    c.validate();
+    return c;
+}
+
+PromptSet EngineFlags::prompt_set() const {
+    if (prompts_file.empty()) return PromptSet::builtin();
+    return PromptSet::from_json(read_file(prompts_file, "prompt set"), prompts_file);
+}
+
+ModelOptions EngineFlags::model_options() const {
+    ModelOptions m;
+    m.path = model;
+    m.chat_template_file = chat_template;
+    m.n_gpu_layers = n_gpu_layers;
+    return m;
+}
+
+nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
+    return {{"method", to_string(c.method)},
+            {"paths", c.n_paths},
+            {"segment_tokens", c.segment_tokens},
+            {"segments", c.segments},
+            {"summary_tokens", c.summary_tokens},
+            {"answer_tokens", c.answer_tokens},
+            {"single_block", c.single_block},
+            {"router", to_string(c.router.kind)},
+            {"top_k", c.router.k},
+            {"similarity", to_string(c.router.similarity)},
+            {"reference_parity", c.reference_parity},
+            {"seed", c.seed},
+            {"sampling",
+             {{"temperature", e.sampling.temperature},
+              {"top_k", e.sampling.top_k},
+              {"top_p", e.sampling.top_p},
+              {"min_p", e.sampling.min_p}}},
+            {"kv_unified", e.kv_unified},
+            {"parallel_problems", e.parallel_problems},
+            {"batch_size", e.n_batch}};
+}
+
+std::string dump_json(const nlohmann::json& j, int indent) {
+    return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+    namespace fs = std::filesystem;
+    const fs::path p(path);
+    if (p.has_parent_path()) fs::create_directories(p.parent_path());
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw Error("cannot write '" + tmp + "'");
+        out << text;
+        if (!out.flush()) throw Error("cannot write '" + tmp + "' (disk full?)");
+    }
+    fs::rename(tmp, p);
+}
+
+std::string read_file(const std::string& path, const char* what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(std::string(what) + " '" + path + "' cannot be read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace leap::cli

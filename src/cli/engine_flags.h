@@ -1,0 +1,39 @@
+#pragma once
+// The engine's flags, shared by every subcommand that runs the method (solve, eval, serve).
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "backends/llama/engine.h"
+#include "backends/llama/model.h"
+#include "core/config.h"
+#include "core/prompts.h"
+
+namespace leap::cli {
+
+struct EngineFlags {
+    std::string model;
+    std::string chat_template;
+    std::string prompts_file;
+    std::string method = "leap";
+    std::string router = "dispersed";
+    std::string similarity = "indel";
+    RunConfig run;
+    EngineOptions engine;
+    int n_gpu_layers = -1;
+
+    void add_to(CLI::App* app);
+    RunConfig run_config() const;  // run with method/router/similarity parsed; validated
+    PromptSet prompt_set() const;  // builtin, or --prompts FILE
+    ModelOptions model_options() const;
+};
+
+nlohmann::json config_json(const RunConfig& c, const EngineOptions& e);
+
+// JSON text; invalid UTF-8 (a random model's byte tokens) becomes U+FFFD instead of an error.
+std::string dump_json(const nlohmann::json& j, int indent = -1);
+
+// Writes `text` to `path` atomically (temporary file + rename); creates the parent folder.
+void write_file_atomic(const std::string& path, const std::string& text);
+std::string read_file(const std::string& path, const char* what);
+
+}  // namespace leap::cli

@@ -1,0 +1,54 @@
+#include "core/config.h"
+
+#include <string>
+
+#include "core/error.h"
+
+namespace leap {
+
+Method parse_method(std::string_view s) {
+    if (s == "leap") return Method::Leap;
+    if (s == "leap-t") return Method::LeapT;
+    if (s == "independent") return Method::Independent;
+    if (s == "single") return Method::Single;
+    throw Error("unknown method '" + std::string(s) + "' (choose leap, leap-t, independent, single)");
+}
+
+std::string_view to_string(Method m) {
+    switch (m) {
+        case Method::Leap: return "leap";
+        case Method::LeapT: return "leap-t";
+        case Method::Independent: return "independent";
+        case Method::Single: return "single";
+    }
+    return "?";
+}
+
+bool RunConfig::block_enabled(int b) const {
+    if (b < 0 || b >= segments - 1) return false;
+    switch (method) {
+        case Method::Leap:
+        case Method::LeapT: return true;
+        case Method::Independent: return false;
+        case Method::Single: return b == single_block;
+    }
+    return false;
+}
+
+void RunConfig::validate() const {
+    auto need = [](bool ok, const std::string& what) {
+        if (!ok) throw Error(what);
+    };
+    need(n_paths >= 1, "number of paths (-n) must be at least 1, got " + std::to_string(n_paths));
+    need(segment_tokens >= 1, "segment length (-T) must be at least 1, got " + std::to_string(segment_tokens));
+    need(segments >= 1, "number of segments (--segments) must be at least 1, got " + std::to_string(segments));
+    need(summary_tokens >= 1, "summary budget must be at least 1, got " + std::to_string(summary_tokens));
+    need(answer_tokens >= 1, "answer budget must be at least 1, got " + std::to_string(answer_tokens));
+    need(router.k >= 1, "top-k (--top-k) must be at least 1, got " + std::to_string(router.k));
+    if (method == Method::Single)
+        need(single_block >= 0 && single_block < segments - 1,
+             "--single-block " + std::to_string(single_block) + " does not exist with " +
+                 std::to_string(segments) + " segments (blocks 0.." + std::to_string(segments - 2) + ")");
+}
+
+}  // namespace leap

@@ -1,0 +1,38 @@
+#pragma once
+// What a run of the method is asked to do: which method, how many paths, segments, budgets.
+#include <cstdint>
+#include <string_view>
+
+#include "core/router.h"
+
+namespace leap {
+
+enum class Method {
+    Leap,         // untrained models: protocol instruction + prefilled acknowledgement
+    LeapT,        // fine-tuned models: plain prompt; "<summarize>" also ends a segment
+    Independent,  // baseline: plain prompt, no blocks
+    Single,       // LeaP with a single enabled block (RunConfig::single_block)
+};
+Method parse_method(std::string_view s);
+std::string_view to_string(Method m);
+
+struct RunConfig {
+    Method method = Method::Leap;
+    int n_paths = 4;           // N
+    int segment_tokens = 2048; // T
+    int segments = 5;          // M (so M-1 blocks)
+    int summary_tokens = 256;  // S
+    int answer_tokens = 256;   // A
+    int single_block = 0;      // Method::Single: the one enabled block (0 = after segment 1)
+    RouterOptions router;      // kind, k, similarity (its seed is derived per block)
+    bool reference_parity = false;  // trim and hybrid routing as the reference does
+    uint64_t seed = 1;
+
+    // Block b sits between segment b and segment b+1 (0-based).
+    bool block_enabled(int b) const;
+    bool uses_protocol_prompt() const { return method == Method::Leap || method == Method::Single; }
+    // Throws leap::Error naming the parameter when a value is impossible.
+    void validate() const;
+};
+
+}  // namespace leap

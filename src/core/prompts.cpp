@@ -1,0 +1,88 @@
+#include "core/prompts.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace leap {
+
+namespace {
+
+std::string required_string(const nlohmann::json& j, const char* key, const std::string& origin) {
+    if (!j.contains(key) || !j[key].is_string() || j[key].get<std::string>().empty())
+        throw Error("prompt set " + origin + ": \"" + key + "\" must be a non-empty string");
+    return j[key].get<std::string>();
+}
+
+std::vector<std::string> required_list(const nlohmann::json& j, const char* key,
+                                       const std::string& origin) {
+    if (!j.contains(key) || !j[key].is_array() || j[key].empty())
+        throw Error("prompt set " + origin + ": \"" + key + "\" must be a non-empty array of strings");
+    std::vector<std::string> out;
+    for (const auto& v : j[key]) {
+        if (!v.is_string() || v.get<std::string>().empty())
+            throw Error("prompt set " + origin + ": \"" + key + "\" must hold non-empty strings");
+        out.push_back(v.get<std::string>());
+    }
+    return out;
+}
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+    for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+        s.replace(pos, from.size(), to);
+}
+
+}  // namespace
+
+PromptSet PromptSet::from_json(std::string_view json_text, const std::string& origin) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(json_text);
+    } catch (const nlohmann::json::parse_error& e) {
+        throw Error("prompt set " + origin + ": not valid JSON: " + e.what());
+    }
+    if (!j.is_object()) throw Error("prompt set " + origin + ": expected a JSON object");
+    PromptSet p;
+    p.name = j.value("name", origin);
+    p.end_of_thinking = required_string(j, "end_of_thinking", origin);
+    p.leap_user_math = required_string(j, "leap_user_math", origin);
+    p.leap_user_choice = required_string(j, "leap_user_choice", origin);
+    p.leap_prefill = required_string(j, "leap_prefill", origin);
+    p.plain_user_math = required_string(j, "plain_user_math", origin);
+    p.plain_user_choice = required_string(j, "plain_user_choice", origin);
+    p.triggers = required_list(j, "triggers", origin);
+    p.openers = required_list(j, "openers", origin);
+    p.comment_cue = required_string(j, "comment_cue", origin);
+    p.no_comment_text = required_string(j, "no_comment_text", origin);
+    p.no_comment_cue = required_string(j, "no_comment_cue", origin);
+    p.answer_opener_math = required_string(j, "answer_opener_math", origin);
+    p.answer_opener_choice = required_string(j, "answer_opener_choice", origin);
+    for (const auto* t : {&p.leap_user_math, &p.plain_user_math})
+        if (t->find("{problem}") == std::string::npos)
+            throw Error("prompt set " + origin + ": user templates must contain {problem}");
+    return p;
+}
+
+PromptSet PromptSet::builtin() { return from_json(default_prompts_json(), "builtin leap-default"); }
+
+std::string format_options(const Choices& choices) {
+    std::string out;
+    for (const auto& [letter, text] : choices) {
+        if (!out.empty()) out += "\n";
+        out += letter + ") " + text;
+    }
+    return out;
+}
+
+std::string fill_template(std::string_view tmpl, std::string_view problem, const Choices& choices,
+                          std::string_view eot) {
+    std::string out(tmpl);
+    // {options} and {eot} first: the problem text itself may contain braces.
+    replace_all(out, "{options}", format_options(choices));
+    replace_all(out, "{eot}", eot);
+    const size_t at = out.find("{problem}");
+    if (at != std::string::npos) out.replace(at, 9, problem);
+    return out;
+}
+
+}  // namespace leap

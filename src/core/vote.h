@@ -1,0 +1,22 @@
+#pragma once
+// Majority voting over the paths' final answers (Cons@N).
+#include <string>
+#include <vector>
+
+namespace leap {
+
+struct VoteResult {
+    std::string answer;          // the winning answer as written by its first path ("" if none)
+    int votes = 0;               // paths in the winning group
+    int voters = 0;              // paths with a non-empty answer
+    std::vector<int> majority;   // indices of the paths in the winning group
+};
+
+// Groups answers by canonical_answer(); empty answers do not vote. The largest group wins.
+// Ties: plain majority picks the group whose first member has the lowest path index;
+// shortest_majority (when `lengths` is given) picks the group with the smallest mean length
+// (the response length in tokens), then the lowest index.
+VoteResult majority_vote(const std::vector<std::string>& answers,
+                         const std::vector<long>* lengths = nullptr);
+
+}  // namespace leap
