@@ -27,7 +27,8 @@ build: configure
 # The embedded default until a trained model ships: a random-weight tiny qwen2 model.
 models/leap-random-tiny.gguf: | build
 	@mkdir -p models
-	$(LEAP) make-model --preset tiny --seed 1 -o $@
+	$(LEAP) make-model --preset tiny --seed 1 -o $@ \
+	    --chat-template third_party/llama.cpp/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja
 
 default-model: models/leap-random-tiny.gguf
 

@@ -200,7 +200,9 @@ void expect_error(F fn, const std::string& path, const std::string& needle = "")
     } catch (const leap::Error& e) {
         const std::string msg = e.what();
         EXPECT_NE(msg.find(path), std::string::npos) << "message does not name the file: " << msg;
-        if (!needle.empty()) EXPECT_NE(msg.find(needle), std::string::npos) << "message: " << msg;
+        if (!needle.empty()) {
+            EXPECT_NE(msg.find(needle), std::string::npos) << "message: " << msg;
+        }
     }
 }
 
@@ -236,7 +238,7 @@ TEST_F(MakeModel, TinyLoadsDecodesAndGeneratesVariedText) {
     const std::vector<llama_token> gen = greedy(m, "The quick brown fox jumps over the lazy dog. Then", 16);
     ASSERT_EQ(gen.size(), 16u);
     const std::set<llama_token> distinct(gen.begin(), gen.end());
-    EXPECT_GE(distinct.size(), 3u) << "greedy continuation is degenerate";
+    EXPECT_GE(distinct.size(), 8u) << "greedy continuation is degenerate (repeats)";
     fs::remove(path);
 }
 
@@ -498,6 +500,8 @@ TEST_F(GgufFile, CheckRejectsMissingDirectoryEmptyAndNonGguf) {
     expect_error([&] { leap::check_gguf_file(short_file); }, short_file, "not a GGUF file");
     expect_error([&] { leap::read_gguf_info(text); }, text, "not a GGUF file");
     for (const auto& p : {empty, text, short_file}) fs::remove(p);
+    std::error_code ec;
+    fs::remove(dir, ec);  // another process may be using it (ctest -j)
 }
 
 TEST_F(GgufFile, CheckRejectsTruncatedFiles) {

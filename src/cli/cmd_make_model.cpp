@@ -140,8 +140,9 @@ void register_make_model(CLI::App& app) {
     auto* untied = cmd->add_flag("--untied", args->untied, "Override the preset: separate output.weight");
     tied->excludes(untied);
     cmd->add_option("--init-std", args->init_std,
-                    "Std of every weight matrix (default: 1/sqrt(fan_in) per matrix, which keeps activations "
-                    "well-scaled and the logits at std ~1; norms are 1, q/k/v biases have std 0.02)");
+                    "Std of every weight matrix (default: gain/sqrt(fan_in) per matrix, gain 2 for attn_q, attn_k, "
+                    "attn_output, ffn_down and 1 otherwise, which keeps activations well-scaled, the logits at std "
+                    "~1 and greedy continuations varied; norms are 1, q/k/v biases have std 0.02)");
     cmd->add_option("--threads", args->opts.n_threads, "Threads for generating and quantizing (default: all cores)");
     cmd->add_flag("--verbose", args->opts.verbose, "Show llama.cpp's quantizer log");
     cmd->add_flag("-q,--quiet", args->quiet, "No progress lines");

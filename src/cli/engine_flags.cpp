@@ -40,6 +40,7 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_flag("--kv-unified", engine.kv_unified, "one KV cache shared by all paths (default: a stream per path)");
     app->add_option("--parallel-problems", engine.parallel_problems, "problems in flight at once (P)")
         ->capture_default_str();
+    app->add_option("--flash-attn", engine.flash_attn, "flash attention: -1 auto, 0 off, 1 on")->capture_default_str();
     app->add_option("-g,--n-gpu-layers", n_gpu_layers, "layers on the GPU (-1: all)")->capture_default_str();
 }
 

@@ -127,18 +127,21 @@ GgufPtr open_validated(const std::string& path, uint64_t& file_size) {
     // Tensor data must lie inside the file.
     const uint64_t data_offset = gguf_get_data_offset(ctx.get());
     uint64_t end = data_offset;
-    std::string last_tensor;
+    uint64_t first_cut_offset = UINT64_MAX;
+    std::string first_cut;  // the first tensor (by position) that does not fit in the file
     for (int64_t i = 0; i < gguf_get_n_tensors(ctx.get()); ++i) {
-        const uint64_t e = data_offset + gguf_get_tensor_offset(ctx.get(), i) + gguf_get_tensor_size(ctx.get(), i);
-        if (e > end) {
-            end = e;
-            last_tensor = gguf_get_tensor_name(ctx.get(), i);
+        const uint64_t off = data_offset + gguf_get_tensor_offset(ctx.get(), i);
+        const uint64_t e = off + gguf_get_tensor_size(ctx.get(), i);
+        end = std::max(end, e);
+        if (e > file_size && off < first_cut_offset) {
+            first_cut_offset = off;
+            first_cut = gguf_get_tensor_name(ctx.get(), i);
         }
     }
     if (end > file_size)
-        throw Error(path + " is truncated: its tensor data ends at byte " + std::to_string(end) +
-                    " (tensor '" + last_tensor + "') but the file has only " + std::to_string(file_size) +
-                    " bytes (incomplete download or copy?)");
+        throw Error(path + " is truncated: its tensor data needs " + std::to_string(end) +
+                    " bytes but the file has only " + std::to_string(file_size) + " (tensor '" + first_cut +
+                    "' is cut off; incomplete download or copy?)");
     return ctx;
 }
 

@@ -381,7 +381,8 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     }
     {
         std::error_code ec;
-        if (!fs::exists(vocab_path, ec)) throw Error("vocab file not found: " + vocab_path);
+        if (!fs::exists(vocab_path, ec))
+            throw Error("vocab file not found: " + vocab_path + " (pass --vocab FILE.gguf or set LEAP_LLAMA_DIR)");
         if (fs::is_directory(vocab_path, ec)) throw Error("vocab file " + vocab_path + " is a directory");
     }
     GgufPtr vocab(gguf_init_from_file(vocab_path.c_str(), gguf_init_params{true, nullptr}));
@@ -444,16 +445,20 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     // Tensors, in the order convert_hf_to_gguf.py writes them.
     const int64_t head_dim = s.n_embd / s.n_head;
     const int64_t n_embd_kv = head_dim * s.n_head_kv;
-    auto wstd = [&](int64_t fan_in) {
-        return opts.init_std ? (float)*opts.init_std : (float)(1.0 / std::sqrt((double)fan_in));
+    // Default std gain/sqrt(fan_in): gain 2 on attn_q/attn_k makes attention sharp enough to depend
+    // on the context, and gain 2 on the residual branches (attn_output, ffn_down) lets them outweigh
+    // the (tied) token embedding; with gain 1 everywhere, greedy continuations of a random model
+    // fall into repeats and short cycles.
+    auto wstd = [&](int64_t fan_in, double gain) {
+        return opts.init_std ? (float)*opts.init_std : (float)(gain / std::sqrt((double)fan_in));
     };
     std::vector<TensorPlan> plans;
-    auto mat = [&](const std::string& nm, int64_t ne0, int64_t ne1) {
+    auto mat = [&](const std::string& nm, int64_t ne0, int64_t ne1, double gain = 1.0) {
         TensorPlan p;
         p.name = nm;
         p.ne0 = ne0;
         p.ne1 = ne1;
-        p.std = wstd(ne0);
+        p.std = wstd(ne0, gain);
         p.type = mat_type;
         plans.push_back(p);
     };
@@ -471,21 +476,17 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     for (int64_t il = 0; il < s.n_layer; ++il) {
         const std::string b = "blk." + std::to_string(il) + ".";
         vec(b + "attn_norm.weight", s.n_embd, true);
-        mat(b + "attn_q.weight", s.n_embd, s.n_embd);
-        if (const char* g = std::getenv("LEAP_MM_QK")) plans.back().std *= (float)std::atof(g);
+        mat(b + "attn_q.weight", s.n_embd, s.n_embd, 2.0);
         vec(b + "attn_q.bias", s.n_embd, false);
-        mat(b + "attn_k.weight", s.n_embd, n_embd_kv);
-        if (const char* g = std::getenv("LEAP_MM_QK")) plans.back().std *= (float)std::atof(g);
+        mat(b + "attn_k.weight", s.n_embd, n_embd_kv, 2.0);
         vec(b + "attn_k.bias", n_embd_kv, false);
         mat(b + "attn_v.weight", s.n_embd, n_embd_kv);
         vec(b + "attn_v.bias", n_embd_kv, false);
-        mat(b + "attn_output.weight", s.n_embd, s.n_embd);
-        if (const char* g = std::getenv("LEAP_MM_GAIN")) plans.back().std *= (float)std::atof(g);
+        mat(b + "attn_output.weight", s.n_embd, s.n_embd, 2.0);
         vec(b + "ffn_norm.weight", s.n_embd, true);
         mat(b + "ffn_gate.weight", s.n_embd, s.n_ff);
         mat(b + "ffn_up.weight", s.n_embd, s.n_ff);
-        mat(b + "ffn_down.weight", s.n_ff, s.n_embd);
-        if (const char* g = std::getenv("LEAP_MM_GAIN")) plans.back().std *= (float)std::atof(g);
+        mat(b + "ffn_down.weight", s.n_ff, s.n_embd, 2.0);
     }
     vec("output_norm.weight", s.n_embd, true);
     if (!s.tied) mat("output.weight", s.n_embd, n_vocab);

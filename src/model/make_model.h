@@ -65,9 +65,9 @@ struct MakeModelOptions {
     std::optional<int64_t> n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
     std::optional<float> rope_base, rms_eps;
     std::optional<bool> tied;
-    // Std of every weight matrix. Default: 1/sqrt(fan_in) per matrix (keeps activations at unit
-    // scale and the logits at std ~1, so greedy continuations vary). Norm weights are 1, the
-    // q/k/v biases have std 0.02.
+    // Std of every weight matrix. Default: gain/sqrt(fan_in) per matrix, gain 2 for attn_q, attn_k,
+    // attn_output and ffn_down, 1 otherwise: activations stay at unit scale, the logits have std ~1,
+    // and greedy continuations vary instead of repeating. Norm weights are 1, q/k/v biases std 0.02.
     std::optional<double> init_std;
     int n_threads = 0;                    // <= 0: hardware concurrency
     bool verbose = false;                 // let llama.cpp's quantizer log through

@@ -93,6 +93,7 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
     cp.no_perf = true;
+    cp.flash_attn_type = (llama_flash_attn_type)opt_.flash_attn;
     ctx_ = llama_init_from_model(model_.get(), cp);
     if (!ctx_)
         throw Error("llama.cpp could not create a context of " + std::to_string(cp.n_ctx) + " tokens for " +

@@ -1,0 +1,319 @@
+// The in-process llama.cpp backend on a generated tiny model: the KV cache always equals a
+// fresh evaluation of each path's tokens, batching does not change a path's logits, runs are
+// reproducible, nothing is evaluated twice and nothing is left in the cache.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "backends/llama/engine.h"
+#include "backends/llama/model.h"
+#include "backends/llama/path_sequence.h"
+#include "model/make_model.h"
+
+namespace {
+
+using namespace leap;
+
+const std::string& tiny_model_path() {
+    static const std::string path = [] {
+        std::filesystem::create_directories(LEAP_TEST_TMP);
+        MakeModelOptions o;
+        o.out_path = std::string(LEAP_TEST_TMP) + "/backend-tiny-f32.gguf";
+        o.preset = "tiny";
+        o.type = WeightType::F32;  // f32 keeps batched-vs-alone differences tiny
+        o.seed = 7;
+        o.vocab_path = default_vocab_path(LEAP_LLAMA_DIR);
+        o.chat_template_path = std::string(LEAP_LLAMA_DIR) + "/models/templates/" + kFallbackChatTemplate;
+        make_model(o);
+        return o.out_path;
+    }();
+    return path;
+}
+
+LlamaModel& tiny_model() {
+    static LlamaModel model(ModelOptions{tiny_model_path(), 0, ""});
+    return model;
+}
+
+struct Ctx {
+    llama_context* ctx;
+    explicit Ctx(int n_seq, bool unified, int n_ctx_per_seq = 512) {
+        llama_context_params cp = llama_context_default_params();
+        cp.n_seq_max = n_seq;
+        cp.kv_unified = unified;
+        cp.n_ctx = n_ctx_per_seq * n_seq;
+        cp.n_batch = 512;
+        cp.n_threads = cp.n_threads_batch = 1;
+        ctx = llama_init_from_model(tiny_model().get(), cp);
+    }
+    ~Ctx() { llama_free(ctx); }
+};
+
+// Decodes tokens on one sequence from position `pos`; returns the last token's logits.
+std::vector<float> decode(llama_context* ctx, const std::vector<llama_token>& toks, llama_pos pos, llama_seq_id seq) {
+    llama_batch b = llama_batch_init((int)toks.size(), 0, 1);
+    for (size_t i = 0; i < toks.size(); ++i) {
+        b.token[i] = toks[i];
+        b.pos[i] = pos + (llama_pos)i;
+        b.n_seq_id[i] = 1;
+        b.seq_id[i][0] = seq;
+        b.logits[i] = i + 1 == toks.size();
+    }
+    b.n_tokens = (int)toks.size();
+    EXPECT_EQ(llama_decode(ctx, b), 0);
+    llama_batch_free(b);
+    const int n_vocab = llama_vocab_n_tokens(tiny_model().vocab());
+    const float* l = llama_get_logits_ith(ctx, -1);
+    return std::vector<float>(l, l + n_vocab);
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    EXPECT_EQ(a.size(), b.size());
+    float m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+    return m;
+}
+
+float spread(const std::vector<float>& a) {
+    auto [lo, hi] = std::minmax_element(a.begin(), a.end());
+    return *hi - *lo;
+}
+
+std::vector<llama_token> prompt_tokens() {
+    return tiny_model().tokenize(tiny_model().render_prompt("What is 2 + 2? Think step by step."), true);
+}
+
+class LlamaBackend : public ::testing::TestWithParam<bool> {};  // param: kv_unified
+
+TEST_P(LlamaBackend, SharedPrefixCopyEqualsFreshEvaluation) {
+    const auto prompt = prompt_tokens();
+    const std::vector<llama_token> next = tiny_model().tokenize(" Let me", false);
+    Ctx shared(3, GetParam());
+    decode(shared.ctx, prompt, 0, 0);
+    llama_memory_seq_cp(llama_get_memory(shared.ctx), 0, 2, -1, -1);
+    const auto via_copy = decode(shared.ctx, next, (llama_pos)prompt.size(), 2);
+
+    Ctx fresh(1, GetParam());
+    auto all = prompt;
+    all.insert(all.end(), next.begin(), next.end());
+    const auto direct = decode(fresh.ctx, all, 0, 0);
+    ASSERT_GT(spread(direct), 1.0f);  // the logits say something
+    EXPECT_LT(max_abs_diff(via_copy, direct), 1e-3f);
+}
+
+TEST_P(LlamaBackend, LogitsAloneEqualBatched) {
+    const auto prompt = prompt_tokens();
+    const auto a = tiny_model().tokenize(" first path text", false);
+    const auto b = tiny_model().tokenize(" another, longer continuation here", false);
+
+    Ctx alone(1, GetParam());
+    decode(alone.ctx, prompt, 0, 0);
+    const auto la = decode(alone.ctx, a, (llama_pos)prompt.size(), 0);
+
+    // Path a batched with path b in one llama_decode.
+    Ctx both(2, GetParam());
+    decode(both.ctx, prompt, 0, 0);
+    llama_memory_seq_cp(llama_get_memory(both.ctx), 0, 1, -1, -1);
+    llama_batch batch = llama_batch_init(64, 0, 1);
+    int n = 0;
+    auto add = [&](llama_token t, llama_pos p, llama_seq_id s, bool logits) {
+        batch.token[n] = t; batch.pos[n] = p; batch.n_seq_id[n] = 1; batch.seq_id[n][0] = s; batch.logits[n] = logits; ++n;
+    };
+    for (size_t i = 0; i < b.size(); ++i) add(b[i], (llama_pos)(prompt.size() + i), 1, false);
+    for (size_t i = 0; i < a.size(); ++i) add(a[i], (llama_pos)(prompt.size() + i), 0, i + 1 == a.size());
+    batch.n_tokens = n;
+    ASSERT_EQ(llama_decode(both.ctx, batch), 0);
+    const int n_vocab = llama_vocab_n_tokens(tiny_model().vocab());
+    const float* l = llama_get_logits_ith(both.ctx, n - 1);
+    const std::vector<float> lb(l, l + n_vocab);
+    llama_batch_free(batch);
+    EXPECT_LT(max_abs_diff(la, lb), 1e-3f);
+}
+
+TEST_P(LlamaBackend, AfterTrimLogitsEqualFreshEvaluationOfTrimmedText) {
+    const LlamaModel& m = tiny_model();
+    const auto prompt = prompt_tokens();
+    Ctx c(1, GetParam(), 1024);
+    llama_memory_t mem = llama_get_memory(c.ctx);
+    decode(c.ctx, prompt, 0, 0);
+    PathSequence seq;
+    seq.reset(0, (int)prompt.size(), {}, "", m);
+    // Feed a text, then cut in the middle of a word (inside a token) and append more.
+    const std::string text = "We compute carefully.\n\nThe intermediate result is 12345 and then";
+    auto e = seq.edit(0, text, m, mem);
+    ASSERT_GT(e.appended, 5);
+    std::vector<llama_token> pend;
+    for (int i = 0; i < seq.n_pending(); ++i) pend.push_back(seq.pending(i));
+    decode(c.ctx, pend, seq.next_pos(), 0);
+    seq.mark_fed((int)pend.size());
+
+    const size_t cut = text.find("carefully") + 4;  // " care" stays: part of a token is re-fed
+    e = seq.edit(cut, " so", m, mem);
+    EXPECT_GT(e.rolled_back, 0);
+    EXPECT_GE(e.refed, 1);
+    EXPECT_EQ(seq.text(), text.substr(0, cut) + " so");
+    EXPECT_EQ(llama_memory_seq_pos_max(mem, 0), seq.next_pos() - 1);  // the cache holds exactly the kept tokens
+    pend.clear();
+    for (int i = 0; i < seq.n_pending(); ++i) pend.push_back(seq.pending(i));
+    const auto after_trim = decode(c.ctx, pend, seq.next_pos(), 0);
+    seq.mark_fed((int)pend.size());
+
+    // The same tokens, evaluated from scratch.
+    std::string spelled;
+    for (llama_token t : seq.tokens()) spelled += m.piece(t);
+    EXPECT_EQ(spelled, seq.text());
+    Ctx fresh(1, GetParam(), 1024);
+    auto all = prompt;
+    all.insert(all.end(), seq.tokens().begin(), seq.tokens().end());
+    const auto direct = decode(fresh.ctx, all, 0, 0);
+    EXPECT_LT(max_abs_diff(after_trim, direct), 1e-3f);
+}
+
+INSTANTIATE_TEST_SUITE_P(KvLayouts, LlamaBackend, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "unified" : "per_path_streams"; });
+
+// Runs the engine on two problems and returns their traces with timing fields removed.
+std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+nlohmann::json strip_timings(nlohmann::json j) {
+    if (j.is_object()) {
+        j.erase("timings");
+        for (auto& [k, v] : j.items()) v = strip_timings(v);
+    } else if (j.is_array()) {
+        for (auto& v : j) v = strip_timings(v);
+    }
+    return j;
+}
+
+struct EngineRun {
+    nlohmann::json traces = nlohmann::json::array();
+    EngineStats stats;
+    int left_in_cache = -1;
+    long prompt_tokens = 0;
+};
+
+EngineRun run_engine(RunConfig cfg, EngineOptions eo, const std::vector<Problem>& problems) {
+    static const PromptSet prompts = PromptSet::builtin();
+    eo.threads = 1;
+    LlamaEngine engine(tiny_model(), eo, cfg, prompts);
+    EngineRun out;
+    engine.run(problems, 0, [&](ProblemRun& run, nlohmann::json timings) {
+        nlohmann::json t = run.trace();
+        t["timings"] = timings;
+        out.traces.push_back(t);
+        out.prompt_tokens += run.prompt_tokens();
+    });
+    out.stats = engine.stats();
+    out.left_in_cache = engine.sequences_in_use();
+    return out;
+}
+
+std::vector<Problem> two_problems() {
+    return {{"p0", "Find the remainder when 7^2024 is divided by 100.", {}},
+            {"p1", "Which is a noble gas?", {{"A", "Neon"}, {"B", "Iron"}, {"C", "Salt"}, {"D", "Wood"}}}};
+}
+
+RunConfig small_leap() {
+    RunConfig c;
+    c.n_paths = 3;
+    c.segment_tokens = 12;
+    c.segments = 3;
+    c.summary_tokens = 10;
+    c.answer_tokens = 8;
+    return c;
+}
+
+TEST(LlamaEngine, SameSeedSameTraceNothingLeftNoHistoryReevaluated) {
+    EngineOptions eo;
+    eo.parallel_problems = 2;
+    const auto a = run_engine(small_leap(), eo, two_problems());
+    const auto b = run_engine(small_leap(), eo, two_problems());
+    ASSERT_EQ(a.traces.size(), 2u);
+    EXPECT_EQ(dump(strip_timings(a.traces)), dump(strip_timings(b.traces)));
+    EXPECT_EQ(a.left_in_cache, 0);
+    EXPECT_EQ(a.stats.history_reevaluated, 0);
+    // The prompts were evaluated once per problem, not once per path.
+    EXPECT_EQ(a.stats.prompt_tokens_evaluated, a.prompt_tokens);
+    // Every path went through both blocks and got peers.
+    for (const auto& t : a.traces)
+        for (const auto& p : t["paths"]) {
+            EXPECT_EQ(p["blocks"].size(), 2u) << t["id"];
+            EXPECT_EQ(p["blocks"][0]["peers"].size(), 2u);
+            EXPECT_FALSE(p["blocks"][0]["summary"].get<std::string>().empty());
+        }
+    // Another seed changes what is sampled.
+    RunConfig other = small_leap();
+    other.seed = 2;
+    const auto c = run_engine(other, eo, two_problems());
+    EXPECT_NE(dump(strip_timings(a.traces)), dump(strip_timings(c.traces)));
+}
+
+// Greedy paths give the same text however the work is batched: one problem at a time or two
+// in flight, whole chunks or one token per ubatch. Any slip in the KV bookkeeping (a wrong
+// position, a rollback too far, a stale cell) would change the text. Flash attention is off
+// here: llama.cpp's CPU flash attention accumulates in f16, so its results depend on the order
+// of cells, and a random model's near-ties then flip (docs/determinism.md).
+TEST(LlamaEngine, BatchingDoesNotChangeGreedyResults) {
+    auto texts = [](const EngineRun& r) {
+        std::vector<std::string> v;
+        for (const auto& t : r.traces)
+            for (const auto& p : t["paths"]) v.push_back(p["text"]);
+        return v;
+    };
+    EngineOptions base;
+    base.sampling.temperature = 0;
+    base.flash_attn = 0;
+    EngineOptions two = base, tiny_ubatch = base, tiny_batch = base;
+    two.parallel_problems = 2;
+    tiny_ubatch.n_ubatch = 1;
+    tiny_batch.n_batch = tiny_batch.n_ubatch = 7;
+    const auto a = texts(run_engine(small_leap(), base, two_problems()));
+    ASSERT_EQ(a.size(), 6u);
+    EXPECT_EQ(a, texts(run_engine(small_leap(), two, two_problems())));
+    EXPECT_EQ(a, texts(run_engine(small_leap(), tiny_ubatch, two_problems())));
+    EXPECT_EQ(a, texts(run_engine(small_leap(), tiny_batch, two_problems())));
+}
+
+TEST(LlamaEngine, ContextOverflowForcesAnswerInsteadOfCrashing) {
+    RunConfig c = small_leap();
+    c.segment_tokens = 400;  // far more than fits
+    EngineOptions eo;
+    eo.n_ctx_per_path = 768;
+    const auto r = run_engine(c, eo, {two_problems()[0]});
+    ASSERT_EQ(r.traces.size(), 1u);
+    for (const auto& p : r.traces[0]["paths"]) {
+        EXPECT_EQ(p["finish"], "context-full");
+        ASSERT_FALSE(p["notes"].empty());
+        EXPECT_NE(p["notes"][0].get<std::string>().find("context"), std::string::npos);
+        EXPECT_GT(p["tokens"]["answer"].get<long>(), 0);  // it still answered
+    }
+    EXPECT_EQ(r.left_in_cache, 0);
+}
+
+TEST(LlamaEngine, IndependentAndUnifiedLayoutRun) {
+    RunConfig c = small_leap();
+    c.method = Method::Independent;
+    EngineOptions eo;
+    eo.kv_unified = true;
+    const auto r = run_engine(c, eo, two_problems());
+    ASSERT_EQ(r.traces.size(), 2u);
+    for (const auto& t : r.traces)
+        for (const auto& p : t["paths"]) {
+            EXPECT_TRUE(p["blocks"].empty());
+            EXPECT_EQ(p["tokens"]["summary"], 0);
+        }
+    EXPECT_EQ(r.stats.history_reevaluated, 0);
+    EXPECT_EQ(r.left_in_cache, 0);
+}
+
+TEST(LlamaModelLoad, MissingModelNamesTheFile) {
+    try {
+        LlamaModel m(ModelOptions{"/nonexistent/dir/model.gguf", 0, ""});
+        FAIL() << "no error";
+    } catch (const std::exception& e) {
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/dir/model.gguf"), std::string::npos) << e.what();
+    }
+}
+
+}  // namespace
