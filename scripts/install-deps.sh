@@ -2,7 +2,8 @@
 # Installs, with apt-get, whatever the build and tests need and the machine lacks.
 # Each package is here for a reason:
 #   build-essential cmake git ccache   compiler, build system, bundle clone, rebuild cache
-#   nlohmann-json3-dev                 JSON (traces, results, prompt files, HTTP bodies)
+#   (JSON: llama.cpp's vendored nlohmann::json, the copy its common library already exposes,
+#    so the whole binary uses one JSON ABI; Debian's nlohmann-json3-dev is not needed)
 #   libcli11-dev                       the command line
 #   libcpp-httplib-dev                 HTTP client/server (OpenAI backend, leap serve)
 #   libgtest-dev                       the unit tests
@@ -11,7 +12,7 @@
 #   openssl                            checks the tarball's sha512 integrity
 #   python3                            small helpers in shell tests
 set -euo pipefail
-pkgs=(build-essential cmake git ccache nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
+pkgs=(build-essential cmake git ccache libcli11-dev libcpp-httplib-dev
       libgtest-dev libbenchmark-dev openssl python3)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -291,6 +291,30 @@ TEST(LlamaEngine, ContextOverflowForcesAnswerInsteadOfCrashing) {
     EXPECT_EQ(r.left_in_cache, 0);
 }
 
+// A unified cache smaller than the paths need: llama_decode finds no slot, the engine shrinks
+// the batch and, when one path alone does not fit, forces that path's answer. Nothing crashes.
+TEST(LlamaEngine, FullKvCacheShrinksBatchAndForcesAnswers) {
+    RunConfig c = small_leap();
+    c.n_paths = 4;
+    c.segment_tokens = 200;
+    EngineOptions eo;
+    eo.kv_unified = true;
+    eo.n_ctx_per_path = 1024;
+    eo.kv_size = 1024;  // the prompt plus a few hundred tokens, for four paths together
+    const auto r = run_engine(c, eo, {two_problems()[0]});
+    ASSERT_EQ(r.traces.size(), 1u);
+    EXPECT_GT(r.stats.kv_full_events, 0);
+    int forced = 0;
+    for (const auto& p : r.traces[0]["paths"]) {
+        if (p["finish"] == "context-full") ++forced;
+        bool noted = false;
+        for (const auto& n : p["notes"]) noted |= n.get<std::string>().find("KV cache full") != std::string::npos;
+        if (p["finish"] == "context-full") EXPECT_TRUE(noted) << p["notes"];
+    }
+    EXPECT_GT(forced, 0);
+    EXPECT_EQ(r.left_in_cache, 0);
+}
+
 TEST(LlamaEngine, IndependentAndUnifiedLayoutRun) {
     RunConfig c = small_leap();
     c.method = Method::Independent;

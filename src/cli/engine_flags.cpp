@@ -38,6 +38,8 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_option("-b,--batch-size", engine.n_batch, "most tokens per llama_decode")->capture_default_str();
     app->add_option("--ubatch-size", engine.n_ubatch, "physical batch size")->capture_default_str();
     app->add_flag("--kv-unified", engine.kv_unified, "one KV cache shared by all paths (default: a stream per path)");
+    app->add_option("--kv-size", engine.kv_size, "with --kv-unified: total KV cells shared by all paths (0: paths x ctx-size)")
+        ->capture_default_str();
     app->add_option("--parallel-problems", engine.parallel_problems, "problems in flight at once (P)")
         ->capture_default_str();
     app->add_option("--flash-attn", engine.flash_attn, "flash attention: -1 auto, 0 off, 1 on")->capture_default_str();

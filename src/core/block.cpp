@@ -5,9 +5,9 @@ namespace leap {
 size_t trim_cut(std::string_view text, size_t segment_start, bool reference_parity) {
     const size_t pos = text.rfind("\n\n");
     if (pos == std::string_view::npos) return text.size();
-    // Without parity, a blank line must lie inside the current segment: cutting into earlier
+    // Without parity, the cut must fall inside the current segment: cutting into earlier
     // segments (or the prefill) would throw away finished work.
-    if (!reference_parity && pos < segment_start) return text.size();
+    if (!reference_parity && pos + 2 <= segment_start) return text.size();
     return pos + 2;  // keep the blank line itself
 }
 

@@ -35,9 +35,11 @@ ProblemRun::ProblemRun(int problem_index, Problem problem, RunConfig config, con
     }
 }
 
-std::vector<std::string> ProblemRun::segment_stops() const {
+std::vector<std::string> ProblemRun::segment_stops(int segment) const {
     std::vector<std::string> stops{prompts_.end_of_thinking};
-    if (config_.method == Method::LeapT) stops.emplace_back(kSummarizeOpen);
+    // LeaP-T: a summary the model opens ends the segment where a block follows to take it over;
+    // in the last segment it is just reasoning (stopping would force the answer right after it).
+    if (config_.method == Method::LeapT && config_.block_enabled(segment)) stops.emplace_back(kSummarizeOpen);
     return stops;
 }
 
@@ -60,7 +62,7 @@ void ProblemRun::start_segment(Path& p) {
     p.phase = Phase::Segment;
     p.segment_start = p.text.size();
     p.segments.emplace_back();
-    issue(p, config_.segment_tokens, segment_stops(), TokenKind::Reasoning);
+    issue(p, config_.segment_tokens, segment_stops(p.segment), TokenKind::Reasoning);
 }
 
 std::vector<GenerateRequest> ProblemRun::take_requests() {

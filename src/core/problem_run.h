@@ -77,7 +77,7 @@ private:
     void advance();            // runs blocks and routing when their barriers are met
     void start_block(int block);
     void route_and_inject(int block);
-    std::vector<std::string> segment_stops() const;
+    std::vector<std::string> segment_stops(int segment) const;
 
     int index_;
     Problem problem_;

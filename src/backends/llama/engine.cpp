@@ -86,6 +86,7 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     cp.n_seq_max = n_seq;
     cp.kv_unified = opt_.kv_unified;
     cp.n_ctx = (uint32_t)per_path * n_seq;
+    if (opt_.kv_unified && opt_.kv_size > 0) cp.n_ctx = (uint32_t)opt_.kv_size;
     // Unified: one cache of the same total size; the prompt's cells are shared, not copied.
     cp.n_batch = opt_.n_batch;
     cp.n_ubatch = std::min(opt_.n_ubatch, opt_.n_batch);

@@ -23,6 +23,7 @@ struct EngineOptions {
     int n_ubatch = 512;
     int threads = 0;           // 0 = all hardware threads
     bool kv_unified = false;   // false: one KV stream per path (measured faster, docs/kv-layout.md)
+    int kv_size = 0;           // unified only: total cells shared by all paths (0: paths x per-path context)
     int parallel_problems = 1; // P
     int flash_attn = -1;       // -1 auto, 0 off, 1 on (llama_flash_attn_type)
     SamplingOptions sampling;

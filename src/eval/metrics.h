@@ -1,0 +1,98 @@
+#pragma once
+// Benchmark metrics over per-problem path outcomes: Pass@1, Cons@N, unbiased pass@k, the
+// shortest-majority vote, tokens and time, with percentile-bootstrap confidence intervals over
+// problems and (for several runs of the same problems) over seeds. Definitions: docs/metrics.md.
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace leap {
+
+// What happened on one problem.
+struct ProblemOutcome {
+    std::vector<bool> correct;              // per path: its final answer is correct
+    bool consensus_correct = false;         // the majority answer is correct
+    bool shortest_majority_correct = false; // the shortest-majority vote's answer is correct
+    std::map<std::string, long> tokens;     // by kind (reasoning, summary, injected, ...), summed over paths
+    double wall_s = 0;                      // seconds spent on this problem
+};
+
+struct Interval {
+    double mean = 0, lo = 0, hi = 0;
+};
+
+// 1 - C(n-c, k) / C(n, k), computed as 1 - prod_{i=n-c+1..n} (1 - k/i). Throws leap::Error when
+// k < 1, k > n, c < 0 or c > n.
+double pass_at_k_unbiased(int n, int c, int k);
+
+// Percentile bootstrap of the mean of per-problem values: B replicates, each resampling the
+// problems with replacement; replicate b draws from Rng(mix_seed({seed, b})), so two metrics
+// bootstrapped with the same seed see the same resamples. Throws on no values or B < 1.
+Interval bootstrap_over_problems(const std::vector<double>& values, int B, uint64_t seed,
+                                 double confidence = 0.95);
+// values[r][p]: run r (a seed) on problem p; every run must cover the same problems. Each
+// replicate resamples problems with replacement and, for each drawn problem, one run uniformly;
+// its statistic is the mean of the drawn values. mean = the grand mean over runs and problems.
+Interval bootstrap_over_seeds(const std::vector<std::vector<double>>& values, int B, uint64_t seed,
+                              double confidence = 0.95);
+
+// Per-problem metrics with a bootstrap-over-problems interval. All throw leap::Error for no
+// problems, a problem with no paths, or (pass@k) k outside 1..N of some problem.
+Interval pass_at_1(const std::vector<ProblemOutcome>& problems, int B = 2000, uint64_t seed = 0);
+Interval cons_at_n(const std::vector<ProblemOutcome>& problems, int B = 2000, uint64_t seed = 0);
+Interval pass_at_k(const std::vector<ProblemOutcome>& problems, int k, int B = 2000, uint64_t seed = 0);
+Interval shortest_majority(const std::vector<ProblemOutcome>& problems, int B = 2000, uint64_t seed = 0);
+
+// The same over several runs (seeds) of the same problems, with bootstrap_over_seeds.
+Interval pass_at_1_runs(const std::vector<std::vector<ProblemOutcome>>& runs, int B = 2000, uint64_t seed = 0);
+Interval cons_at_n_runs(const std::vector<std::vector<ProblemOutcome>>& runs, int B = 2000, uint64_t seed = 0);
+Interval pass_at_k_runs(const std::vector<std::vector<ProblemOutcome>>& runs, int k, int B = 2000, uint64_t seed = 0);
+Interval shortest_majority_runs(const std::vector<std::vector<ProblemOutcome>>& runs, int B = 2000, uint64_t seed = 0);
+
+struct MetricsOptions {
+    int bootstrap = 2000;        // B, replicates
+    uint64_t seed = 0;           // bootstrap seed
+    double confidence = 0.95;
+    std::vector<int> ks;         // pass@k values; empty: 1, 2, 4, ... and N (N = fewest paths)
+    double wall_s = 0;           // > 0: the measured wall time of the whole run, used instead of
+                                 // the sum of per-problem wall_s (problems run concurrently)
+};
+
+// Note: nlohmann::json appears here only as to_json()'s return value, never in a parameter or a
+// member, because leap_eval is built against the system nlohmann_json while targets that also
+// link llama-common see llama.cpp's vendored copy (another inline ABI namespace).
+struct Summary {
+    int n = 0;                   // problems
+    int paths = 0;               // N: paths per problem (the fewest, if problems differ)
+    int runs = 1;                // seeds summarized
+    int bootstrap = 0;
+    uint64_t seed = 0;
+    double confidence = 0.95;
+    Interval pass1, cons, shortest_majority;
+    std::map<int, Interval> pass_k;              // k -> unbiased pass@k
+    std::map<std::string, double> tokens_per_problem;  // mean by kind, plus "total"
+    long tokens_total = 0;       // over all problems (and runs)
+    double wall_s = 0;
+    double tokens_per_s = 0;     // tokens_total / wall_s (0 when wall_s is 0)
+    struct RunPoint {
+        double pass1 = 0, cons = 0;
+    };
+    std::vector<RunPoint> per_run;  // summarize_runs with several runs: each run's point values
+
+    // Keys: "pass@1", "pass@1_ci" [lo, hi], "cons@n", "cons@n_ci", "shortest_majority",
+    // "shortest_majority_ci", "pass@k" {"k": value}, "pass@k_ci" {"k": [lo, hi]}, "n", "paths",
+    // "runs", "tokens_per_problem" {kind: mean, "total": mean}, "tokens_total", "wall_s",
+    // "tokens_per_s", "bootstrap" {"B", "seed", "confidence", "over"}, and "per_run" for runs > 1.
+    nlohmann::json to_json() const;
+};
+
+Summary summarize(const std::vector<ProblemOutcome>& problems, const MetricsOptions& options = {});
+// runs[r][p]: run r on problem p (same problems, same order, in every run). Means are over all
+// runs and problems; intervals come from bootstrap_over_seeds; tokens and wall time add up over
+// runs (tokens_per_problem is the mean per problem per run).
+Summary summarize_runs(const std::vector<std::vector<ProblemOutcome>>& runs,
+                       const MetricsOptions& options = {});
+
+}  // namespace leap
