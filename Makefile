@@ -34,7 +34,8 @@ default-model: models/leap-random-tiny.gguf
 
 run: build $(if $(filter models/leap-random-tiny.gguf,$(MODEL)),default-model)
 	$(LEAP) solve -m $(MODEL) --sample --method leap -n 4 -T 96 --segments 3 --top-k 2 \
-	    --router dispersed --seed 1 --trace results/run-trace.json
+	    --router dispersed --summary-tokens 48 --answer-tokens 32 --seed 1 \
+	    --trace results/run-trace.json
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 900 $(if $(MODEL_TEST),,)

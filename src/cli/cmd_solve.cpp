@@ -22,6 +22,18 @@ struct SolveFlags {
     bool sample = false, json = false;
 };
 
+// An answer shown on one line: control characters become spaces, long ones are cut.
+std::string one_line(const std::string& s, size_t max_bytes = 32) {
+    std::string out;
+    for (char c : s) out += (unsigned char)c < 0x20 ? ' ' : c;
+    if (out.size() > max_bytes) {
+        size_t cut = max_bytes;
+        while (cut > 0 && ((unsigned char)out[cut] & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+        out = out.substr(0, cut) + "...";
+    }
+    return out;
+}
+
 Choices parse_choices(const std::string& s) {
     // "A=text,B=text,...": split at commas followed by "<Letter>=".
     Choices out;
@@ -97,11 +109,29 @@ void solve(const SolveFlags& f) {
     for (size_t i = 0; i < answers.size(); ++i) {
         const auto& tk = paths[i]["tokens"];
         std::printf("  path %zu: answer %-12s (%s; reasoning %ld, summary %ld, injected %ld, answer %ld tokens; %zu blocks)\n",
-                    i, answers[i].empty() ? "(none)" : answers[i].c_str(), finishes[i].c_str(),
+                    i, answers[i].empty() ? "(none)" : one_line(answers[i]).c_str(), finishes[i].c_str(),
                     tk["reasoning"].get<long>(), tk["summary"].get<long>(), tk["injected"].get<long>(),
                     tk["answer"].get<long>(), paths[i]["blocks"].size());
     }
-    std::printf("vote: %s (%d of %d paths)\n", vote.answer.empty() ? "(no answer)" : vote.answer.c_str(), vote.votes,
+    // Who heard whom at each block, with similarity.
+    for (size_t b = 0;; ++b) {
+        std::string line;
+        for (size_t i = 0; i < answers.size(); ++i) {
+            const auto& blocks = paths[i]["blocks"];
+            if (b >= blocks.size()) continue;
+            line += "  path " + std::to_string(i) + " <-";
+            for (const auto& peer : blocks[b]["peers"]) {
+                char buf[48];
+                std::snprintf(buf, sizeof buf, " %d (%.2f)", peer["peer"].get<int>(), peer["score"].get<double>());
+                line += buf;
+            }
+            if (blocks[b]["peers"].empty()) line += " (no peers)";
+            line += ";";
+        }
+        if (line.empty()) break;
+        std::printf("block %zu:%s\n", b + 1, line.c_str());
+    }
+    std::printf("vote: %s (%d of %d paths)\n", vote.answer.empty() ? "(no answer)" : one_line(vote.answer).c_str(), vote.votes,
                 config.n_paths);
     const EngineStats& s = engine.stats();
     std::printf("tokens: prompt %ld (evaluated once), sampled %ld, refed %ld, history re-evaluated %ld; "

@@ -26,6 +26,7 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_option("--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
         ->capture_default_str();
     app->add_option("--prompts", prompts_file, "prompt set JSON (default: the built-in leap-default)");
+    app->add_option("--end-of-thinking", end_of_thinking, "the end-of-thinking marker (default: the prompt set's, </think>)");
     app->add_option("--chat-template", chat_template, "a .jinja file overriding the model's chat template");
     app->add_option("--temperature", engine.sampling.temperature, "sampling temperature (0: greedy)")
         ->capture_default_str();
@@ -56,8 +57,10 @@ RunConfig EngineFlags::run_config() const {
 }
 
 PromptSet EngineFlags::prompt_set() const {
-    if (prompts_file.empty()) return PromptSet::builtin();
-    return PromptSet::from_json(read_file(prompts_file, "prompt set"), prompts_file);
+    PromptSet p = prompts_file.empty() ? PromptSet::builtin()
+                                       : PromptSet::from_json(read_file(prompts_file, "prompt set"), prompts_file);
+    if (!end_of_thinking.empty()) p.end_of_thinking = end_of_thinking;
+    return p;
 }
 
 ModelOptions EngineFlags::model_options() const {

@@ -17,6 +17,7 @@ struct EngineFlags {
     std::string method = "leap";
     std::string router = "dispersed";
     std::string similarity = "indel";
+    std::string end_of_thinking;  // overrides the prompt set's marker
     RunConfig run;
     EngineOptions engine;
     int n_gpu_layers = -1;

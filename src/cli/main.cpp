@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <exception>
 
+#include "cli/cmd_grade.h"
 #include "cli/commands.h"
 #include "core/error.h"
 
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
     leap::cli::register_info(app);
     leap::cli::register_route(app);
     leap::cli::register_solve(app);
+    leap::cli::register_grade(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
