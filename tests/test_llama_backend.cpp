@@ -198,7 +198,7 @@ EngineRun run_engine(RunConfig cfg, EngineOptions eo, const std::vector<Problem>
     eo.threads = 1;
     LlamaEngine engine(tiny_model(), eo, cfg, prompts);
     EngineRun out;
-    engine.run(problems, 0, [&](ProblemRun& run, nlohmann::json timings) {
+    engine.run(problems, {}, [&](ProblemRun& run, nlohmann::json timings) {
         nlohmann::json t = run.trace();
         t["timings"] = timings;
         out.traces.push_back(t);

@@ -2,7 +2,7 @@
 //   {"extracted": "...", "correct": true|false}
 // Math by default (eval/grader.h: grade_math); --choices grades multiple choice, with the letters
 // given as a comma-separated list (plain --choices: A,B,C,D). Rules: docs/grading.md.
-#include "cli/cmd_grade.h"
+#include "cli/commands.h"
 
 #include <cstdio>
 #include <iostream>

@@ -70,7 +70,7 @@ void solve(const SolveFlags& f) {
     nlohmann::json trace_problem;
     std::vector<std::string> answers;
     std::vector<std::string> finishes;
-    engine.run({problem}, 0, [&](ProblemRun& run, nlohmann::json timings) {
+    engine.run({problem}, {}, [&](ProblemRun& run, nlohmann::json timings) {
         trace_problem = run.trace();
         trace_problem["timings"] = timings;
         for (const Path& p : run.paths()) {

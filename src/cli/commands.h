@@ -8,5 +8,8 @@ void register_make_model(CLI::App& app);
 void register_info(CLI::App& app);
 void register_route(CLI::App& app);
 void register_solve(CLI::App& app);
+void register_grade(CLI::App& app);
+void register_eval(CLI::App& app);
+void register_data(CLI::App& app);
 
 }  // namespace leap::cli

@@ -2,7 +2,6 @@
 #include <cstdio>
 #include <exception>
 
-#include "cli/cmd_grade.h"
 #include "cli/commands.h"
 #include "core/error.h"
 
@@ -15,6 +14,8 @@ int main(int argc, char** argv) {
     leap::cli::register_route(app);
     leap::cli::register_solve(app);
     leap::cli::register_grade(app);
+    leap::cli::register_eval(app);
+    leap::cli::register_data(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -1,28 +1,32 @@
 #include "core/vote.h"
 
-#include <map>
 
 #include "core/answer.h"
 
 namespace leap {
 
-VoteResult majority_vote(const std::vector<std::string>& answers, const std::vector<long>* lengths) {
+VoteResult majority_vote(const std::vector<std::string>& answers, const std::vector<long>* lengths,
+                         const AnswerEquivalence& same) {
     struct Group { std::vector<int> members; double length = 0; };
-    std::map<std::string, Group> groups;
-    std::vector<std::string> order;  // group keys by first appearance (lowest index first)
+    std::vector<Group> groups;  // by first appearance (lowest index first)
     VoteResult out;
     for (int i = 0; i < (int)answers.size(); ++i) {
         if (answers[i].empty()) continue;
         ++out.voters;
-        const std::string key = canonical_answer(answers[i]);
-        auto [it, fresh] = groups.try_emplace(key);
-        if (fresh) order.push_back(key);
-        it->second.members.push_back(i);
-        if (lengths) it->second.length += (double)(*lengths)[i];
+        Group* home = nullptr;
+        for (Group& g : groups) {
+            const std::string& first = answers[g.members.front()];
+            if (same ? same(first, answers[i]) : canonical_answer(first) == canonical_answer(answers[i])) {
+                home = &g;
+                break;
+            }
+        }
+        if (!home) home = &groups.emplace_back();
+        home->members.push_back(i);
+        if (lengths) home->length += (double)(*lengths)[i];
     }
     const Group* best = nullptr;
-    for (const std::string& key : order) {
-        const Group& g = groups[key];
+    for (const Group& g : groups) {
         if (!best || g.members.size() > best->members.size()) {
             best = &g;
         } else if (lengths && g.members.size() == best->members.size() &&

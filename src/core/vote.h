@@ -1,5 +1,6 @@
 #pragma once
 // Majority voting over the paths' final answers (Cons@N).
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,11 +13,14 @@ struct VoteResult {
     std::vector<int> majority;   // indices of the paths in the winning group
 };
 
-// Groups answers by canonical_answer(); empty answers do not vote. The largest group wins.
+// Groups equivalent answers; empty answers do not vote. The largest group wins.
 // Ties: plain majority picks the group whose first member has the lowest path index;
 // shortest_majority (when `lengths` is given) picks the group with the smallest mean length
 // (the response length in tokens), then the lowest index.
+// `same` decides whether two answers agree (default: equal canonical_answer()); an answer joins
+// the first group whose first answer it agrees with.
+using AnswerEquivalence = std::function<bool(const std::string&, const std::string&)>;
 VoteResult majority_vote(const std::vector<std::string>& answers,
-                         const std::vector<long>* lengths = nullptr);
+                         const std::vector<long>* lengths = nullptr, const AnswerEquivalence& same = {});
 
 }  // namespace leap

@@ -60,9 +60,6 @@ struct MetricsOptions {
                                  // the sum of per-problem wall_s (problems run concurrently)
 };
 
-// Note: nlohmann::json appears here only as to_json()'s return value, never in a parameter or a
-// member, because leap_eval is built against the system nlohmann_json while targets that also
-// link llama-common see llama.cpp's vendored copy (another inline ABI namespace).
 struct Summary {
     int n = 0;                   // problems
     int paths = 0;               // N: paths per problem (the fewest, if problems differ)

@@ -338,7 +338,7 @@ nlohmann::json LlamaEngine::finish_problem(Slot& slot) {
     return {{"wall_s", seconds_since(slot.t0)}, {"paths_done_s", paths_s}};
 }
 
-void LlamaEngine::run(const std::vector<Problem>& problems, int problem_offset, const DoneFn& on_done,
+void LlamaEngine::run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
                       const ProgressFn& on_progress) {
     const auto t0 = Clock::now();
     const double seconds_before = stats_.seconds;
@@ -350,7 +350,7 @@ void LlamaEngine::run(const std::vector<Problem>& problems, int problem_offset, 
     for (;;) {
         for (auto& sp : slots_)
             if (!sp->run && next < problems.size()) {
-                start_problem(*sp, problems[next], problem_offset + (int)next);
+                start_problem(*sp, problems[next], indices.empty() ? (int)next : indices.at(next));
                 ++next;
             }
         const bool busy = std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->run != nullptr; });

@@ -58,8 +58,9 @@ public:
 
     using DoneFn = std::function<void(ProblemRun& run, nlohmann::json timings)>;
     using ProgressFn = std::function<void(const Progress&)>;
-    // Solves every problem; `problem_offset` numbers them (seeds depend on the number).
-    void run(const std::vector<Problem>& problems, int problem_offset, const DoneFn& on_done,
+    // Solves every problem. indices[i] numbers problem i (seeds depend on it, so a resumed run
+    // gives a problem the same number); empty: 0, 1, 2, ...
+    void run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
              const ProgressFn& on_progress = {});
 
     const EngineStats& stats() const { return stats_; }
