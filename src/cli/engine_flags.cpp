@@ -33,6 +33,8 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_option("--sample-top-k", engine.sampling.top_k, "sampling top-k (0: off)")->capture_default_str();
     app->add_option("--top-p", engine.sampling.top_p, "sampling top-p")->capture_default_str();
     app->add_option("--min-p", engine.sampling.min_p, "sampling min-p")->capture_default_str();
+    app->add_flag("--ignore-eos", engine.sampling.ban_end_of_generation,
+                  "never sample end-of-generation tokens (benchmarks: fixed lengths)");
     app->add_option("-c,--ctx-size", engine.n_ctx_per_path, "context tokens per path (0: from the budgets)")
         ->capture_default_str();
     app->add_option("-t,--threads", engine.threads, "CPU threads (0: all)")->capture_default_str();
