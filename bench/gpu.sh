@@ -25,21 +25,21 @@ M=/tmp/model.gguf
 $B/leap make-model --preset "$PRESET" --type f16 --seed 1 -o $M -q \
     --chat-template third_party/llama.cpp/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja | tee -a "$OUT/gpu.log"
 
-DEPTH=2048; NTG=256
+DEPTH=2048; NTG=128
 for kv in -no-kvu -kvu; do
     log "llama-batched-bench $kv"
     timeout 120 $B/llama-batched-bench -m $M -ngl 99 -c $((16 * (DEPTH + NTG + 64))) -b 2048 -ub 512 \
         -npp $DEPTH -ntg $NTG -npl 8,16 $kv 2>&1 | grep -E "^\|" | tee "$OUT/batched$kv.txt"
 done
-# leap: 16 paths, 4 segments of 512 tokens (~2.3K tokens per path), lengths fixed by --ignore-eos.
-for kv in "" --kv-unified; do
-    for method in leap independent; do
-        log "leap solve $method $kv"
-        timeout 150 $B/leap solve -m $M --sample --method $method -n 16 -T 512 --segments 4 --top-k 2 \
-            --summary-tokens 64 --answer-tokens 32 --ignore-eos --seed 1 $kv --json \
-            > "$OUT/leap-$method${kv:+-unified}.json" 2>> "$OUT/gpu.log"
-        python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(d['stats']))" \
-            "$OUT/leap-$method${kv:+-unified}.json" | tee -a "$OUT/gpu.log"
-    done
+# leap: 16 paths, 4 segments of 384 tokens (~1.8K tokens per path), lengths fixed by --ignore-eos.
+for run in "leap " "independent " "leap --kv-unified"; do
+    set -- $run
+    method=$1; kv=${2:-}
+    name="leap-$method${kv:+-unified}"
+    log "leap solve $method $kv"
+    timeout 150 $B/leap solve -m $M --sample --method $method -n 16 -T 384 --segments 4 --top-k 2 \
+        --summary-tokens 64 --answer-tokens 32 --ignore-eos --seed 1 $kv --json > "$OUT/$name.json" 2>> "$OUT/gpu.log"
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps(d['stats']))" "$OUT/$name.json" \
+        | tee -a "$OUT/gpu.log"
 done
 log "done"
