@@ -997,7 +997,7 @@ TEST(ProblemRunConfig, MethodsAndBlocks) {
     EXPECT_EQ(parse_method("leap-t"), Method::LeapT);
     EXPECT_EQ(parse_method("independent"), Method::Independent);
     EXPECT_EQ(parse_method("single"), Method::Single);
-    EXPECT_THROW(parse_method("leap-s"), Error);
+    EXPECT_THROW(parse_method("leap-x"), Error);
     for (Method m : {Method::Leap, Method::LeapT, Method::Independent, Method::Single})
         EXPECT_EQ(parse_method(to_string(m)), m);
     const RunConfig l = config(Method::Leap, 2, 4, 3);

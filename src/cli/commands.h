@@ -11,5 +11,6 @@ void register_solve(CLI::App& app);
 void register_grade(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_data(CLI::App& app);
+void register_report(CLI::App& app);
 
 }  // namespace leap::cli

@@ -10,14 +10,23 @@ namespace leap::cli {
 
 void EngineFlags::add_to(CLI::App* app) {
     app->add_option("-m,--model", model, "GGUF model file")->required();
-    app->add_option("--method", method, "leap | leap-t | independent | single")->capture_default_str();
+    app->add_option("--method", method, "leap | leap-t | independent | single | leap-s | moa")->capture_default_str();
     app->add_option("-n,--paths", run.n_paths, "reasoning paths per problem (N)")->capture_default_str();
     app->add_option("-T,--segment-tokens", run.segment_tokens, "tokens per segment (T)")->capture_default_str();
     app->add_option("--segments", run.segments, "segments per path (M; M-1 LeaP blocks)")->capture_default_str();
     app->add_option("--top-k", run.router.k, "peers each path hears from at a block (k)")->capture_default_str();
     app->add_option("--router", router, "dispersed | clustered | hybrid | random | all")->capture_default_str();
     app->add_option("--similarity", similarity, "indel | levenshtein")->capture_default_str();
-    app->add_option("--single-block", run.single_block, "method single: the enabled block (0 = after segment 1)")
+    app->add_option("--single-block", run.single_block,
+                    "methods single, leap-s: the enabled block (0 = after segment 1)")
+        ->capture_default_str();
+    app->add_option("--group-size", run.group_size,
+                    "method leap-s: paths per group (G; -n must be a multiple); one per group continues")
+        ->capture_default_str();
+    app->add_option("--moa-layers", run.moa_layers, "method moa: layers (1 = independent sampling)")
+        ->capture_default_str();
+    app->add_option("--moa-context-chars", run.moa_context_chars,
+                    "method moa: characters of each previous response's reasoning shown to the next layer")
         ->capture_default_str();
     app->add_option("--summary-tokens", run.summary_tokens, "summary budget (S)")->capture_default_str();
     app->add_option("--answer-tokens", run.answer_tokens, "forced-answer budget (A)")->capture_default_str();
@@ -74,26 +83,33 @@ ModelOptions EngineFlags::model_options() const {
 }
 
 nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
-    return {{"method", to_string(c.method)},
-            {"paths", c.n_paths},
-            {"segment_tokens", c.segment_tokens},
-            {"segments", c.segments},
-            {"summary_tokens", c.summary_tokens},
-            {"answer_tokens", c.answer_tokens},
-            {"single_block", c.single_block},
-            {"router", to_string(c.router.kind)},
-            {"top_k", c.router.k},
-            {"similarity", to_string(c.router.similarity)},
-            {"reference_parity", c.reference_parity},
-            {"seed", c.seed},
-            {"sampling",
-             {{"temperature", e.sampling.temperature},
-              {"top_k", e.sampling.top_k},
-              {"top_p", e.sampling.top_p},
-              {"min_p", e.sampling.min_p}}},
-            {"kv_unified", e.kv_unified},
-            {"parallel_problems", e.parallel_problems},
-            {"batch_size", e.n_batch}};
+    nlohmann::json j = {{"method", to_string(c.method)},
+                        {"paths", c.n_paths},
+                        {"segment_tokens", c.segment_tokens},
+                        {"segments", c.segments},
+                        {"summary_tokens", c.summary_tokens},
+                        {"answer_tokens", c.answer_tokens},
+                        {"single_block", c.single_block},
+                        {"router", to_string(c.router.kind)},
+                        {"top_k", c.router.k},
+                        {"similarity", to_string(c.router.similarity)},
+                        {"reference_parity", c.reference_parity},
+                        {"seed", c.seed},
+                        {"sampling",
+                         {{"temperature", e.sampling.temperature},
+                          {"top_k", e.sampling.top_k},
+                          {"top_p", e.sampling.top_p},
+                          {"min_p", e.sampling.min_p}}},
+                        {"kv_unified", e.kv_unified},
+                        {"parallel_problems", e.parallel_problems},
+                        {"batch_size", e.n_batch}};
+    // Only for the methods that use them, so the identity of earlier runs does not change.
+    if (c.method == Method::LeapS) j["group_size"] = c.group_size;
+    if (c.method == Method::MixtureOfAgents) {
+        j["moa_layers"] = c.moa_layers;
+        j["moa_context_chars"] = c.moa_context_chars;
+    }
+    return j;
 }
 
 std::string dump_json(const nlohmann::json& j, int indent) {

@@ -11,7 +11,9 @@ Method parse_method(std::string_view s) {
     if (s == "leap-t") return Method::LeapT;
     if (s == "independent") return Method::Independent;
     if (s == "single") return Method::Single;
-    throw Error("unknown method '" + std::string(s) + "' (choose leap, leap-t, independent, single)");
+    if (s == "leap-s") return Method::LeapS;
+    if (s == "moa") return Method::MixtureOfAgents;
+    throw Error("unknown method '" + std::string(s) + "' (choose leap, leap-t, independent, single, leap-s, moa)");
 }
 
 std::string_view to_string(Method m) {
@@ -20,6 +22,8 @@ std::string_view to_string(Method m) {
         case Method::LeapT: return "leap-t";
         case Method::Independent: return "independent";
         case Method::Single: return "single";
+        case Method::LeapS: return "leap-s";
+        case Method::MixtureOfAgents: return "moa";
     }
     return "?";
 }
@@ -29,8 +33,10 @@ bool RunConfig::block_enabled(int b) const {
     switch (method) {
         case Method::Leap:
         case Method::LeapT: return true;
-        case Method::Independent: return false;
-        case Method::Single: return b == single_block;
+        case Method::Independent:
+        case Method::MixtureOfAgents: return false;
+        case Method::Single:
+        case Method::LeapS: return b == single_block;
     }
     return false;
 }
@@ -45,10 +51,23 @@ void RunConfig::validate() const {
     need(summary_tokens >= 1, "summary budget must be at least 1, got " + std::to_string(summary_tokens));
     need(answer_tokens >= 1, "answer budget must be at least 1, got " + std::to_string(answer_tokens));
     need(router.k >= 1, "top-k (--top-k) must be at least 1, got " + std::to_string(router.k));
-    if (method == Method::Single)
+    if (method == Method::Single || method == Method::LeapS)
         need(single_block >= 0 && single_block < segments - 1,
              "--single-block " + std::to_string(single_block) + " does not exist with " +
-                 std::to_string(segments) + " segments (blocks 0.." + std::to_string(segments - 2) + ")");
+                 std::to_string(segments) + " segments (blocks 0.." + std::to_string(segments - 2) + ")" +
+                 (segments < 2 ? std::string("; method ") + std::string(to_string(method)) +
+                                     " needs at least 2 segments" : std::string()));
+    if (method == Method::LeapS) {
+        need(group_size >= 1, "group size (--group-size) must be at least 1, got " + std::to_string(group_size));
+        need(n_paths % group_size == 0, "leap-s: the number of paths (-n " + std::to_string(n_paths) +
+                                            ") must be a multiple of the group size (--group-size " +
+                                            std::to_string(group_size) + ")");
+    }
+    if (method == Method::MixtureOfAgents) {
+        need(moa_layers >= 1, "MoA layers (--moa-layers) must be at least 1, got " + std::to_string(moa_layers));
+        need(moa_context_chars >= 0,
+             "MoA context (--moa-context-chars) must be at least 0, got " + std::to_string(moa_context_chars));
+    }
 }
 
 }  // namespace leap

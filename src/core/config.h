@@ -12,6 +12,10 @@ enum class Method {
     LeapT,        // fine-tuned models: plain prompt; "<summarize>" also ends a segment
     Independent,  // baseline: plain prompt, no blocks
     Single,       // LeaP with a single enabled block (RunConfig::single_block)
+    LeapS,        // LeaP-S: groups of group_size paths exchange one block (single_block), then
+                  // one path per group continues to the budget; the others answer at once
+    MixtureOfAgents,  // MoA baseline: moa_layers layers of independent paths; each later layer
+                      // restarts every path from the previous layer's responses
 };
 Method parse_method(std::string_view s);
 std::string_view to_string(Method m);
@@ -23,14 +27,21 @@ struct RunConfig {
     int segments = 5;          // M (so M-1 blocks)
     int summary_tokens = 256;  // S
     int answer_tokens = 256;   // A
-    int single_block = 0;      // Method::Single: the one enabled block (0 = after segment 1)
+    int single_block = 0;      // Method::Single, LeapS: the one enabled block (0 = after segment 1)
+    int group_size = 4;        // Method::LeapS: G paths per group (N must be a multiple of G)
+    int moa_layers = 2;        // Method::MixtureOfAgents: layers (1 = independent sampling)
+    int moa_context_chars = 2000;  // MoA: tail of each previous response's reasoning shown (0 = answers only)
     RouterOptions router;      // kind, k, similarity (its seed is derived per block)
     bool reference_parity = false;  // trim and hybrid routing as the reference does
     uint64_t seed = 1;
 
     // Block b sits between segment b and segment b+1 (0-based).
     bool block_enabled(int b) const;
-    bool uses_protocol_prompt() const { return method == Method::Leap || method == Method::Single; }
+    bool uses_protocol_prompt() const {
+        return method == Method::Leap || method == Method::Single || method == Method::LeapS;
+    }
+    // LeaP-S: the group of path i (groups are consecutive path indices).
+    int group_of(int path) const { return group_size > 0 ? path / group_size : 0; }
     // Throws leap::Error naming the parameter when a value is impossible.
     void validate() const;
 };

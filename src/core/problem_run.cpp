@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/answer.h"
 #include "core/block.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -11,6 +12,14 @@ namespace leap {
 namespace {
 bool ends_with(std::string_view s, std::string_view suffix) {
     return !suffix.empty() && s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string trim_ws(std::string_view s) {
+    auto sp = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
+    size_t b = 0, e = s.size();
+    while (b < e && sp(s[b])) ++b;
+    while (e > b && sp(s[e - 1])) --e;
+    return std::string(s.substr(b, e - b));
 }
 }  // namespace
 
@@ -23,14 +32,21 @@ ProblemRun::ProblemRun(int problem_index, Problem problem, RunConfig config, con
                                   : (mc ? prompts_.plain_user_choice : prompts_.plain_user_math);
     user_message_ = fill_template(tmpl, problem_.text, problem_.choices, prompts_.end_of_thinking);
     if (config_.uses_protocol_prompt()) prefill_ = prompts_.leap_prefill;
+    start_ = prefill_ + problem_.assistant_prefix;
 
-    paths_.resize(config_.n_paths);
-    in_flight_.assign(config_.n_paths, 0);
+    const size_t n = config_.n_paths;
+    paths_.resize(n);
+    in_flight_.assign(n, 0);
+    pruned_.assign(n, 0);
+    layer_start_.assign(n, 0);
+    answer_at_.assign(n, std::string::npos);
+    layers_.assign(n, {});
+    tokens_at_layer_.assign(n, {});
     for (int i = 0; i < config_.n_paths; ++i) {
         Path& p = paths_[i];
         p.index = i;
-        p.text = prefill_;
-        p.synced = prefill_.size();  // the prefill is part of the shared prompt
+        p.text = start_;
+        p.synced = start_.size();  // the prefill (and assistant prefix) is part of the shared prompt
         start_segment(p);
     }
 }
@@ -91,6 +107,7 @@ void ProblemRun::complete(int index, const GenerateResult& r) {
             p.segments.back() += r.text;
             if (r.reason == StopReason::StopString && ends_with(r.text, prompts_.end_of_thinking)) {
                 // The path finished thinking on its own: let it write its answer.
+                answer_at_[p.index] = p.text.size() - prompts_.end_of_thinking.size();
                 p.finish = FinishReason::EndOfThinking;
                 p.phase = Phase::Answering;
                 issue(p, config_.answer_tokens, {}, TokenKind::Answer);
@@ -151,6 +168,7 @@ void ProblemRun::end_segment(Path& p) {
 }
 
 void ProblemRun::force_answer(Path& p) {
+    answer_at_[p.index] = p.text.size();
     p.phase = Phase::Answering;
     if (p.finish == FinishReason::None) p.finish = FinishReason::Forced;
     p.text += problem_.multiple_choice() ? fill_template(prompts_.answer_opener_choice, "", {}, prompts_.end_of_thinking)
@@ -161,6 +179,7 @@ void ProblemRun::force_answer(Path& p) {
 void ProblemRun::finish(Path& p, FinishReason why) {
     p.phase = Phase::Done;
     p.finish = why;
+    if (answer_at_[p.index] == std::string::npos) answer_at_[p.index] = p.text.size();
     const size_t eot = p.text.rfind(prompts_.end_of_thinking);
     if (eot != std::string::npos) {
         p.answer = p.text.substr(eot + prompts_.end_of_thinking.size());
@@ -190,6 +209,8 @@ void ProblemRun::advance() {
             if (p.phase == Phase::AtRoute) block = p.blocks.back().block;
         route_and_inject(block);
     }
+    // Mixture of Agents: a layer is a barrier too; the next starts when every path has answered.
+    if (config_.method == Method::MixtureOfAgents && layer_ < config_.moa_layers && done()) start_layer();
 }
 
 void ProblemRun::start_block(int block) {
@@ -232,16 +253,97 @@ void ProblemRun::route_and_inject(int block) {
     RouterOptions opt = config_.router;
     opt.reference_parity = config_.reference_parity;
     opt.seed = mix_seed({config_.seed, (uint64_t)index_, (uint64_t)block, 0x7u});
-    const auto choices = route(summaries, active, opt);
+    const bool leap_s = config_.method == Method::LeapS;
+    std::vector<std::vector<RouteChoice>> choices;
+    std::vector<int> representative;  // LeaP-S: per group, the path that continues
+    if (!leap_s) {
+        choices = route(summaries, active, opt);
+    } else {
+        // Routing stays within each group: only the group's own paths are candidates.
+        const int groups = config_.n_paths / config_.group_size;
+        choices.assign(paths_.size(), {});
+        representative.assign(groups, -1);
+        for (int g = 0; g < groups; ++g) {
+            std::vector<bool> in_group(paths_.size(), false);
+            for (size_t i = 0; i < paths_.size(); ++i) in_group[i] = active[i] && config_.group_of((int)i) == g;
+            auto c = route(summaries, in_group, opt);
+            for (size_t i = 0; i < paths_.size(); ++i) {
+                if (!in_group[i]) continue;
+                choices[i] = std::move(c[i]);
+                if (representative[g] < 0) representative[g] = (int)i;  // lowest index that took part
+            }
+        }
+    }
     for (Path& p : paths_) {
         if (p.phase != Phase::AtRoute) continue;
         BlockRecord& rec = p.blocks.back();
         rec.peers = choices[p.index];
         rec.injected = comment_block(rec.peers, summaries, prompts_);
         p.text += rec.injected;
+        if (leap_s && representative[config_.group_of(p.index)] != p.index) {
+            // LeaP-S: not the group's continuing path: it answers now, with what it has heard.
+            pruned_[p.index] = 1;
+            p.notes.push_back("leap-s: path " + std::to_string(representative[config_.group_of(p.index)]) +
+                              " continues for group " + std::to_string(config_.group_of(p.index)) +
+                              "; answer forced after block " + std::to_string(block + 1));
+            force_answer(p);
+            continue;
+        }
         ++p.segment;
         start_segment(p);
     }
+}
+
+std::string ProblemRun::moa_responses() const {
+    const bool mc = problem_.multiple_choice();
+    const size_t max_chars = (size_t)config_.moa_context_chars;
+    std::string out;
+    for (const Path& p : paths_) {
+        const size_t from = std::min(layer_start_[p.index], p.text.size());
+        const size_t to = std::max(from, std::min(answer_at_[p.index], p.text.size()));
+        // The answer as a grader would read this layer's own text (not the aggregation text).
+        std::string answer = trim_ws(extract_answer(std::string_view(p.text).substr(from), mc));
+        if (!out.empty()) out += "\n\n";
+        out += "Response " + std::to_string(p.index + 1) + " (final answer: " + (answer.empty() ? "none" : answer) + ")";
+        if (max_chars == 0) continue;
+        // The last max_chars bytes of the reasoning, not starting inside a UTF-8 character.
+        size_t cut = to - from > max_chars ? to - max_chars : from;
+        while (cut < to && ((unsigned char)p.text[cut] & 0xC0) == 0x80) ++cut;
+        const std::string excerpt = trim_ws(std::string_view(p.text).substr(cut, to - cut));
+        if (!excerpt.empty()) out += ":\n" + std::string(cut > from ? "..." : "") + excerpt;
+    }
+    return out;
+}
+
+void ProblemRun::start_layer() {
+    std::string agg = problem_.multiple_choice() ? prompts_.moa_aggregate_choice : prompts_.moa_aggregate_math;
+    const size_t at = agg.find("{responses}");
+    if (at != std::string::npos) agg.replace(at, 11, moa_responses());
+    for (Path& p : paths_) {
+        const size_t i = p.index;
+        LayerRecord rec;
+        rec.layer = layer_;
+        rec.text = p.text;
+        rec.segments = p.segments;
+        rec.answer = p.answer;
+        rec.finish = p.finish;
+        for (size_t k = 0; k < rec.tokens.size(); ++k) rec.tokens[k] = p.tokens[k] - tokens_at_layer_[i][k];
+        layers_[i].push_back(std::move(rec));
+        tokens_at_layer_[i] = p.tokens;
+        // A fresh context: the shared prompt stays, the path's own text (from its prefill on)
+        // is replaced by the aggregation text (keep = 0).
+        p.text = agg;
+        p.synced = 0;
+        p.finish = FinishReason::None;
+        p.segment = 0;
+        p.segments.clear();
+        p.blocks.clear();
+        p.answer.clear();
+        layer_start_[i] = agg.size();
+        answer_at_[i] = std::string::npos;
+    }
+    ++layer_;
+    for (Path& p : paths_) start_segment(p);
 }
 
 nlohmann::json ProblemRun::trace() const {
@@ -262,14 +364,34 @@ nlohmann::json ProblemRun::trace() const {
         json tokens = json::object();
         for (size_t k = (size_t)TokenKind::Reasoning; k < (size_t)TokenKind::Count; ++k)
             tokens[std::string(to_string((TokenKind)k))] = p.tokens[k];
-        paths.push_back({{"path", p.index},
-                         {"finish", to_string(p.finish)},
-                         {"segments", p.segments},
-                         {"blocks", blocks},
-                         {"answer", p.answer},
-                         {"text", p.text},
-                         {"tokens", tokens},
-                         {"notes", p.notes}});
+        json path = {{"path", p.index},
+                     {"finish", to_string(p.finish)},
+                     {"segments", p.segments},
+                     {"blocks", blocks},
+                     {"answer", p.answer},
+                     {"text", p.text},
+                     {"tokens", tokens},
+                     {"notes", p.notes}};
+        if (config_.method == Method::LeapS) {
+            path["group"] = config_.group_of(p.index);
+            path["pruned"] = pruned_[p.index] != 0;
+        }
+        if (config_.method == Method::MixtureOfAgents) {
+            json layers = json::array();
+            for (const LayerRecord& l : layers_[p.index]) {
+                json lt = json::object();
+                for (size_t k = (size_t)TokenKind::Reasoning; k < (size_t)TokenKind::Count; ++k)
+                    lt[std::string(to_string((TokenKind)k))] = l.tokens[k];
+                layers.push_back({{"layer", l.layer},
+                                  {"finish", to_string(l.finish)},
+                                  {"segments", l.segments},
+                                  {"answer", l.answer},
+                                  {"text", l.text},
+                                  {"tokens", lt}});
+            }
+            path["layers"] = layers;  // the earlier layers; the path's own fields are the last layer
+        }
+        paths.push_back(std::move(path));
     }
     json choices = json::object();
     for (const auto& [k, v] : problem_.choices) choices[k] = v;
@@ -279,6 +401,7 @@ nlohmann::json ProblemRun::trace() const {
             {"choices", choices},
             {"user_message", user_message_},
             {"prefill", prefill_},
+            {"assistant_prefix", problem_.assistant_prefix},
             {"prompt_tokens", prompt_tokens_},
             {"paths", paths}};
 }

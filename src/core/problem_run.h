@@ -3,6 +3,7 @@
 // A backend asks it for generation requests, carries them out (batched however it likes),
 // and reports the results back. The run decides everything else: segments, blocks, routing,
 // answer forcing. See docs/method.md for how this maps onto the paper.
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -18,7 +19,21 @@ struct Problem {
     std::string id;
     std::string text;
     Choices choices;  // empty for math
+    // Prefix-dominance-trap experiment: assistant text every path continues from (e.g. the first
+    // 15% of an existing response). It follows the method's prefill and is part of the shared
+    // prompt, so it is evaluated once; the first segment starts after it. Empty: none.
+    std::string assistant_prefix;
     bool multiple_choice() const { return !choices.empty(); }
+};
+
+// Mixture of Agents: one path's response in an earlier layer (the last layer is the path itself).
+struct LayerRecord {
+    int layer = 1;                      // 1-based
+    std::string text;                   // the path's whole text in that layer
+    std::vector<std::string> segments;
+    std::string answer;
+    FinishReason finish = FinishReason::None;
+    std::array<long, (size_t)TokenKind::Count> tokens{};  // tokens spent in that layer
 };
 
 // One request to the backend for one path. The backend first makes its copy of the path's text
@@ -45,9 +60,12 @@ class ProblemRun {
 public:
     ProblemRun(int problem_index, Problem problem, RunConfig config, const PromptSet& prompts);
 
-    // The user message and the start of the assistant's text (prefill) shared by all paths.
+    // The user message and the start of the assistant's text shared by all paths: the method's
+    // prefill followed by the problem's assistant prefix. The backend evaluates it once with the
+    // prompt; every path's text starts with it.
     const std::string& user_message() const { return user_message_; }
-    const std::string& prefill() const { return prefill_; }
+    const std::string& prefill() const { return start_; }
+    const std::string& method_prefill() const { return prefill_; }  // without the assistant prefix
 
     // Requests that became ready since the last call (at most one per path in flight).
     std::vector<GenerateRequest> take_requests();
@@ -63,6 +81,13 @@ public:
     const RunConfig& config() const { return config_; }
     const std::vector<Path>& paths() const { return paths_; }
     long prompt_tokens() const { return prompt_tokens_; }
+    // LeaP-S: the path stopped after the block because it is not its group's continuing path
+    // (its answer was forced right after the block).
+    bool pruned(int path) const { return pruned_.at(path) != 0; }
+    // Mixture of Agents: the current layer (1-based; 1 for every other method) and each path's
+    // earlier layers.
+    int layer() const { return layer_; }
+    const std::vector<LayerRecord>& earlier_layers(int path) const { return layers_.at(path); }
 
     // Everything that happened, as the trace's "problem" object (schema: docs/trace.md).
     nlohmann::json trace() const;
@@ -78,13 +103,21 @@ private:
     void start_block(int block);
     void route_and_inject(int block);
     std::vector<std::string> segment_stops(int segment) const;
+    void start_layer();                  // MoA: every path restarts from the aggregation text
+    std::string moa_responses() const;   // MoA: the previous layer's responses, in path order
 
     int index_;
     Problem problem_;
     RunConfig config_;
     const PromptSet& prompts_;
-    std::string user_message_, prefill_;
+    std::string user_message_, prefill_, start_;  // start_ = prefill_ + assistant prefix
     std::vector<Path> paths_;
+    std::vector<char> pruned_;                    // LeaP-S
+    int layer_ = 1;                               // MoA
+    std::vector<size_t> layer_start_;             // MoA: where the current layer's own text begins
+    std::vector<size_t> answer_at_;               // where the answer part of the text begins
+    std::vector<std::vector<LayerRecord>> layers_;
+    std::vector<std::array<long, (size_t)TokenKind::Count>> tokens_at_layer_;
     std::vector<GenerateRequest> pending_;
     std::vector<int> in_flight_;  // 1 while a path has a request out
     long prompt_tokens_ = 0;

@@ -34,6 +34,18 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 
 }  // namespace
 
+std::string default_moa_aggregate(bool multiple_choice) {
+    // Written in the model's own voice: it sits at the start of the assistant's reasoning.
+    const std::string head =
+        "Before I start, I have been shown how several other solvers answered this question. For each "
+        "response I see its final answer and the end of its reasoning:\n\n{responses}\n\n"
+        "Some of these responses may be wrong, and agreement between them does not make an answer right. "
+        "I will check their reasoning critically, keep what holds up, fix what does not, and work the "
+        "problem through myself";
+    return head + (multiple_choice ? " before I commit to one option letter.\n\n"
+                                   : " before I give my own final answer.\n\n");
+}
+
 PromptSet PromptSet::from_json(std::string_view json_text, const std::string& origin) {
     nlohmann::json j;
     try {
@@ -57,6 +69,13 @@ PromptSet PromptSet::from_json(std::string_view json_text, const std::string& or
     p.no_comment_cue = required_string(j, "no_comment_cue", origin);
     p.answer_opener_math = required_string(j, "answer_opener_math", origin);
     p.answer_opener_choice = required_string(j, "answer_opener_choice", origin);
+    for (const char* key : {"moa_aggregate_math", "moa_aggregate_choice"}) {
+        if (!j.contains(key)) continue;  // optional: the built-in wording
+        std::string v = required_string(j, key, origin);
+        if (v.find("{responses}") == std::string::npos)
+            throw Error("prompt set " + origin + ": \"" + key + "\" must contain {responses}");
+        (std::string_view(key) == "moa_aggregate_math" ? p.moa_aggregate_math : p.moa_aggregate_choice) = std::move(v);
+    }
     for (const auto* t : {&p.leap_user_math, &p.plain_user_math})
         if (t->find("{problem}") == std::string::npos)
             throw Error("prompt set " + origin + ": user templates must contain {problem}");

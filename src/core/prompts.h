@@ -8,6 +8,10 @@
 
 namespace leap {
 
+// The built-in wording of the Mixture-of-Agents aggregation text (a prompt file may omit the
+// moa_* keys: these are used then). Placeholder: {responses}.
+std::string default_moa_aggregate(bool multiple_choice);
+
 struct PromptSet {
     std::string name;
     std::string end_of_thinking = "</think>";
@@ -19,9 +23,14 @@ struct PromptSet {
     std::string comment_cue;                         // after peers' comments
     std::string no_comment_text, no_comment_cue;     // when no peer is left
     std::string answer_opener_math, answer_opener_choice;
+    // Mixture-of-Agents: the text a later layer's path starts from; {responses} is replaced by
+    // the previous layer's responses. Optional keys (older prompt files load with the defaults).
+    std::string moa_aggregate_math = default_moa_aggregate(false);
+    std::string moa_aggregate_choice = default_moa_aggregate(true);
 
     // Parses a prompt file's JSON text; `origin` names it in errors. Missing or empty keys,
-    // or an empty trigger/opener list, are errors.
+    // or an empty trigger/opener list, are errors, except the optional moa_* keys (which must
+    // contain {responses} when given).
     static PromptSet from_json(std::string_view json_text, const std::string& origin);
     static PromptSet builtin();  // prompts/leap-default.json as compiled in
 };
