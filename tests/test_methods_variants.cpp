@@ -687,3 +687,24 @@ TEST(VariantsPrompts, MoaKeysAreOptionalWithTheBuiltInWording) {
 }
 
 }  // namespace
+
+namespace {
+// The compute-matched baseline: independent sampling gets at least LeaP's token budget.
+TEST(EqualBudget, MorePathsOrLongerPathsCoverLeapsBudget) {
+    leap::RunConfig l;
+    l.n_paths = 4; l.segment_tokens = 100; l.segments = 5; l.summary_tokens = 20; l.answer_tokens = 10;
+    l.router.k = 2;
+    // per path: 5*100 + 4*20*3 + 10 = 750; 4 paths: 3000
+    EXPECT_EQ(leap::token_budget(l), 3000);
+    const leap::RunConfig p = leap::equal_budget_independent(l, leap::BudgetMatch::Paths);
+    EXPECT_EQ(p.method, leap::Method::Independent);
+    EXPECT_EQ(p.n_paths, 6);  // ceil(3000 / 510)
+    EXPECT_EQ(p.segments, 5);
+    EXPECT_GE(leap::token_budget(p), 3000);
+    const leap::RunConfig n = leap::equal_budget_independent(l, leap::BudgetMatch::Length);
+    EXPECT_EQ(n.n_paths, 4);
+    EXPECT_EQ(n.segments, 8);  // ceil((750 - 10) / 100)
+    EXPECT_GE(leap::token_budget(n), 3000);
+    EXPECT_THROW(leap::parse_budget_match("tokens"), leap::Error);
+}
+}  // namespace

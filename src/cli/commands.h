@@ -11,6 +11,7 @@ void register_solve(CLI::App& app);
 void register_grade(CLI::App& app);
 void register_eval(CLI::App& app);
 void register_data(CLI::App& app);
+void register_prefix_trap(CLI::App& app);
 void register_report(CLI::App& app);
 
 }  // namespace leap::cli

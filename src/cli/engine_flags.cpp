@@ -34,6 +34,9 @@ void EngineFlags::add_to(CLI::App* app) {
                   "trim and hybrid routing exactly as the reference implementation");
     app->add_option("--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
         ->capture_default_str();
+    app->add_option("--match-budget", match_budget,
+                    "paths|length: run independent sampling with at least the token budget of the LeaP run the "
+                    "other flags describe, by more paths or by more segments (compute-matched baseline)");
     app->add_option("--prompts", prompts_file, "prompt set JSON (default: the built-in leap-default)");
     app->add_option("--end-of-thinking", end_of_thinking, "the end-of-thinking marker (default: the prompt set's, </think>)");
     app->add_option("--chat-template", chat_template, "a .jinja file overriding the model's chat template");
@@ -64,6 +67,12 @@ RunConfig EngineFlags::run_config() const {
     c.router.kind = parse_router(router);
     c.router.similarity = parse_similarity(similarity);
     c.validate();
+    if (!match_budget.empty()) {
+        if (c.method == Method::Independent)
+            throw Error("--match-budget describes the LeaP run to match: give its --method (leap, leap-t, ...)");
+        c = equal_budget_independent(c, parse_budget_match(match_budget));
+        c.validate();
+    }
     return c;
 }
 

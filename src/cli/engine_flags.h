@@ -18,6 +18,7 @@ struct EngineFlags {
     std::string router = "dispersed";
     std::string similarity = "indel";
     std::string end_of_thinking;  // overrides the prompt set's marker
+    std::string match_budget;     // independent with the token budget of the leap run these flags describe
     RunConfig run;
     EngineOptions engine;
     int n_gpu_layers = -1;

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     leap::cli::register_grade(app);
     leap::cli::register_eval(app);
     leap::cli::register_data(app);
+    leap::cli::register_prefix_trap(app);
     leap::cli::register_report(app);
     try {
         app.parse(argc, argv);

@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include <algorithm>
+
 #include <string>
 
 #include "core/error.h"
@@ -68,6 +70,36 @@ void RunConfig::validate() const {
         need(moa_context_chars >= 0,
              "MoA context (--moa-context-chars) must be at least 0, got " + std::to_string(moa_context_chars));
     }
+}
+
+long token_budget(const RunConfig& c) {
+    // Per path: M segments of T, a summary of S and the peers' summaries (k x S) at each of the
+    // M-1 blocks when blocks run, and the answer A. Fixed texts (triggers, cues) are left out.
+    const int blocks = c.method == Method::Independent ? 0 : c.segments - 1;
+    const long per_path = (long)c.segments * c.segment_tokens +
+                          (long)blocks * c.summary_tokens * (1 + c.router.k) + c.answer_tokens;
+    return per_path * c.n_paths;
+}
+
+BudgetMatch parse_budget_match(std::string_view s) {
+    if (s == "paths") return BudgetMatch::Paths;
+    if (s == "length") return BudgetMatch::Length;
+    throw Error("unknown budget match '" + std::string(s) + "' (choose paths or length)");
+}
+
+RunConfig equal_budget_independent(const RunConfig& leap, BudgetMatch how) {
+    RunConfig c = leap;
+    c.method = Method::Independent;
+    const long target = token_budget(leap);
+    if (how == BudgetMatch::Paths) {
+        const long per_path = (long)c.segments * c.segment_tokens + c.answer_tokens;
+        c.n_paths = (int)((target + per_path - 1) / per_path);
+    } else {
+        // Same N, more segments of T: the smallest M' with N (M' T + A) >= target.
+        const long per_path_reasoning = (target + c.n_paths - 1) / c.n_paths - c.answer_tokens;
+        c.segments = (int)std::max<long>(1, (per_path_reasoning + c.segment_tokens - 1) / c.segment_tokens);
+    }
+    return c;
 }
 
 }  // namespace leap

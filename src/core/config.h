@@ -18,6 +18,7 @@ enum class Method {
                       // restarts every path from the previous layer's responses
 };
 Method parse_method(std::string_view s);
+
 std::string_view to_string(Method m);
 
 struct RunConfig {
@@ -45,5 +46,12 @@ struct RunConfig {
     // Throws leap::Error naming the parameter when a value is impossible.
     void validate() const;
 };
+
+// Compute-matched baseline (SPEC §6): the most tokens one problem of `leap` can take, and an
+// independent-sampling config with at least that budget, by more paths or longer paths.
+long token_budget(const RunConfig& c);
+enum class BudgetMatch { Paths, Length };
+BudgetMatch parse_budget_match(std::string_view s);
+RunConfig equal_budget_independent(const RunConfig& leap, BudgetMatch how);
 
 }  // namespace leap
