@@ -30,6 +30,7 @@ struct LlamaEngine::PathState {
     int n_sampled = 0, n_appended = 0;
     int row = -1;         // batch row whose logits this path samples from next
     double done_at = -1;
+    std::vector<llama_token_data> candidates;  // the sampler's working array, reused
 };
 
 struct LlamaEngine::Slot {
@@ -103,6 +104,7 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     n_ctx_seq_ = (int)llama_n_ctx_seq(ctx_);
     if (opt_.kv_unified) n_ctx_seq_ = std::min(n_ctx_seq_, per_path);
     batch_ = llama_batch_init(opt_.n_batch, 0, 1);
+    sampling_threads_ = threads;
     slots_.resize(opt_.parallel_problems);
     for (int s = 0; s < opt_.parallel_problems; ++s) {
         slots_[s] = std::make_unique<Slot>();
@@ -273,59 +275,87 @@ bool LlamaEngine::build_and_decode() {
     return true;
 }
 
-void LlamaEngine::after_decode(Slot& slot) {
-    if (!slot.prompt_done) {
-        if (slot.prompt_row < 0) return;
-        // The prompt is in path 0's sequence: share it, then every path samples from its logits.
-        slot.prompt_done = true;
-        for (int i = 0; i < (int)slot.paths.size(); ++i) {
-            const llama_seq_id seq = slot.first_seq + i;
-            if (i > 0) llama_memory_seq_cp(mem_, slot.first_seq, seq, -1, -1);
-            slot.paths[i].seq.reset(seq, slot.n_rendered, slot.prefill_tokens, slot.run->prefill(), model_);
-        }
-        for (GenerateRequest& req : slot.first_requests) {
-            PathState& ps = slot.paths[req.path];
-            ps.req = std::move(req);
-            ps.active = true;
-            ps.row = slot.prompt_row;
-            ps.n_appended = 0;
-        }
-        slot.first_requests.clear();
-    }
+void LlamaEngine::share_prompt_if_done(Slot& slot) {
+    if (slot.prompt_done || slot.prompt_row < 0) return;
+    // The prompt is in path 0's sequence: share it, then every path samples from its logits.
+    slot.prompt_done = true;
     for (int i = 0; i < (int)slot.paths.size(); ++i) {
-        PathState& ps = slot.paths[i];
-        if (!ps.active || ps.row < 0) continue;
-        const llama_token t = llama_sampler_sample(ps.sampler.get(), ctx_, ps.row);
-        ps.row = -1;
-        ++stats_.sampled;
-        if (model_.is_end_of_generation(t) && !opt_.sampling.ban_end_of_generation) {
-            finish_request(slot, i, StopReason::EndOfSequence);
-            continue;
+        const llama_seq_id seq = slot.first_seq + i;
+        if (i > 0) llama_memory_seq_cp(mem_, slot.first_seq, seq, -1, -1);
+        slot.paths[i].seq.reset(seq, slot.n_rendered, slot.prefill_tokens, slot.run->prefill(), model_);
+    }
+    for (GenerateRequest& req : slot.first_requests) {
+        PathState& ps = slot.paths[req.path];
+        ps.req = std::move(req);
+        ps.active = true;
+        ps.row = slot.prompt_row;
+        ps.n_appended = 0;
+    }
+    slot.first_requests.clear();
+}
+
+void LlamaEngine::sample_all() {
+    struct Pick { Slot* slot; int path; const float* logits; llama_token token; };
+    std::vector<Pick> picks;
+    for (auto& sp : slots_) {
+        if (!sp->run) continue;
+        for (int i = 0; i < (int)sp->paths.size(); ++i) {
+            PathState& ps = sp->paths[i];
+            if (!ps.active || ps.row < 0) continue;
+            // Fetched one by one: the first call synchronizes and puts llama.cpp's outputs in order.
+            picks.push_back({sp.get(), i, llama_get_logits_ith(ctx_, ps.row), LLAMA_TOKEN_NULL});
+            ps.row = -1;
         }
-        const std::string piece = model_.piece(t);
-        const size_t old = ps.generated.size();
-        ps.seq.push_sampled(t, piece);
-        ps.generated += piece;
-        ++ps.n_sampled;
-        ++stats_.tokens[(size_t)ps.req.kind];
-        if (auto m = find_stop(ps.generated, old, ps.req.stops)) {
-            const size_t overshoot = ps.generated.size() - m->end();
-            if (overshoot > 0) {
-                // The token ran past the stop string: keep only the part up to it.
-                const auto e = ps.seq.edit(ps.seq.text().size() - overshoot, "", model_, mem_);
-                stats_.refed += e.refed;
-                stats_.rolled_back += e.rolled_back;
-                ps.generated.resize(m->end());
-            }
-            finish_request(slot, i, StopReason::StopString);
-        } else if (ps.n_sampled >= ps.req.max_tokens) {
-            finish_request(slot, i, StopReason::Budget);
-        } else {
-            const int limit = ps.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
-            if (ps.seq.end_pos() >= limit) {
-                slot.run->add_note(i, "reached the context size (" + std::to_string(n_ctx_seq_) + " tokens per path)");
-                finish_request(slot, i, StopReason::ContextFull);
-            }
+    }
+    // Each path's sampler chain is its own, and the logits are read-only: the draws run in
+    // parallel (the host-side cost of a step with many paths and a large vocabulary).
+    const int n_vocab = llama_vocab_n_tokens(model_.vocab());
+    const int n = (int)picks.size();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(sampling_threads_) if (n > 1)
+    for (int k = 0; k < n; ++k) {
+        Pick& pk = picks[k];
+        PathState& ps = pk.slot->paths[pk.path];
+        std::vector<llama_token_data>& cur = ps.candidates;
+        cur.resize(n_vocab);
+        for (llama_token t = 0; t < n_vocab; ++t) cur[t] = llama_token_data{t, pk.logits[t], 0.0f};
+        llama_token_data_array arr = {cur.data(), cur.size(), -1, false};
+        llama_sampler_apply(ps.sampler.get(), &arr);
+        pk.token = arr.data[arr.selected].id;
+        llama_sampler_accept(ps.sampler.get(), pk.token);
+    }
+    for (const Pick& pk : picks) accept_token(*pk.slot, pk.path, pk.token);
+}
+
+void LlamaEngine::accept_token(Slot& slot, int i, llama_token t) {
+    PathState& ps = slot.paths[i];
+    ++stats_.sampled;
+    if (model_.is_end_of_generation(t) && !opt_.sampling.ban_end_of_generation) {
+        finish_request(slot, i, StopReason::EndOfSequence);
+        return;
+    }
+    const std::string piece = model_.piece(t);
+    const size_t old = ps.generated.size();
+    ps.seq.push_sampled(t, piece);
+    ps.generated += piece;
+    ++ps.n_sampled;
+    ++stats_.tokens[(size_t)ps.req.kind];
+    if (auto m = find_stop(ps.generated, old, ps.req.stops)) {
+        const size_t overshoot = ps.generated.size() - m->end();
+        if (overshoot > 0) {
+            // The token ran past the stop string: keep only the part up to it.
+            const auto e = ps.seq.edit(ps.seq.text().size() - overshoot, "", model_, mem_);
+            stats_.refed += e.refed;
+            stats_.rolled_back += e.rolled_back;
+            ps.generated.resize(m->end());
+        }
+        finish_request(slot, i, StopReason::StopString);
+    } else if (ps.n_sampled >= ps.req.max_tokens) {
+        finish_request(slot, i, StopReason::Budget);
+    } else {
+        const int limit = ps.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+        if (ps.seq.end_pos() >= limit) {
+            slot.run->add_note(i, "reached the context size (" + std::to_string(n_ctx_seq_) + " tokens per path)");
+            finish_request(slot, i, StopReason::ContextFull);
         }
     }
 }
@@ -358,9 +388,11 @@ void LlamaEngine::run(const std::vector<Problem>& problems, const std::vector<in
         if (!build_and_decode())
             throw Error("internal error: unfinished problems but nothing to decode (please report)");
         bool finished_one = false;
+        for (auto& sp : slots_)
+            if (sp->run) share_prompt_if_done(*sp);
+        sample_all();
         for (auto& sp : slots_) {
             if (!sp->run) continue;
-            after_decode(*sp);
             if (sp->run->done()) {
                 nlohmann::json timings = finish_problem(*sp);
                 std::unique_ptr<ProblemRun> run = std::move(sp->run);

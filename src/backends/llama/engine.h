@@ -75,7 +75,9 @@ private:
     void start_problem(Slot& slot, const Problem& problem, int index);
     void start_requests(Slot& slot);
     void finish_request(Slot& slot, int path, StopReason reason);
-    void after_decode(Slot& slot);
+    void share_prompt_if_done(Slot& slot);
+    void sample_all();
+    void accept_token(Slot& slot, int path, llama_token t);
     bool build_and_decode();
     nlohmann::json finish_problem(Slot& slot);
 
@@ -87,6 +89,7 @@ private:
     llama_memory_t mem_ = nullptr;
     llama_batch batch_{};
     int n_ctx_seq_ = 0;
+    int sampling_threads_ = 1;
     std::vector<std::unique_ptr<Slot>> slots_;
     EngineStats stats_;
 };
