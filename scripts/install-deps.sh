@@ -2,17 +2,18 @@
 # Installs, with apt-get, whatever the build and tests need and the machine lacks.
 # Each package is here for a reason:
 #   build-essential cmake git ccache   compiler, build system, bundle clone, rebuild cache
-#   (JSON: llama.cpp's vendored nlohmann::json, the copy its common library already exposes,
-#    so the whole binary uses one JSON ABI; Debian's nlohmann-json3-dev is not needed)
+#   (with a llama.cpp source checkout, JSON and HTTP use llama.cpp's vendored copies, the ones
+#    its common library already exposes, so the binary holds one of each)
 #   libcli11-dev                       the command line
-#   libcpp-httplib-dev                 HTTP client/server (OpenAI backend, leap serve)
+#   libcpp-httplib-dev                 HTTP client/server when built against a llama.cpp install
+#   nlohmann-json3-dev                 JSON when built against a llama.cpp install
 #   libgtest-dev                       the unit tests
 #   libbenchmark-dev                   micro-benchmarks in bench/
 #   npm                                `npm pack` of the pinned llama.cpp source (no install)
 #   openssl                            checks the tarball's sha512 integrity
 #   python3                            small helpers in shell tests
 set -euo pipefail
-pkgs=(build-essential cmake git ccache libcli11-dev libcpp-httplib-dev
+pkgs=(build-essential cmake git ccache nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
       libgtest-dev libbenchmark-dev openssl python3)
 missing=()
 for p in "${pkgs[@]}"; do

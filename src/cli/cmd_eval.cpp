@@ -62,7 +62,8 @@ std::string format_duration(double s) {
 nlohmann::json run_identity(const EvalFlags& f, const RunConfig& c) {
     nlohmann::json cfg = config_json(c, f.engine.engine);
     for (const char* runtime : {"parallel_problems", "batch_size", "kv_unified"}) cfg.erase(runtime);
-    return {{"model", fs::path(f.engine.model).filename().string()},
+    if (f.engine.remote()) cfg["backend"] = f.engine.backend;  // server-side sampling seeds differ
+    return {{"model", fs::path(f.engine.model_name()).filename().string()},
             {"config", cfg},
             {"prompts", f.engine.prompts_file.empty() ? "builtin" : f.engine.prompts_file},
             {"shuffle_options", !f.no_shuffle},
@@ -81,7 +82,7 @@ void check_or_write_identity(const EvalFlags& f, const nlohmann::json& identity)
         }
         return;
     }
-    write_file_atomic(path, dump_json({{"identity", identity}, {"leap_version", LEAP_VERSION}, {"model_path", f.engine.model}}, 2) + "\n");
+    write_file_atomic(path, dump_json({{"identity", identity}, {"leap_version", LEAP_VERSION}, {"model_path", f.engine.model_name()}}, 2) + "\n");
 }
 
 void print_table(const std::vector<std::pair<std::string, Summary>>& rows) {
@@ -124,8 +125,15 @@ void eval(const EvalFlags& f) {
         throw Error("another leap eval is writing to '" + f.out + "' (lock " + lock_path + ")");
     check_or_write_identity(f, run_identity(f, config));
 
-    LlamaModel model(f.engine.model_options());
-    LlamaEngine engine(model, f.engine.engine, config, prompts);
+    std::unique_ptr<LlamaModel> model;  // in-process only
+    std::unique_ptr<Backend> engine;
+    if (f.engine.remote()) {
+        engine = std::make_unique<openai::OpenAIEngine>(f.engine.tokenizer_options(), f.engine.openai, f.engine.engine,
+                                                        config, prompts);
+    } else {
+        model = std::make_unique<LlamaModel>(f.engine.model_options());
+        engine = std::make_unique<LlamaEngine>(*model, f.engine.engine, config, prompts);
+    }
     const bool tty = ::isatty(STDERR_FILENO);
     std::vector<std::pair<std::string, Summary>> rows;
     nlohmann::json metrics = nlohmann::json::object();
@@ -168,7 +176,7 @@ void eval(const EvalFlags& f) {
         };
         Progress last;
         if (!todo.empty())
-            engine.run(
+            engine->run(
                 todo, indices,
                 [&](ProblemRun& run, nlohmann::json timings) {
                     results.append(graded_line(run, *by_index.at(run.index()), key, timings));

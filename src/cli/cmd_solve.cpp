@@ -1,4 +1,4 @@
-// leap solve: one problem, N paths, the LeaP method on the in-process llama.cpp backend.
+// leap solve: one problem, N paths, the LeaP method (in-process llama.cpp, or --backend openai).
 #include <cstdio>
 #include <regex>
 
@@ -64,13 +64,20 @@ void solve(const SolveFlags& f) {
 
     const RunConfig config = f.engine.run_config();
     const PromptSet prompts = f.engine.prompt_set();
-    LlamaModel model(f.engine.model_options());
-    LlamaEngine engine(model, f.engine.engine, config, prompts);
+    std::unique_ptr<LlamaModel> model;  // in-process only
+    std::unique_ptr<Backend> engine;
+    if (f.engine.remote()) {
+        engine = std::make_unique<openai::OpenAIEngine>(f.engine.tokenizer_options(), f.engine.openai, f.engine.engine,
+                                                        config, prompts);
+    } else {
+        model = std::make_unique<LlamaModel>(f.engine.model_options());
+        engine = std::make_unique<LlamaEngine>(*model, f.engine.engine, config, prompts);
+    }
 
     nlohmann::json trace_problem;
     std::vector<std::string> answers;
     std::vector<std::string> finishes;
-    engine.run({problem}, {}, [&](ProblemRun& run, nlohmann::json timings) {
+    engine->run({problem}, {}, [&](ProblemRun& run, nlohmann::json timings) {
         trace_problem = run.trace();
         trace_problem["timings"] = timings;
         for (const Path& p : run.paths()) {
@@ -83,10 +90,10 @@ void solve(const SolveFlags& f) {
     trace_problem["vote"] = {{"answer", vote.answer}, {"votes", vote.votes}, {"voters", vote.voters},
                              {"majority", vote.majority}};
 
-    const nlohmann::json stats = engine.stats().to_json();
+    const nlohmann::json stats = engine->stats_json();
     if (!f.trace.empty()) {
         nlohmann::json trace = {{"leap_version", LEAP_VERSION},
-                                {"model", f.engine.model},
+                                {"model", f.engine.model_name()},
                                 {"config", config_json(config, f.engine.engine)},
                                 {"problems", nlohmann::json::array({trace_problem})},
                                 {"stats", stats}};
@@ -133,12 +140,19 @@ void solve(const SolveFlags& f) {
     }
     std::printf("vote: %s (%d of %d paths)\n", vote.answer.empty() ? "(no answer)" : one_line(vote.answer).c_str(), vote.votes,
                 config.n_paths);
-    const EngineStats& s = engine.stats();
+    const EngineStats& s = engine->stats();
     std::printf("tokens: prompt %ld (evaluated once), sampled %ld, refed %ld, history re-evaluated %ld; "
                 "%.1f s, %.1f sampled tok/s, mean batch %.1f\n",
                 s.prompt_tokens_evaluated, s.sampled, s.refed, s.history_reevaluated, s.seconds,
                 s.seconds > 0 ? s.sampled / s.seconds : 0.0,
                 s.decode_calls ? (double)s.batch_tokens / s.decode_calls : 0.0);
+    if (f.engine.remote()) {
+        const nlohmann::json& h = stats["http"];
+        std::printf("http: %ld requests, %ld attempts retried; of %ld context tokens sent, the servers took %ld from "
+                    "their prefix caches\n",
+                    h["requests"].get<long>(), h["attempts_failed"].get<long>(), h["prompt_tokens_sent"].get<long>(),
+                    h["server_prompt_cached"].get<long>());
+    }
     if (!f.trace.empty()) std::printf("trace: %s\n", f.trace.c_str());
 }
 

@@ -9,7 +9,7 @@
 namespace leap::cli {
 
 void EngineFlags::add_to(CLI::App* app) {
-    app->add_option("-m,--model", model, "GGUF model file")->required();
+    app->add_option("-m,--model", model, "GGUF model file (with --backend openai: only its tokenizer is used)");
     app->add_option("--method", method, "leap | leap-t | independent | single | leap-s | moa")->capture_default_str();
     app->add_option("-n,--paths", run.n_paths, "reasoning paths per problem (N)")->capture_default_str();
     app->add_option("-T,--segment-tokens", run.segment_tokens, "tokens per segment (T)")->capture_default_str();
@@ -59,6 +59,28 @@ void EngineFlags::add_to(CLI::App* app) {
         ->capture_default_str();
     app->add_option("--flash-attn", engine.flash_attn, "flash attention: -1 auto, 0 off, 1 on")->capture_default_str();
     app->add_option("-g,--n-gpu-layers", n_gpu_layers, "layers on the GPU (-1: all)")->capture_default_str();
+    app->add_option("--backend", backend, "llama (in-process) | openai (OpenAI-compatible servers: vLLM, SGLang, llama-server)")
+        ->check(CLI::IsMember({"llama", "openai"}))
+        ->capture_default_str();
+    app->add_option("--base-url", openai.base_urls,
+                    "--backend openai: a server, e.g. http://10.0.0.5:8000 (repeat for replicas; paths are spread over them)");
+    app->add_option("--tokenizer", tokenizer,
+                    "--backend openai: GGUF with the served model's vocabulary and chat template (vocab-only is enough; default: -m)");
+    app->add_option("--api-key-env", openai.api_key_env, "--backend openai: environment variable holding the API key")
+        ->capture_default_str();
+    app->add_option("--max-inflight", openai.max_inflight, "--backend openai: most requests in flight at once")
+        ->capture_default_str();
+    app->add_option("--timeout", openai.retry.timeout_s, "--backend openai: seconds one HTTP attempt may take")
+        ->capture_default_str();
+    app->add_option("--retries", openai.retry.retries,
+                    "--backend openai: further attempts after a connection error, timeout, 408, 429 or 5xx (exponential backoff)")
+        ->capture_default_str();
+    app->add_flag("--server-text-prompts", openai.text_prompts,
+                  "--backend openai: send each context as text, not token ids (fallback; the server tokenizes)");
+    app->add_option("--server-kind", openai.server_kind, "--backend openai: auto | llama-server | openai (vLLM, SGLang)")
+        ->capture_default_str();
+    app->add_option("--server-model", openai.model_name,
+                    "--backend openai: the \"model\" field to send (default: the server's first model)");
 }
 
 RunConfig EngineFlags::run_config() const {
@@ -83,7 +105,19 @@ PromptSet EngineFlags::prompt_set() const {
     return p;
 }
 
+ModelOptions EngineFlags::tokenizer_options() const {
+    ModelOptions m;
+    m.path = tokenizer.empty() ? model : tokenizer;
+    if (m.path.empty()) throw Error("--backend openai needs the served model's tokenizer: --tokenizer GGUF (or -m GGUF)");
+    m.chat_template_file = chat_template;
+    m.vocab_only = true;
+    m.n_gpu_layers = 0;
+    return m;
+}
+
 ModelOptions EngineFlags::model_options() const {
+    if (remote()) throw Error("this command runs the model in-process only (--backend llama)");
+    if (model.empty()) throw Error("-m/--model is required (a GGUF model file)");
     ModelOptions m;
     m.path = model;
     m.chat_template_file = chat_template;

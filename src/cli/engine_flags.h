@@ -5,6 +5,7 @@
 
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
+#include "backends/openai/openai_engine.h"
 #include "core/config.h"
 #include "core/prompts.h"
 
@@ -22,11 +23,19 @@ struct EngineFlags {
     RunConfig run;
     EngineOptions engine;
     int n_gpu_layers = -1;
+    // --backend openai: the model runs on OpenAI-compatible servers (docs/openai-backend.md).
+    std::string backend = "llama";  // llama | openai
+    std::string tokenizer;          // GGUF whose vocabulary and chat template are used (default: -m)
+    openai::OpenAIOptions openai;
 
     void add_to(CLI::App* app);
     RunConfig run_config() const;  // run with method/router/similarity parsed; validated
     PromptSet prompt_set() const;  // builtin, or --prompts FILE
     ModelOptions model_options() const;
+    bool remote() const { return backend == "openai"; }
+    ModelOptions tokenizer_options() const;  // --tokenizer (or -m), vocabulary only
+    // The model as named in traces and result identities: -m, else --tokenizer.
+    const std::string& model_name() const { return model.empty() ? tokenizer : model; }
 };
 
 nlohmann::json config_json(const RunConfig& c, const EngineOptions& e);

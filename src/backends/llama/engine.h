@@ -13,6 +13,7 @@
 
 #include "backends/llama/model.h"
 #include "backends/llama/sampling.h"
+#include "core/backend.h"
 #include "core/problem_run.h"
 
 namespace leap {
@@ -49,7 +50,7 @@ struct Progress {
     double seconds = 0;
 };
 
-class LlamaEngine {
+class LlamaEngine : public Backend {
 public:
     // Creates the context for `config.n_paths` x `opt.parallel_problems` sequences.
     LlamaEngine(const LlamaModel& model, const EngineOptions& opt, const RunConfig& config,
@@ -61,9 +62,10 @@ public:
     // Solves every problem. indices[i] numbers problem i (seeds depend on it, so a resumed run
     // gives a problem the same number); empty: 0, 1, 2, ...
     void run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
-             const ProgressFn& on_progress = {});
+             const ProgressFn& on_progress = {}) override;
 
-    const EngineStats& stats() const { return stats_; }
+    const EngineStats& stats() const override { return stats_; }
+    nlohmann::json stats_json() const override { return stats_.to_json(); }
     int n_ctx_per_path() const { return n_ctx_seq_; }
     // Sequences that still hold cells in the KV cache (0 after a run).
     int sequences_in_use() const;

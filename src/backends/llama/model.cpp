@@ -1,6 +1,8 @@
 #include "backends/llama/model.h"
 
+#ifdef LEAP_HAVE_LLAMA_COMMON
 #include <chat.h>
+#endif
 
 #include <cstdio>
 #include <cstdlib>
@@ -38,23 +40,40 @@ std::string read_text_file(const std::string& path, const char* what) {
 }  // namespace
 
 LlamaModel::LlamaModel(const ModelOptions& opt)
-    : path_(opt.path), templates_(nullptr, common_chat_templates_free) {
+    : path_(opt.path), templates_(nullptr, free_templates) {
     init_llama_logging();
     check_gguf_file(opt.path);
     llama_model_params mp = llama_model_default_params();
     mp.n_gpu_layers = opt.n_gpu_layers;
+    mp.vocab_only = opt.vocab_only;
     model_ = llama_model_load_from_file(opt.path.c_str(), mp);
     if (!model_) throw Error("llama.cpp could not load model '" + opt.path + "' (set LEAP_LLAMA_LOG=1 to see why)");
     vocab_ = llama_model_get_vocab(model_);
 
     std::string override_text;
     if (!opt.chat_template_file.empty()) override_text = read_text_file(opt.chat_template_file, "chat template");
+#ifdef LEAP_HAVE_LLAMA_COMMON
     try {
         templates_.reset(common_chat_templates_init(model_, override_text).release());
     } catch (const std::exception& e) {
         throw Error("chat template of '" + (opt.chat_template_file.empty() ? opt.path : opt.chat_template_file) +
                     "' cannot be parsed: " + e.what());
     }
+#else
+    // Built against a llama.cpp install (no common library): llama_chat_apply_template, which
+    // recognises llama.cpp's built-in templates by their text.
+    const char* builtin = llama_model_chat_template(model_, nullptr);
+    template_text_ = override_text.empty() ? (builtin ? builtin : "") : override_text;
+    if (template_text_.empty()) throw Error("model '" + opt.path + "' has no chat template; pass --chat-template FILE");
+#endif
+}
+
+void LlamaModel::free_templates(common_chat_templates* t) {
+#ifdef LEAP_HAVE_LLAMA_COMMON
+    common_chat_templates_free(t);
+#else
+    (void)t;
+#endif
 }
 
 LlamaModel::~LlamaModel() {
@@ -91,6 +110,19 @@ std::string LlamaModel::piece(llama_token t) const {
 }
 
 std::string LlamaModel::render_prompt(const std::string& user_message) const {
+#ifndef LEAP_HAVE_LLAMA_COMMON
+    const llama_chat_message msg{"user", user_message.c_str()};
+    std::vector<char> buf(user_message.size() * 2 + 4096);
+    int n = llama_chat_apply_template(template_text_.c_str(), &msg, 1, true, buf.data(), (int32_t)buf.size());
+    if (n > (int)buf.size()) {
+        buf.resize(n);
+        n = llama_chat_apply_template(template_text_.c_str(), &msg, 1, true, buf.data(), (int32_t)buf.size());
+    }
+    if (n < 0)
+        throw Error("the chat template of '" + path_ + "' is not one llama.cpp knows without its common library; "
+                    "build leap against a llama.cpp source checkout for jinja templates");
+    return std::string(buf.data(), n);
+#else
     common_chat_templates_inputs in;
     common_chat_msg msg;
     msg.role = "user";
@@ -104,6 +136,7 @@ std::string LlamaModel::render_prompt(const std::string& user_message) const {
     } catch (const std::exception& e) {
         throw Error("chat template of '" + path_ + "' failed to render: " + e.what());
     }
+#endif
 }
 
 }  // namespace leap

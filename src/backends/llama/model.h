@@ -16,6 +16,7 @@ struct ModelOptions {
     std::string path;
     int n_gpu_layers = -1;          // all layers on the GPU when there is one
     std::string chat_template_file; // overrides the GGUF's template
+    bool vocab_only = false;        // tokenizer and chat template only, no weights (remote backends)
 };
 
 class LlamaModel {
@@ -43,7 +44,9 @@ private:
     std::string path_;
     llama_model* model_ = nullptr;
     const llama_vocab* vocab_ = nullptr;
+    static void free_templates(common_chat_templates* t);
     std::unique_ptr<common_chat_templates, void (*)(common_chat_templates*)> templates_;
+    std::string template_text_;  // without llama.cpp's common library: the raw template
 };
 
 // Quiet llama.cpp's own logging unless LEAP_LLAMA_LOG is set; errors still get through.

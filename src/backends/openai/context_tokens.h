@@ -1,0 +1,42 @@
+#pragma once
+// A path's token ids after the shared prompt, kept in step with its text: the same bookkeeping as
+// the in-process PathSequence (backends/llama/path_sequence.h), without a KV cache. A text edit
+// keeps the tokens up to the last token boundary at or before the cut, re-tokenizes the kept
+// part of a cut token, then tokenizes the appended text on its own; sampled tokens are kept as
+// sampled. So the ids sent to a server are the ids the in-process engine would have in its cache.
+#include <string>
+#include <vector>
+
+#include "backends/openai/tokenizer.h"
+
+namespace leap::openai {
+
+class ContextTokens {
+public:
+    struct Edit {
+        int rolled_back = 0;  // tokens dropped from the end
+        int refed = 0;        // tokens of the kept part of a cut token
+        int appended = 0;     // tokens of the appended text
+    };
+
+    // Starts after the shared prompt with `owned` tokens spelling `text` (the prefill).
+    void reset(const std::vector<Token>& owned, const std::string& text, const Tokenizer& tok);
+    // Makes the text text[0, keep) + append.
+    Edit edit(size_t keep, const std::string& append, const Tokenizer& tok);
+    // A sampled token: part of the text now.
+    void push_sampled(Token t, const std::string& piece);
+
+    const std::string& text() const { return text_; }
+    const std::vector<Token>& tokens() const { return tokens_; }
+    size_t size() const { return tokens_.size(); }
+
+private:
+    int add_text(const std::string& s, const Tokenizer& tok);
+
+    std::string text_;
+    std::vector<Token> tokens_;
+    std::vector<size_t> ends_;    // text offset just after each token
+    std::vector<char> boundary_;  // ends_[i] is a clean cut point (pieces matched the text)
+};
+
+}  // namespace leap::openai

@@ -1,0 +1,604 @@
+#include "backends/openai/openai_engine.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include "backends/llama/model.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/stop.h"
+
+namespace leap::openai {
+
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+namespace {
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// Room kept free in every path's context for a forced answer (as the in-process engine keeps).
+int answer_reserve(const RunConfig& c) { return c.answer_tokens + 128; }
+}  // namespace
+
+json HttpStats::to_json() const {
+    return {{"requests", requests},
+            {"attempts_failed", attempts_failed},
+            {"follow_ups", follow_ups},
+            {"prompt_tokens_sent", prompt_tokens_sent},
+            {"server_prompt_evaluated", server_prompt_evaluated},
+            {"server_prompt_cached", server_prompt_cached},
+            {"tokens_received", tokens_received},
+            {"tokens_discarded", tokens_discarded},
+            {"text_only_answers", text_only_answers},
+            {"parser_workarounds", parser_workarounds},
+            {"timings", {{"seconds_in_requests", seconds_in_requests}}}};
+}
+
+// ---- the request pool: worker threads doing HTTP with retries -----------------------------------
+
+struct OpenAIEngine::Job {
+    int slot = 0, path = 0, replica = 0;
+    bool llama_server = false;
+    std::string http_path, body;
+    long prompt_tokens = 0;
+    HttpReply reply;
+};
+
+struct OpenAIEngine::Pool {
+    Pool(const std::vector<BaseUrl>& urls, const RetryPolicy& policy, const std::string& api_key, int n_threads)
+        : urls_(urls), policy_(policy), api_key_(api_key), lenient_(new std::atomic<bool>[urls.size()]) {
+        for (size_t i = 0; i < urls_.size(); ++i) lenient_[i] = false;
+        conns_.resize(n_threads);
+        for (int w = 0; w < n_threads; ++w) {
+            conns_[w].resize(urls_.size());
+            threads_.emplace_back([this, w] { worker(w); });
+        }
+    }
+    ~Pool() {
+        abort_all();
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            quit_ = true;
+        }
+        cancel_ = true;
+        stop_connections();
+        cv_jobs_.notify_all();
+        for (auto& t : threads_) t.join();
+    }
+
+    void submit(std::unique_ptr<Job> job) {
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            queue_.push_back(std::move(job));
+            ++outstanding_;
+        }
+        cv_jobs_.notify_one();
+    }
+
+    // Answered jobs, waiting at most `seconds` for the first.
+    std::vector<std::unique_ptr<Job>> wait(double seconds) {
+        std::unique_lock<std::mutex> lk(m_);
+        cv_done_.wait_for(lk, std::chrono::duration<double>(seconds), [&] { return !done_.empty(); });
+        std::vector<std::unique_ptr<Job>> out;
+        while (!done_.empty()) {
+            out.push_back(std::move(done_.front()));
+            done_.pop_front();
+            --outstanding_;
+        }
+        return out;
+    }
+
+    long outstanding() {
+        std::lock_guard<std::mutex> lk(m_);
+        return outstanding_;
+    }
+
+    // Drops queued jobs, aborts those in progress and waits until every worker is idle.
+    void abort_all() {
+        cancel_ = true;
+        {
+            std::lock_guard<std::mutex> lk(m_);
+            outstanding_ -= (long)queue_.size();
+            queue_.clear();
+        }
+        // A request may start just after a stop: keep stopping until every worker is back.
+        std::unique_lock<std::mutex> lk(m_);
+        for (int i = 0; i < 1200 && outstanding_ != (long)done_.size(); ++i) {
+            lk.unlock();
+            stop_connections();
+            lk.lock();
+            cv_done_.wait_for(lk, std::chrono::milliseconds(50), [&] { return outstanding_ == (long)done_.size(); });
+        }
+        outstanding_ -= (long)done_.size();
+        done_.clear();
+        cancel_ = false;
+    }
+
+    std::atomic<long> failed_attempts{0};
+    std::atomic<long> parser_workarounds{0};
+    // Per server: requests carry the lenient chat parser (see lenient_chat_parser()).
+    bool lenient(int replica) const { return lenient_[replica].load(); }
+
+private:
+    void stop_connections() {
+        std::lock_guard<std::mutex> lk(conn_m_);
+        for (auto& per_worker : conns_)
+            for (auto& c : per_worker)
+                if (c) c->stop();
+    }
+
+    void worker(int w) {
+        for (;;) {
+            std::unique_ptr<Job> job;
+            {
+                std::unique_lock<std::mutex> lk(m_);
+                cv_jobs_.wait(lk, [&] { return quit_ || !queue_.empty(); });
+                if (quit_) return;
+                job = std::move(queue_.front());
+                queue_.pop_front();
+            }
+            try {
+                HttpConnection* conn;
+                {
+                    std::lock_guard<std::mutex> lk(conn_m_);
+                    auto& c = conns_[w][job->replica];
+                    if (!c) c = std::make_unique<HttpConnection>(urls_[job->replica], policy_, api_key_);
+                    conn = c.get();
+                }
+                run_job(*conn, *job);
+            } catch (const std::exception& e) {
+                job->reply = HttpReply();
+                job->reply.error = e.what();
+            }
+            {
+                std::lock_guard<std::mutex> lk(m_);
+                done_.push_back(std::move(job));
+            }
+            cv_done_.notify_all();
+        }
+    }
+
+    void run_job(HttpConnection& conn, Job& job) {
+        job.reply = conn.with_retries(
+            job.http_path, job.body, cancel_, [&](const HttpReply&) { ++failed_attempts; },
+            [&](const HttpReply& r, std::string& body) {
+                // llama-server's output-parser failure: resend with the lenient parser (server_api.h).
+                if (!job.llama_server || !is_output_parser_failure(r.status, r.body) ||
+                    body.find("\"chat_parser\"") != std::string::npos || !add_lenient_chat_parser(body))
+                    return false;
+                lenient_[job.replica] = true;
+                ++parser_workarounds;
+                return true;
+            });
+    }
+
+    std::vector<BaseUrl> urls_;
+    RetryPolicy policy_;
+    std::string api_key_;
+    std::mutex m_, conn_m_;
+    std::condition_variable cv_jobs_, cv_done_;
+    std::deque<std::unique_ptr<Job>> queue_, done_;
+    long outstanding_ = 0;  // submitted and not yet returned by wait()
+    bool quit_ = false;
+    std::atomic<bool> cancel_{false};
+    std::vector<std::thread> threads_;
+    std::vector<std::vector<std::unique_ptr<HttpConnection>>> conns_;  // [worker][replica]
+    std::unique_ptr<std::atomic<bool>[]> lenient_;
+};
+
+// ---- per problem, per path -----------------------------------------------------------------------
+
+struct OpenAIEngine::PathState {
+    ContextTokens seq;
+    bool active = false;  // a request is in flight (or being processed)
+    GenerateRequest req;
+    std::string generated;
+    int n_sampled = 0, n_appended = 0;
+    int calls = 0;        // completion requests sent for this path (seeds differ per request)
+    int replica = 0;
+    int id_slot = -1;
+    double done_at = -1;
+};
+
+struct OpenAIEngine::Slot {
+    std::unique_ptr<ProblemRun> run;
+    int index = 0;                  // this slot's number (paths of slot s are s*N .. s*N+N-1)
+    std::string rendered_text;      // the chat template applied to the user message
+    std::vector<Token> rendered;    // its tokens (the prefill's are each path's first tokens)
+    std::vector<PathState> paths;
+    Clock::time_point t0;
+};
+
+OpenAIEngine::OpenAIEngine(const Tokenizer& tokenizer, const OpenAIOptions& opt, const EngineOptions& engine,
+                           const RunConfig& config, const PromptSet& prompts)
+    : tok_(&tokenizer), opt_(opt), engine_(engine), config_(config), prompts_(prompts) {
+    init();
+}
+
+OpenAIEngine::OpenAIEngine(const ModelOptions& tokenizer, const OpenAIOptions& opt, const EngineOptions& engine,
+                           const RunConfig& config, const PromptSet& prompts)
+    : owned_tok_(std::make_unique<GgufTokenizer>(tokenizer)), opt_(opt), engine_(engine), config_(config),
+      prompts_(prompts) {
+    tok_ = owned_tok_.get();
+    init();
+}
+
+OpenAIEngine::~OpenAIEngine() = default;
+
+void OpenAIEngine::init() {
+    // Writing to a connection the server dropped (killed, restarted) raises SIGPIPE, which would
+    // end the process; cpp-httplib's client does not block it (its server does the same as here).
+    struct sigaction old {};
+    if (::sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+    config_.validate();
+    if (opt_.base_urls.empty()) throw Error("--backend openai needs at least one --base-url");
+    if (opt_.max_inflight < 1) throw Error("--max-inflight must be at least 1");
+    if (opt_.retry.retries < 0) throw Error("--retries must be >= 0");
+    if (!(opt_.retry.timeout_s > 0)) throw Error("--timeout must be positive (seconds)");
+    if (engine_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
+    for (const std::string& u : opt_.base_urls) urls_.push_back(parse_base_url(u));
+    if (!opt_.api_key_env.empty())
+        if (const char* key = std::getenv(opt_.api_key_env.c_str()); key != nullptr) api_key_ = key;
+    probe_servers();
+
+    // Tokens per path: as the in-process engine computes it, capped by what every server allows.
+    const RunConfig& c = config_;
+    int per_path = engine_.n_ctx_per_path;
+    if (per_path <= 0)
+        per_path = (int)(1024L + (long)c.segments * c.segment_tokens +
+                         (long)(c.segments - 1) * (c.summary_tokens * (c.router.k + 1) + 24L * c.router.k + 256) +
+                         answer_reserve(c) + 64);
+    if (engine_.n_ctx_per_path <= 0 && tok_->n_ctx_train() > 0)
+        per_path = std::min(per_path, std::max(tok_->n_ctx_train(), 512));  // as in-process
+    for (const ServerInfo& s : servers_)
+        if (s.n_ctx > 0) per_path = std::min(per_path, s.n_ctx - 2);  // llama-server stops one short of n_ctx
+    if (per_path <= answer_reserve(config_) + 64)
+        throw Error("context per path (" + std::to_string(per_path) + " tokens; --ctx-size, or what the server allows) "
+                    "is too small for an answer budget of " + std::to_string(config_.answer_tokens) + " tokens");
+    n_ctx_seq_ = per_path;
+
+    slots_.resize(engine_.parallel_problems);
+    for (int s = 0; s < engine_.parallel_problems; ++s) {
+        slots_[s] = std::make_unique<Slot>();
+        slots_[s]->index = s;
+    }
+    const int threads = std::min(opt_.max_inflight, config_.n_paths * engine_.parallel_problems);
+    pool_ = std::make_unique<Pool>(urls_, opt_.retry, api_key_, std::max(1, threads));
+}
+
+void OpenAIEngine::probe_servers() {
+    const ServerKind requested = parse_server_kind(opt_.server_kind);
+    std::atomic<bool> never{false};
+    for (const BaseUrl& url : urls_) {
+        HttpConnection conn(url, opt_.retry, api_key_);
+        int attempt = 0;
+        auto waiting = [&](const HttpReply& r) {  // a server still starting: say what we wait for
+            std::fprintf(stderr, "leap: waiting for %s (%s; attempt %d of %d)\n", url.text.c_str(),
+                         r.status == 0 ? r.error.c_str() : ("HTTP " + std::to_string(r.status)).c_str(), ++attempt,
+                         opt_.retry.retries + 1);
+        };
+        auto check = [&](const HttpReply& r, const char* path) {
+            if (r.status == 0)
+                throw Error("server " + url.text + " does not answer (GET " + path + ": " + r.error + ", " +
+                            std::to_string(r.attempts) + " attempts; is it up? --retries, --timeout)");
+            if (r.status == 401 || r.status == 403)
+                throw Error("server " + url.text + " refused the request (GET " + path + ": HTTP " +
+                            std::to_string(r.status) + ", " + server_error_message(r.body) + "); put its API key in $" +
+                            (opt_.api_key_env.empty() ? std::string("OPENAI_API_KEY") : opt_.api_key_env) +
+                            " (--api-key-env)");
+        };
+        HttpReply props;
+        if (requested != ServerKind::OpenAI) {
+            props = conn.with_retries("/props", "", never, waiting);
+            check(props, "/props");
+        }
+        // llama-server answers /v1/models too; vLLM and SGLang give the model name and length there.
+        HttpReply models = conn.with_retries("/v1/models", "", never, waiting);
+        check(models, "/v1/models");
+        ServerInfo info = server_info_from(requested, props.status, props.body, models.status, models.body);
+        if (!opt_.model_name.empty()) info.model = opt_.model_name;
+        servers_.push_back(info);
+    }
+}
+
+int OpenAIEngine::limit_for(const PathState& ps) const {
+    return ps.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+}
+
+std::string OpenAIEngine::describe(const Slot& slot, int path) const {
+    const PathState& ps = slot.paths[path];
+    return "problem '" + slot.run->problem().id + "' path " + std::to_string(path) + " (" +
+           std::string(to_string(ps.req.kind)) + " request " + std::to_string(ps.calls) + ", " +
+           std::to_string(slot.rendered.size() + ps.seq.size()) + " context tokens)";
+}
+
+void OpenAIEngine::start_problem(Slot& slot, const Problem& problem, int index) {
+    slot.run = std::make_unique<ProblemRun>(index, problem, config_, prompts_);
+    slot.rendered_text = tok_->render_prompt(slot.run->user_message());
+    slot.rendered = tok_->tokenize(slot.rendered_text, true);
+    const std::vector<Token> prefill = tok_->tokenize(slot.run->prefill(), false);
+    const long n_prompt = (long)(slot.rendered.size() + prefill.size());
+    if (n_prompt + answer_reserve(config_) >= n_ctx_seq_)
+        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(n_prompt) +
+                    " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
+                    " tokens per path (raise --ctx-size, or the server's context)");
+    slot.run->set_prompt_tokens(n_prompt);
+    stats_.prompt_tokens_evaluated += n_prompt;
+    stats_.tokens[(size_t)TokenKind::Prompt] += n_prompt;
+    slot.paths.clear();
+    slot.paths.resize(config_.n_paths);
+    const int n_rep = (int)servers_.size();
+    for (int i = 0; i < config_.n_paths; ++i) {
+        PathState& ps = slot.paths[i];
+        ps.seq.reset(prefill, slot.run->prefill(), *tok_);
+        const int g = slot.index * config_.n_paths + i;
+        ps.replica = g % n_rep;
+        const int n_slots = servers_[ps.replica].n_slots;
+        ps.id_slot = n_slots > 0 ? (g / n_rep) % n_slots : -1;
+    }
+    slot.t0 = Clock::now();
+    start_requests(slot);
+}
+
+void OpenAIEngine::start_requests(Slot& slot) {
+    for (GenerateRequest& req : slot.run->take_requests()) {
+        PathState& ps = slot.paths[req.path];
+        const auto e = ps.seq.edit(req.keep, req.append, *tok_);
+        stats_.rolled_back += e.rolled_back;
+        stats_.refed += e.refed;
+        stats_.tokens[(size_t)req.append_kind] += e.appended;
+        ps.n_appended = e.appended;
+        ps.req = std::move(req);
+        ps.active = true;
+        ps.generated.clear();
+        ps.n_sampled = 0;
+        if ((long)(slot.rendered.size() + ps.seq.size()) >= limit_for(ps))
+            finish_request(slot, ps.req.path, StopReason::ContextFull);
+        else
+            send(slot, ps.req.path);
+    }
+}
+
+void OpenAIEngine::send(Slot& slot, int path) {
+    PathState& ps = slot.paths[path];
+    const long ctx = (long)(slot.rendered.size() + ps.seq.size());
+    CompletionCall call;
+    call.max_tokens = (int)std::min<long>(ps.req.max_tokens - ps.n_sampled, limit_for(ps) - ctx);
+    call.stops = ps.req.stops;
+    call.sampling = engine_.sampling;
+    call.seed = (uint32_t)(mix_seed({config_.seed, (uint64_t)slot.run->index(), (uint64_t)path, 0x0a1,
+                                     (uint64_t)ps.calls}) & 0x7fffffffu);
+    call.id_slot = ps.id_slot;
+    call.text_prompt = opt_.text_prompts;
+    if (opt_.text_prompts) {
+        call.prompt_text = slot.rendered_text + ps.seq.text();
+    } else {
+        call.prompt.reserve(ctx);
+        call.prompt = slot.rendered;
+        call.prompt.insert(call.prompt.end(), ps.seq.tokens().begin(), ps.seq.tokens().end());
+    }
+    ++ps.calls;
+    const ServerInfo& server = servers_[ps.replica];
+    auto job = std::make_unique<Job>();
+    job->slot = slot.index;
+    job->path = path;
+    job->replica = ps.replica;
+    job->http_path = completion_path(server);
+    job->llama_server = server.kind == ServerKind::LlamaServer;
+    json body = completion_body(server, call);
+    if (job->llama_server && pool_->lenient(ps.replica)) body["chat_parser"] = lenient_chat_parser();
+    job->body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    job->prompt_tokens = ctx;
+    http_.prompt_tokens_sent += ctx;
+    pool_->submit(std::move(job));
+}
+
+void OpenAIEngine::finish_request(Slot& slot, int path, StopReason reason) {
+    PathState& ps = slot.paths[path];
+    ps.active = false;
+    GenerateResult r;
+    r.text = std::move(ps.generated);
+    r.n_sampled = ps.n_sampled;
+    r.n_appended = ps.n_appended;
+    r.reason = reason;
+    ps.generated.clear();
+    slot.run->complete(path, r);
+    for (int i = 0; i < (int)slot.paths.size(); ++i)
+        if (slot.paths[i].done_at < 0 && slot.run->paths()[i].phase == Phase::Done)
+            slot.paths[i].done_at = seconds_since(slot.t0);
+    start_requests(slot);
+}
+
+void OpenAIEngine::on_answer(Job& job) {
+    Slot& slot = *slots_.at(job.slot);
+    if (!slot.run || job.path >= (int)slot.paths.size() || !slot.paths[job.path].active)
+        throw Error("internal error: an answer for a path with no request in flight (please report)");
+    PathState& ps = slot.paths[job.path];
+    const HttpReply& r = job.reply;
+    const std::string where = urls_[job.replica].scheme_host_port + urls_[job.replica].prefix + job.http_path;
+    ++http_.requests;
+    http_.seconds_in_requests += r.seconds;
+    if (r.status == 0)
+        throw Error(describe(slot, job.path) + ": no answer from " + where + " after " + std::to_string(r.attempts) +
+                    " attempts (" + r.error + "; --retries, --timeout)");
+    if (r.status != 200)
+        throw Error(describe(slot, job.path) + ": " + where + " answered HTTP " + std::to_string(r.status) + ": " +
+                    server_error_message(r.body) +
+                    (retryable(r) ? " (after " + std::to_string(r.attempts) + " attempts)" : std::string()));
+    CompletionReply reply;
+    try {
+        reply = parse_completion(servers_[job.replica], r.body);
+    } catch (const std::exception& e) {
+        throw Error(describe(slot, job.path) + ": " + where + ": " + e.what());
+    }
+    if (reply.prompt_evaluated >= 0) http_.server_prompt_evaluated += reply.prompt_evaluated;
+    if (reply.prompt_cached >= 0) http_.server_prompt_cached += reply.prompt_cached;
+
+    std::vector<Token> toks;
+    if (reply.has_token_ids) {
+        toks = std::move(reply.tokens);
+    } else {
+        // Text only: tokenize it here; a stop string the server cut off is put back.
+        ++http_.text_only_answers;
+        std::string text = reply.text;
+        if (!reply.matched_stop.empty() &&
+            (text.size() < reply.matched_stop.size() ||
+             text.compare(text.size() - reply.matched_stop.size(), std::string::npos, reply.matched_stop) != 0))
+            text += reply.matched_stop;
+        toks = tok_->tokenize(text, false);
+    }
+    http_.tokens_received += (long)toks.size();
+
+    std::optional<StopReason> reason;
+    const int limit = limit_for(ps);
+    const int n_vocab = tok_->n_vocab();
+    size_t used = 0;
+    for (Token t : toks) {
+        ++used;
+        if (t < 0 || t >= n_vocab)
+            throw Error(describe(slot, job.path) + ": " + where + " returned token id " + std::to_string(t) +
+                        ", outside the " + std::to_string(n_vocab) + "-token vocabulary of " + tok_->describe() +
+                        " (does the server run the same model?)");
+        ++stats_.sampled;
+        if (tok_->is_end_of_generation(t) && !engine_.sampling.ban_end_of_generation) {
+            reason = StopReason::EndOfSequence;
+            break;
+        }
+        const std::string piece = tok_->piece(t);
+        const size_t old = ps.generated.size();
+        ps.seq.push_sampled(t, piece);
+        ps.generated += piece;
+        ++ps.n_sampled;
+        ++stats_.tokens[(size_t)ps.req.kind];
+        if (auto m = find_stop(ps.generated, old, ps.req.stops)) {
+            const size_t overshoot = ps.generated.size() - m->end();
+            if (overshoot > 0) {
+                // The token ran past the stop string: keep only the part up to it.
+                const auto e = ps.seq.edit(ps.seq.text().size() - overshoot, "", *tok_);
+                stats_.refed += e.refed;
+                stats_.rolled_back += e.rolled_back;
+                ps.generated.resize(m->end());
+            }
+            reason = StopReason::StopString;
+            break;
+        }
+        if (ps.n_sampled >= ps.req.max_tokens) {
+            reason = StopReason::Budget;
+            break;
+        }
+        if ((long)(slot.rendered.size() + ps.seq.size()) >= limit) {
+            slot.run->add_note(job.path, "reached the context size (" + std::to_string(n_ctx_seq_) + " tokens per path)");
+            reason = StopReason::ContextFull;
+            break;
+        }
+    }
+    http_.tokens_discarded += (long)(toks.size() - used);
+    if (!reason) {
+        if (reply.eos || (reply.finish == "stop" && (toks.empty() || !reply.has_token_ids))) {
+            // The server ended at end-of-generation without sending the token (or sent text only).
+            reason = StopReason::EndOfSequence;
+        } else if (toks.empty()) {
+            slot.run->add_note(job.path, "the server generated nothing (finish_reason '" + reply.finish +
+                                             "'): treated as a full context");
+            reason = StopReason::ContextFull;
+        } else {
+            // The server stopped before this engine would (its own stop matching, a length limit):
+            // ask for the rest.
+            ++http_.follow_ups;
+            send(slot, job.path);
+            return;
+        }
+    }
+    finish_request(slot, job.path, *reason);
+}
+
+json OpenAIEngine::finish_problem(Slot& slot) {
+    json paths_s = json::array();
+    for (const PathState& ps : slot.paths) paths_s.push_back(ps.done_at);
+    slot.paths.clear();
+    return {{"wall_s", seconds_since(slot.t0)}, {"paths_done_s", paths_s}};
+}
+
+json OpenAIEngine::stats_json() const {
+    json j = stats_.to_json();
+    json http = http_.to_json();
+    json servers = json::array();
+    for (size_t i = 0; i < servers_.size(); ++i) {
+        json s = servers_[i].to_json();
+        s["url"] = urls_[i].text;
+        servers.push_back(s);
+    }
+    j["backend"] = "openai";
+    j["http"] = http;
+    j["servers"] = servers;
+    j["context_per_path"] = n_ctx_seq_;
+    return j;
+}
+
+void OpenAIEngine::run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
+                       const ProgressFn& on_progress) {
+    const auto t0 = Clock::now();
+    const double seconds_before = stats_.seconds;
+    const long sampled_before = stats_.sampled;
+    Progress progress;
+    progress.problems_total = (int)problems.size();
+    auto last_report = Clock::now();
+    size_t next = 0;
+    try {
+        for (;;) {
+            for (auto& sp : slots_)
+                if (!sp->run && next < problems.size()) {
+                    start_problem(*sp, problems[next], indices.empty() ? (int)next : indices.at(next));
+                    ++next;
+                }
+            bool finished_one = false;
+            for (auto& sp : slots_) {
+                if (!sp->run || !sp->run->done()) continue;
+                json timings = finish_problem(*sp);
+                std::unique_ptr<ProblemRun> run = std::move(sp->run);
+                ++progress.problems_done;
+                finished_one = true;
+                stats_.seconds = seconds_before + seconds_since(t0);
+                if (on_done) on_done(*run, timings);
+            }
+            const bool busy = std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->run != nullptr; });
+            if (!busy && next >= problems.size()) break;
+            if (busy && !finished_one) {
+                if (pool_->outstanding() == 0)
+                    throw Error("internal error: unfinished problems but no request in flight (please report)");
+                const double wait = opt_.progress_interval_s > 0 ? opt_.progress_interval_s : 3600.0;
+                for (auto& job : pool_->wait(wait)) on_answer(*job);
+                http_.attempts_failed = pool_->failed_attempts.load();
+                http_.parser_workarounds = pool_->parser_workarounds.load();
+            }
+            stats_.seconds = seconds_before + seconds_since(t0);
+            if (on_progress && (finished_one || opt_.progress_interval_s <= 0 ||
+                                seconds_since(last_report) >= opt_.progress_interval_s)) {
+                progress.seconds = seconds_since(t0);
+                progress.tokens_sampled = stats_.sampled - sampled_before;
+                on_progress(progress);
+                last_report = Clock::now();
+            }
+        }
+    } catch (...) {
+        pool_->abort_all();
+        for (auto& sp : slots_) {
+            sp->run.reset();
+            sp->paths.clear();
+        }
+        stats_.seconds = seconds_before + seconds_since(t0);
+        throw;
+    }
+    stats_.seconds = seconds_before + seconds_since(t0);
+}
+
+}  // namespace leap::openai

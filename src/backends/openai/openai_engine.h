@@ -1,0 +1,108 @@
+#pragma once
+// The LeaP method against OpenAI-compatible servers (vLLM, SGLang, llama-server): the path past
+// one machine. Each generation request of a ProblemRun becomes one HTTP completion request
+// carrying the path's whole context as token ids (the rendered prompt, the prefill, the path's
+// text, tokenized here exactly as the in-process engine tokenizes it), and the generated token
+// ids come back. Stop strings, end-of-generation, budgets and context limits are applied here,
+// token by token, as the in-process engine applies them, so servers that stop differently give
+// the same result (a server that stops early gets a follow-up request for the rest).
+//
+// A path always goes to the same server (and, on llama-server, the same slot), so the server's
+// prefix cache holds its context and only the new tokens are evaluated. Many requests are in
+// flight at once (--max-inflight); connection errors, timeouts, 408, 429 and 5xx are retried
+// with exponential backoff; any other 4xx stops the run with an error naming the request.
+// See docs/openai-backend.md.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/llama/engine.h"
+#include "backends/openai/context_tokens.h"
+#include "backends/openai/http.h"
+#include "backends/openai/server_api.h"
+#include "backends/openai/tokenizer.h"
+#include "core/backend.h"
+
+namespace leap::openai {
+
+struct OpenAIOptions {
+    std::vector<std::string> base_urls;  // one per replica; paths are spread over them
+    std::string server_kind = "auto";    // auto | llama-server | openai (vllm, sglang)
+    std::string model_name;              // "model" to send; empty: the server's first (/v1/models)
+    std::string api_key_env = "OPENAI_API_KEY";  // sent as "Authorization: Bearer" when set
+    int max_inflight = 64;               // requests in flight at once, over all replicas
+    RetryPolicy retry;                   // timeouts, retries, backoff
+    bool text_prompts = false;           // send the context as text instead of token ids (fallback)
+    double progress_interval_s = 1.0;    // on_progress at least this often (0: after every answer)
+};
+
+// What the HTTP side did (in the trace's stats under "http").
+struct HttpStats {
+    long requests = 0;              // completion requests answered
+    long attempts_failed = 0;       // attempts retried (no answer, 408, 429, 5xx)
+    long follow_ups = 0;            // requests continuing a generation the server stopped early
+    long prompt_tokens_sent = 0;    // context tokens sent, over all requests
+    long server_prompt_evaluated = 0;  // of them, evaluated by the server (when it reports it)
+    long server_prompt_cached = 0;     // of them, taken from its prefix cache (when it reports it)
+    long tokens_received = 0;       // generated ids received
+    long tokens_discarded = 0;      // received past a stop string, budget or end (not used)
+    long text_only_answers = 0;     // answers without token ids (text re-tokenized here)
+    long parser_workarounds = 0;    // llama-server output-parser failures worked around (server_api.h)
+    double seconds_in_requests = 0; // summed over requests (they overlap)
+    nlohmann::json to_json() const;
+};
+
+class OpenAIEngine : public Backend {
+public:
+    // With a tokenizer owned by the caller (e.g. a loaded model's vocabulary).
+    OpenAIEngine(const Tokenizer& tokenizer, const OpenAIOptions& opt, const EngineOptions& engine,
+                 const RunConfig& config, const PromptSet& prompts);
+    // Loads the tokenizer (vocabulary and chat template only) from a GGUF.
+    OpenAIEngine(const ModelOptions& tokenizer, const OpenAIOptions& opt, const EngineOptions& engine,
+                 const RunConfig& config, const PromptSet& prompts);
+    ~OpenAIEngine() override;
+
+    void run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
+             const ProgressFn& on_progress = {}) override;
+    const EngineStats& stats() const override { return stats_; }
+    nlohmann::json stats_json() const override;
+    const HttpStats& http_stats() const { return http_; }
+
+    int n_ctx_per_path() const { return n_ctx_seq_; }
+    const std::vector<ServerInfo>& servers() const { return servers_; }
+    const Tokenizer& tokenizer() const { return *tok_; }
+
+private:
+    struct Slot;
+    struct PathState;
+    struct Pool;
+    struct Job;
+    void init();
+    void probe_servers();
+    void start_problem(Slot& slot, const Problem& problem, int index);
+    void start_requests(Slot& slot);
+    void finish_request(Slot& slot, int path, StopReason reason);
+    void send(Slot& slot, int path);
+    void on_answer(Job& job);
+    int limit_for(const PathState& ps) const;
+    std::string describe(const Slot& slot, int path) const;
+    nlohmann::json finish_problem(Slot& slot);
+
+    std::unique_ptr<Tokenizer> owned_tok_;
+    const Tokenizer* tok_ = nullptr;
+    OpenAIOptions opt_;
+    EngineOptions engine_;
+    RunConfig config_;
+    const PromptSet& prompts_;
+    std::vector<BaseUrl> urls_;
+    std::vector<ServerInfo> servers_;
+    std::string api_key_;
+    int n_ctx_seq_ = 0;
+    std::vector<std::unique_ptr<Slot>> slots_;
+    std::unique_ptr<Pool> pool_;
+    EngineStats stats_;
+    HttpStats http_;
+};
+
+}  // namespace leap::openai

@@ -1,0 +1,215 @@
+#include "backends/openai/server_api.h"
+
+#ifdef LEAP_HAVE_LLAMA_COMMON
+#include <chat-peg-parser.h>  // llama.cpp common (source checkouts only)
+#endif
+
+#include <stdexcept>
+
+#include "backends/openai/http.h"
+#include "core/error.h"
+
+namespace leap::openai {
+
+using json = nlohmann::json;
+
+ServerKind parse_server_kind(const std::string& s) {
+    if (s == "auto") return ServerKind::Auto;
+    if (s == "llama-server" || s == "llama") return ServerKind::LlamaServer;
+    if (s == "openai" || s == "vllm" || s == "sglang") return ServerKind::OpenAI;
+    throw Error("--server-kind '" + s + "': expected auto, llama-server, or openai (vllm, sglang)");
+}
+
+const char* to_string(ServerKind k) {
+    switch (k) {
+        case ServerKind::Auto: return "auto";
+        case ServerKind::LlamaServer: return "llama-server";
+        case ServerKind::OpenAI: return "openai";
+    }
+    return "?";
+}
+
+json ServerInfo::to_json() const {
+    json j = {{"kind", to_string(kind)}};
+    if (!model.empty()) j["model"] = model;
+    if (n_slots > 0) j["slots"] = n_slots;
+    if (n_ctx > 0) j["n_ctx"] = n_ctx;
+    return j;
+}
+
+namespace {
+json parse_or_null(const std::string& body) {
+    json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    return j.is_discarded() ? json() : j;
+}
+long int_or(const json& j, const char* key, long def) {
+    if (!j.is_object()) return def;
+    auto it = j.find(key);
+    return it != j.end() && it->is_number_integer() ? it->get<long>() : def;
+}
+}  // namespace
+
+ServerInfo server_info_from(ServerKind requested, int props_status, const std::string& props_body, int models_status,
+                            const std::string& models_body) {
+    ServerInfo s;
+    const json props = props_status == 200 ? parse_or_null(props_body) : json();
+    const bool looks_llama = props.is_object() && props.contains("total_slots");
+    s.kind = requested == ServerKind::Auto ? (looks_llama ? ServerKind::LlamaServer : ServerKind::OpenAI) : requested;
+    if (s.kind == ServerKind::LlamaServer && looks_llama) {
+        s.n_slots = (int)int_or(props, "total_slots", 0);
+        if (props.contains("default_generation_settings"))
+            s.n_ctx = (int)int_or(props["default_generation_settings"], "n_ctx", 0);
+    }
+    const json models = models_status == 200 ? parse_or_null(models_body) : json();
+    if (models.is_object() && models.contains("data") && models["data"].is_array() && !models["data"].empty()) {
+        const json& m = models["data"][0];
+        if (m.is_object() && m.contains("id") && m["id"].is_string()) s.model = m["id"].get<std::string>();
+        if (s.kind == ServerKind::OpenAI) {
+            const long len = int_or(m, "max_model_len", 0);
+            if (len > 0) s.n_ctx = (int)len;
+        }
+    }
+    return s;
+}
+
+const char* completion_path(const ServerInfo& s) {
+    return s.kind == ServerKind::LlamaServer ? "/completion" : "/v1/completions";
+}
+
+json completion_body(const ServerInfo& s, const CompletionCall& c) {
+    json b = json::object();
+    if (c.text_prompt) b["prompt"] = c.prompt_text;
+    else b["prompt"] = c.prompt;
+    if (!c.stops.empty()) b["stop"] = c.stops;
+    b["stream"] = false;
+    b["seed"] = c.seed;
+    const SamplingOptions& o = c.sampling;
+    if (c.sampling.ban_end_of_generation) b["ignore_eos"] = true;
+    if (s.kind == ServerKind::LlamaServer) {
+        b["n_predict"] = c.max_tokens;
+        b["temperature"] = o.temperature <= 0 ? 0.0f : o.temperature;
+        b["top_k"] = o.top_k;
+        b["top_p"] = o.top_p;
+        b["min_p"] = o.min_p;
+        // The in-process chain (backends/llama/sampling.cpp): truncate, then temperature, then draw.
+        b["samplers"] = json::array({"top_k", "top_p", "min_p", "temperature"});
+        b["mirostat"] = 0;  // whatever the server was started with
+        b["cache_prompt"] = true;
+        b["return_tokens"] = true;
+        if (c.id_slot >= 0) b["id_slot"] = c.id_slot;
+        b["response_fields"] = json::array({"content", "tokens", "stop_type", "stopping_word", "truncated",
+                                            "timings/prompt_n", "timings/cache_n"});
+        return b;
+    }
+    if (!s.model.empty()) b["model"] = s.model;
+    b["max_tokens"] = c.max_tokens;
+    b["n"] = 1;
+    // Every sampling field explicit, "off" included, so the model's generation_config.json
+    // defaults (vLLM applies them unless --generation-config vllm) change nothing.
+    b["temperature"] = o.temperature <= 0 ? 0.0f : o.temperature;  // 0: greedy
+    b["top_k"] = o.top_k > 0 ? o.top_k : -1;                         // -1: off
+    b["top_p"] = o.top_p < 1.0f ? o.top_p : 1.0f;
+    b["min_p"] = o.min_p > 0.0f ? o.min_p : 0.0f;
+    b["repetition_penalty"] = 1.0;
+    b["presence_penalty"] = 0.0;
+    b["frequency_penalty"] = 0.0;
+    b["return_token_ids"] = true;    // vLLM >= 0.10.2, SGLang: choices[0].token_ids
+    b["skip_special_tokens"] = false;
+    b["include_stop_str_in_output"] = true;  // vLLM: keep the stop string in `text` (text fallback)
+    b["no_stop_trim"] = true;                // SGLang: the same
+    return b;
+}
+
+CompletionReply parse_completion(const ServerInfo& s, const std::string& body) {
+    CompletionReply r;
+    const json j = parse_or_null(body);
+    if (!j.is_object()) throw std::runtime_error("the answer is not a JSON object: " + excerpt(body));
+    auto read_tokens = [&](const json& arr) {
+        if (!arr.is_array()) return;
+        r.has_token_ids = true;
+        for (const json& t : arr) {
+            if (!t.is_number_integer()) throw std::runtime_error("a generated token id is not an integer: " + t.dump());
+            r.tokens.push_back(t.get<Token>());
+        }
+    };
+    if (s.kind == ServerKind::LlamaServer) {
+        if (j.contains("content") && j["content"].is_string()) r.text = j["content"].get<std::string>();
+        if (j.contains("tokens")) read_tokens(j["tokens"]);
+        const std::string stop_type = j.value("stop_type", std::string());
+        r.eos = stop_type == "eos";
+        r.finish = stop_type == "eos" || stop_type == "word" ? "stop" : stop_type == "limit" ? "length" : stop_type;
+        if (stop_type == "word" && j.contains("stopping_word") && j["stopping_word"].is_string())
+            r.matched_stop = j["stopping_word"].get<std::string>();
+        auto timing = [&](const char* key) -> long {
+            const std::string flat = std::string("timings/") + key;
+            if (j.contains(flat) && j[flat].is_number()) return j[flat].get<long>();
+            if (j.contains("timings")) return int_or(j["timings"], key, -1);
+            return -1;
+        };
+        r.prompt_evaluated = timing("prompt_n");
+        r.prompt_cached = timing("cache_n");
+        if (r.finish.empty()) throw std::runtime_error("the answer has no stop_type: " + excerpt(body));
+        return r;
+    }
+    if (!j.contains("choices") || !j["choices"].is_array() || j["choices"].empty() || !j["choices"][0].is_object())
+        throw std::runtime_error("the answer has no choices: " + excerpt(body));
+    const json& c = j["choices"][0];
+    if (c.contains("text") && c["text"].is_string()) r.text = c["text"].get<std::string>();
+    if (c.contains("token_ids")) read_tokens(c["token_ids"]);
+    if (c.contains("finish_reason") && c["finish_reason"].is_string()) r.finish = c["finish_reason"].get<std::string>();
+    for (const char* key : {"stop_reason", "matched_stop"}) {  // vLLM, SGLang
+        if (!c.contains(key)) continue;
+        if (c[key].is_string()) r.matched_stop = c[key].get<std::string>();
+        else if (c[key].is_number_integer()) r.eos = true;  // a stop token id (end-of-generation)
+    }
+    if (j.contains("usage") && j["usage"].is_object()) {
+        const json& u = j["usage"];
+        const long prompt = int_or(u, "prompt_tokens", -1);
+        if (u.contains("prompt_tokens_details") && u["prompt_tokens_details"].is_object()) {
+            r.prompt_cached = int_or(u["prompt_tokens_details"], "cached_tokens", -1);
+            if (prompt >= 0 && r.prompt_cached >= 0) r.prompt_evaluated = prompt - r.prompt_cached;
+        }
+    }
+    if (r.finish.empty()) throw std::runtime_error("the answer has no finish_reason: " + excerpt(body));
+    return r;
+}
+
+bool is_output_parser_failure(int status, const std::string& body) {
+    return status == 500 && (body.find("does not match the expected") != std::string::npos ||
+                             body.find("Failed to parse input") != std::string::npos);
+}
+
+const std::string& lenient_chat_parser() {
+#ifdef LEAP_HAVE_LLAMA_COMMON
+    static const std::string text =
+        build_chat_peg_parser([](common_chat_peg_builder& p) { return p.optional(p.content(p.rest())); }).save();
+#else
+    static const std::string text;  // no llama.cpp common library in this build: no workaround
+#endif
+    return text;
+}
+
+bool add_lenient_chat_parser(std::string& body) {
+    if (lenient_chat_parser().empty()) return false;
+    json j = parse_or_null(body);
+    if (!j.is_object()) return false;
+    j["chat_parser"] = lenient_chat_parser();
+    body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+    return true;
+}
+
+std::string server_error_message(const std::string& body) {
+    const json j = parse_or_null(body);
+    if (j.is_object()) {
+        if (j.contains("error")) {
+            const json& e = j["error"];
+            if (e.is_string()) return e.get<std::string>();
+            if (e.is_object() && e.contains("message") && e["message"].is_string()) return e["message"].get<std::string>();
+        }
+        if (j.contains("message") && j["message"].is_string()) return j["message"].get<std::string>();
+        if (j.contains("detail")) return j["detail"].is_string() ? j["detail"].get<std::string>() : excerpt(j["detail"].dump());
+    }
+    return body.empty() ? "(empty answer)" : excerpt(body);
+}
+
+}  // namespace leap::openai

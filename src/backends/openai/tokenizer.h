@@ -1,0 +1,52 @@
+#pragma once
+// The model's own tokenizer and chat template, on this machine, for a model that runs on a
+// server: the backend sends token ids, so it must tokenize exactly as the in-process engine
+// does (special tokens written as text become those tokens) and know each token's text.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace leap {
+class LlamaModel;
+struct ModelOptions;
+}
+
+namespace leap::openai {
+
+using Token = int32_t;
+
+class Tokenizer {
+public:
+    virtual ~Tokenizer() = default;
+    virtual std::vector<Token> tokenize(const std::string& text, bool add_bos) const = 0;
+    virtual std::string piece(Token t) const = 0;  // special tokens included
+    virtual bool is_end_of_generation(Token t) const = 0;
+    virtual int n_vocab() const = 0;
+    virtual int n_ctx_train() const { return 0; }  // the model's training context, 0 unknown
+    // The chat template applied to one user message, with the generation prompt.
+    virtual std::string render_prompt(const std::string& user_message) const = 0;
+    virtual std::string describe() const = 0;  // for messages: where the vocabulary comes from
+};
+
+// A GGUF's vocabulary and chat template through llama.cpp (a vocab-only GGUF, or a whole model
+// loaded without its weights).
+class GgufTokenizer : public Tokenizer {
+public:
+    explicit GgufTokenizer(const LlamaModel& model);  // borrows a loaded model
+    explicit GgufTokenizer(const ModelOptions& opt);  // loads one, vocabulary only
+    ~GgufTokenizer() override;
+    std::vector<Token> tokenize(const std::string& text, bool add_bos) const override;
+    std::string piece(Token t) const override;
+    bool is_end_of_generation(Token t) const override;
+    int n_vocab() const override;
+    int n_ctx_train() const override;
+    std::string render_prompt(const std::string& user_message) const override;
+    std::string describe() const override;
+
+private:
+    std::unique_ptr<LlamaModel> owned_;
+    const LlamaModel* model_;
+};
+
+}  // namespace leap::openai

@@ -1,0 +1,727 @@
+// The backend for OpenAI-compatible servers (src/backends/openai): its pieces on their own
+// (URLs, request bodies, answers, the token bookkeeping against the in-process PathSequence),
+// against fake servers (retries on 5xx, a clear error on 400, stop strings applied here, follow-up
+// requests), and against a real llama-server from the same llama.cpp serving a generated model
+// on 127.0.0.1: greedy runs give the in-process engine's traces token for token, over one server
+// or two, and a server killed with SIGKILL mid-run and restarted loses nothing.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+// llama.cpp's vendored cpp-httplib with a source checkout; the system's (Debian
+// libcpp-httplib-dev) with a llama.cpp install (CMakeLists.txt: leap_httplib).
+#if __has_include(<cpp-httplib/httplib.h>)
+#include <cpp-httplib/httplib.h>
+#else
+#include <httplib.h>
+#endif
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <mutex>
+#include <random>
+#include <set>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "backends/llama/engine.h"
+#include "backends/llama/model.h"
+#include "backends/llama/path_sequence.h"
+#include "backends/openai/context_tokens.h"
+#include "backends/openai/http.h"
+#include "backends/openai/openai_engine.h"
+#include "backends/openai/server_api.h"
+#include "core/error.h"
+#include "model/make_model.h"
+
+namespace {
+
+using namespace leap;
+using namespace leap::openai;
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+const std::string& tiny_path() {
+    static const std::string path = [] {
+        std::filesystem::create_directories(LEAP_TEST_TMP);
+        MakeModelOptions o;
+        o.out_path = std::string(LEAP_TEST_TMP) + "/openai-tiny-f32.gguf";
+        o.preset = "tiny";
+        o.type = WeightType::F32;
+        o.seed = 7;
+        o.vocab_path = default_vocab_path(LEAP_LLAMA_DIR);
+        o.chat_template_path = std::string(LEAP_LLAMA_DIR) + "/models/templates/" + kFallbackChatTemplate;
+        make_model(o);
+        return o.out_path;
+    }();
+    return path;
+}
+
+LlamaModel& tiny() {
+    static LlamaModel model(ModelOptions{tiny_path(), 0, ""});
+    return model;
+}
+
+const Tokenizer& tiny_tok() {
+    static GgufTokenizer tok(tiny());
+    return tok;
+}
+
+const PromptSet& prompts() {
+    static const PromptSet p = PromptSet::builtin();
+    return p;
+}
+
+std::vector<Problem> problems() {
+    return {{"p0", "Find the remainder when 7^2024 is divided by 100.", {}},
+            {"p1", "Which is a noble gas?", {{"A", "Neon"}, {"B", "Iron"}, {"C", "Salt"}, {"D", "Wood"}}}};
+}
+
+RunConfig small_leap() {
+    RunConfig c;
+    c.n_paths = 4;
+    c.segment_tokens = 16;
+    c.segments = 3;
+    c.summary_tokens = 10;
+    c.answer_tokens = 8;
+    c.seed = 5;
+    return c;
+}
+
+EngineOptions greedy_options() {
+    EngineOptions e;
+    e.threads = 1;
+    e.flash_attn = 0;
+    e.n_ctx_per_path = 1024;
+    e.parallel_problems = 2;
+    e.sampling.temperature = 0;
+    return e;
+}
+
+json strip(json trace) {
+    trace.erase("timings");
+    return trace;
+}
+
+std::string dump(const json& j) { return j.dump(1, ' ', false, json::error_handler_t::replace); }
+
+// Runs a backend; the traces in problem order.
+std::vector<json> run_traces(Backend& engine, const std::vector<Problem>& ps,
+                             const Backend::ProgressFn& on_progress = {}) {
+    std::vector<json> out(ps.size());
+    engine.run(ps, {}, [&](ProblemRun& run, json) { out.at(run.index()) = strip(run.trace()); }, on_progress);
+    return out;
+}
+
+const std::vector<json>& in_process_traces() {
+    static const std::vector<json> traces = [] {
+        LlamaEngine engine(tiny(), greedy_options(), small_leap(), prompts());
+        return run_traces(engine, problems());
+    }();
+    return traces;
+}
+
+int free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    ::bind(fd, (sockaddr*)&a, sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, (sockaddr*)&a, &len);
+    const int port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
+}
+
+std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// ---- pieces on their own -----------------------------------------------------------------------
+
+TEST(OpenAIBaseUrl, ParsesHostPortAndDropsV1) {
+    auto b = parse_base_url("http://127.0.0.1:8000/v1/");
+    EXPECT_EQ(b.scheme_host_port, "http://127.0.0.1:8000");
+    EXPECT_EQ(b.prefix, "");
+    b = parse_base_url("http://gpu-node-3:30000/serving/m1");
+    EXPECT_EQ(b.scheme_host_port, "http://gpu-node-3:30000");
+    EXPECT_EQ(b.prefix, "/serving/m1");
+    EXPECT_THROW(parse_base_url("127.0.0.1:8000"), Error);
+    EXPECT_THROW(parse_base_url("http://host:99999"), Error);
+    try {
+        parse_base_url("https://api.example.com");
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("https"), std::string::npos);
+    }
+}
+
+TEST(OpenAIBackoff, DoublesUpToTheCap) {
+    RetryPolicy p;
+    p.backoff_initial_s = 0.5;
+    p.backoff_max_s = 3;
+    EXPECT_DOUBLE_EQ(backoff_seconds(p, 0), 0.5);
+    EXPECT_DOUBLE_EQ(backoff_seconds(p, 1), 1.0);
+    EXPECT_DOUBLE_EQ(backoff_seconds(p, 2), 2.0);
+    EXPECT_DOUBLE_EQ(backoff_seconds(p, 3), 3.0);
+    EXPECT_DOUBLE_EQ(backoff_seconds(p, 40), 3.0);
+    HttpReply r;
+    EXPECT_TRUE(retryable(r));  // no answer
+    for (int s : {408, 429, 500, 502, 503}) {
+        r.status = s;
+        EXPECT_TRUE(retryable(r)) << s;
+    }
+    for (int s : {200, 400, 401, 404, 422}) {
+        r.status = s;
+        EXPECT_FALSE(retryable(r)) << s;
+    }
+}
+
+// The ids sent to a server are the ids the in-process engine holds: the same edits on
+// ContextTokens and on PathSequence (without a KV cache) give the same tokens and text.
+TEST(OpenAIContextTokens, FollowsPathSequenceThroughEdits) {
+    const std::string prefill = "Okay, I will think step by step.\n\n";
+    const std::vector<llama_token> owned = tiny().tokenize(prefill, false);
+    PathSequence ref;
+    ref.reset(0, 10, owned, prefill, tiny());
+    ContextTokens ours;
+    ours.reset(owned, prefill, tiny_tok());
+    std::mt19937 rng(3);
+    const int n_vocab = tiny_tok().n_vocab();
+    const std::vector<std::string> appends = {"", " <summarize> In short,", "\n\n", " Peer 1: \"x = 3\"", "é", "</think>"};
+    for (int step = 0; step < 300; ++step) {
+        const int what = (int)(rng() % 3);
+        if (what < 2) {
+            // Sampled tokens: any id, including ones whose piece is a partial UTF-8 character.
+            const llama_token t = (llama_token)(rng() % n_vocab);
+            ref.push_sampled(t, tiny().piece(t));
+            ours.push_sampled(t, tiny_tok().piece(t));
+        } else {
+            const size_t keep = ref.text().empty() ? 0 : rng() % (ref.text().size() + 1);
+            const std::string& app = appends[rng() % appends.size()];
+            const auto a = ref.edit(keep, app, tiny(), nullptr);
+            const auto b = ours.edit(keep, app, tiny_tok());
+            EXPECT_EQ(a.refed, b.refed);
+            EXPECT_EQ(a.appended, b.appended);
+        }
+        ASSERT_EQ(ref.text(), ours.text()) << "step " << step;
+        ASSERT_EQ(ref.tokens(), ours.tokens()) << "step " << step;
+    }
+}
+
+TEST(OpenAIServerApi, LlamaServerRequestAndAnswer) {
+    ServerInfo s = server_info_from(ServerKind::Auto, 200,
+                                    R"({"total_slots": 6, "default_generation_settings": {"n_ctx": 4096}})", 200,
+                                    R"({"data": [{"id": "m.gguf"}]})");
+    EXPECT_EQ(s.kind, ServerKind::LlamaServer);
+    EXPECT_EQ(s.n_slots, 6);
+    EXPECT_EQ(s.n_ctx, 4096);
+    CompletionCall c;
+    c.prompt = {1, 2, 3};
+    c.max_tokens = 7;
+    c.stops = {"</think>"};
+    c.seed = 42;
+    c.id_slot = 5;
+    c.sampling.temperature = 0.6f;
+    const json b = completion_body(s, c);
+    EXPECT_STREQ(completion_path(s), "/completion");
+    EXPECT_EQ(b["prompt"], json::array({1, 2, 3}));
+    EXPECT_EQ(b["n_predict"], 7);
+    EXPECT_EQ(b["stop"], json::array({"</think>"}));
+    EXPECT_EQ(b["return_tokens"], true);
+    EXPECT_EQ(b["id_slot"], 5);
+    EXPECT_EQ(b["seed"], 42);
+    EXPECT_EQ(b["cache_prompt"], true);
+    EXPECT_FALSE(b.contains("ignore_eos"));
+    const auto r = parse_completion(
+        s, R"({"content": "ab", "tokens": [5, 6], "stop_type": "word", "stopping_word": "</think>",
+              "timings/prompt_n": 3, "timings/cache_n": 10})");
+    EXPECT_TRUE(r.has_token_ids);
+    EXPECT_EQ(r.tokens, (std::vector<Token>{5, 6}));
+    EXPECT_EQ(r.finish, "stop");
+    EXPECT_EQ(r.matched_stop, "</think>");
+    EXPECT_EQ(r.prompt_evaluated, 3);
+    EXPECT_EQ(r.prompt_cached, 10);
+    EXPECT_TRUE(parse_completion(s, R"({"content": "", "tokens": [], "stop_type": "eos"})").eos);
+    EXPECT_EQ(parse_completion(s, R"({"content": "", "tokens": [9], "stop_type": "limit"})").finish, "length");
+    EXPECT_THROW(parse_completion(s, "not json"), std::runtime_error);
+}
+
+TEST(OpenAIServerApi, VllmSglangRequestAndAnswer) {
+    ServerInfo s = server_info_from(ServerKind::Auto, 404, "Not Found", 200,
+                                    R"({"data": [{"id": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "max_model_len": 32768}]})");
+    EXPECT_EQ(s.kind, ServerKind::OpenAI);
+    EXPECT_EQ(s.model, "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B");
+    EXPECT_EQ(s.n_ctx, 32768);
+    CompletionCall c;
+    c.prompt = {1, 2};
+    c.max_tokens = 9;
+    c.sampling.temperature = 0.6f;
+    c.sampling.top_k = 40;
+    c.sampling.top_p = 0.95f;
+    c.sampling.min_p = 0.05f;
+    c.sampling.ban_end_of_generation = true;
+    c.id_slot = 3;  // ignored off llama-server
+    json b = completion_body(s, c);
+    EXPECT_STREQ(completion_path(s), "/v1/completions");
+    EXPECT_EQ(b["model"], "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B");
+    EXPECT_EQ(b["max_tokens"], 9);
+    EXPECT_EQ(b["return_token_ids"], true);
+    EXPECT_EQ(b["top_k"], 40);
+    EXPECT_EQ(b["ignore_eos"], true);
+    EXPECT_FALSE(b.contains("id_slot"));
+    c.sampling.temperature = 0;
+    b = completion_body(s, c);
+    EXPECT_EQ(b["temperature"], 0.0);  // greedy
+    c.sampling.top_k = 0;
+    c.sampling.top_p = 1.0f;
+    c.sampling.min_p = 0.0f;
+    b = completion_body(s, c);
+    EXPECT_EQ(b["top_k"], -1);  // "off" is sent, so the model's defaults do not apply
+    EXPECT_EQ(b["top_p"], 1.0);
+    EXPECT_EQ(b["min_p"], 0.0);
+    EXPECT_EQ(b["repetition_penalty"], 1.0);
+    c.text_prompt = true;
+    c.prompt_text = "hello";
+    EXPECT_EQ(completion_body(s, c)["prompt"], "hello");
+
+    auto r = parse_completion(s, R"({"choices": [{"text": "x", "token_ids": [7, 8], "finish_reason": "length",
+        "stop_reason": null}], "usage": {"prompt_tokens": 100, "prompt_tokens_details": {"cached_tokens": 96}}})");
+    EXPECT_EQ(r.tokens, (std::vector<Token>{7, 8}));
+    EXPECT_EQ(r.finish, "length");
+    EXPECT_EQ(r.prompt_cached, 96);
+    EXPECT_EQ(r.prompt_evaluated, 4);
+    r = parse_completion(s, R"({"choices": [{"text": "x</summarize>", "finish_reason": "stop", "matched_stop": "</summarize>"}]})");
+    EXPECT_FALSE(r.has_token_ids);
+    EXPECT_EQ(r.matched_stop, "</summarize>");
+    EXPECT_TRUE(parse_completion(s, R"({"choices": [{"text": "", "token_ids": [], "finish_reason": "stop", "stop_reason": 151643}]})").eos);
+    EXPECT_THROW(parse_completion(s, R"({"choices": []})"), std::runtime_error);
+    EXPECT_EQ(server_error_message(R"({"error": {"message": "max_tokens too large", "code": 400}})"), "max_tokens too large");
+    EXPECT_EQ(server_error_message(R"({"object": "error", "message": "bad prompt"})"), "bad prompt");
+}
+
+// ---- fake servers ------------------------------------------------------------------------------
+
+// An OpenAI-style server on 127.0.0.1 whose /v1/completions answers with `handler`.
+struct FakeServer {
+    httplib::Server srv;
+    std::thread thread;
+    int port = 0;
+    std::mutex m;
+    std::vector<json> requests;
+    std::vector<std::string> auth;
+    std::function<void(const json&, httplib::Response&, int n)> handler;
+
+    // llama_slots > 0: looks like llama-server (GET /props, POST /completion) with that many slots.
+    explicit FakeServer(std::function<void(const json&, httplib::Response&, int n)> h, int llama_slots = 0)
+        : handler(std::move(h)) {
+        srv.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
+            res.set_content(R"({"object": "list", "data": [{"id": "fake-model", "max_model_len": 4096}]})",
+                            "application/json");
+        });
+        if (llama_slots > 0)
+            srv.Get("/props", [llama_slots](const httplib::Request&, httplib::Response& res) {
+                res.set_content(json({{"total_slots", llama_slots},
+                                      {"default_generation_settings", {{"n_ctx", 4096}}}}).dump(),
+                                "application/json");
+            });
+        srv.Post(llama_slots > 0 ? "/completion" : "/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+            const json body = json::parse(req.body);
+            int n;
+            {
+                std::lock_guard<std::mutex> lk(m);
+                requests.push_back(body);
+                auth.push_back(req.get_header_value("Authorization"));
+                n = (int)requests.size();
+            }
+            handler(body, res, n);
+        });
+        port = srv.bind_to_any_port("127.0.0.1");
+        thread = std::thread([this] { srv.listen_after_bind(); });
+        srv.wait_until_ready();
+    }
+    ~FakeServer() {
+        srv.stop();
+        thread.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/v1"; }
+};
+
+void answer(httplib::Response& res, const std::vector<Token>& ids, const std::string& finish) {
+    json j = {{"id", "cmpl-1"},
+              {"object", "text_completion"},
+              {"choices", json::array({{{"index", 0}, {"text", ""}, {"token_ids", ids}, {"finish_reason", finish}}})}};
+    res.set_content(j.dump(), "application/json");
+}
+
+OpenAIOptions fast_options(const std::string& url) {
+    OpenAIOptions o;
+    o.base_urls = {url};
+    o.retry.retries = 4;
+    o.retry.backoff_initial_s = 0.02;
+    o.retry.backoff_max_s = 0.1;
+    o.retry.timeout_s = 20;
+    o.api_key_env = "LEAP_TEST_OPENAI_KEY";
+    return o;
+}
+
+RunConfig one_segment_independent(int paths, int tokens) {
+    RunConfig c;
+    c.method = Method::Independent;
+    c.n_paths = paths;
+    c.segments = 1;
+    c.segment_tokens = tokens;
+    c.answer_tokens = 4;
+    c.summary_tokens = 4;
+    return c;
+}
+
+TEST(OpenAIFakeServer, RetriesServerErrorsAndSendsTheRequestFields) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    ASSERT_FALSE(word.empty());
+    FakeServer fake([&](const json& body, httplib::Response& res, int n) {
+        if (n <= 3) {  // the first three attempts fail
+            res.status = n == 2 ? 502 : 503;
+            res.set_content(R"({"error": {"message": "overloaded"}})", "application/json");
+            return;
+        }
+        std::vector<Token> ids;
+        while ((int)ids.size() < body["max_tokens"].get<int>()) ids.push_back(word[0]);
+        answer(res, ids, "length");
+    });
+    ::setenv("LEAP_TEST_OPENAI_KEY", "sk-test-123", 1);
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0.7f;
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(2, 5), prompts());
+    ::unsetenv("LEAP_TEST_OPENAI_KEY");
+    const auto traces = run_traces(engine, {problems()[0]});
+    ASSERT_EQ(traces.size(), 1u);
+    EXPECT_GE(engine.http_stats().attempts_failed, 3);
+    EXPECT_EQ(engine.servers()[0].kind, ServerKind::OpenAI);
+    EXPECT_EQ(engine.servers()[0].model, "fake-model");
+    std::lock_guard<std::mutex> lk(fake.m);
+    ASSERT_GE(fake.requests.size(), 5u);
+    const std::string rendered = tiny_tok().render_prompt(ProblemRun(0, problems()[0], one_segment_independent(2, 5), prompts()).user_message());
+    const std::vector<Token> prompt = tiny_tok().tokenize(rendered, true);
+    std::set<uint32_t> seeds;
+    for (size_t i = 0; i < fake.requests.size(); ++i) {
+        const json& r = fake.requests[i];
+        EXPECT_EQ(fake.auth[i], "Bearer sk-test-123");
+        EXPECT_EQ(r["model"], "fake-model");
+        EXPECT_EQ(r["return_token_ids"], true);
+        EXPECT_FLOAT_EQ(r["temperature"].get<float>(), 0.7f);
+        const auto ids = r["prompt"].get<std::vector<Token>>();
+        ASSERT_GE(ids.size(), prompt.size());
+        EXPECT_TRUE(std::equal(prompt.begin(), prompt.end(), ids.begin())) << "the context starts with the rendered prompt";
+        if (i >= 3) seeds.insert(r["seed"].get<uint32_t>());
+    }
+    EXPECT_EQ(seeds.size(), fake.requests.size() - 3) << "each path and request has its own seed";
+    for (const auto& p : traces[0]["paths"]) EXPECT_EQ(p["segments"][0], " hello hello hello hello hello");
+}
+
+TEST(OpenAIFakeServer, BadRequestIsAClearErrorNamingTheRequest) {
+    FakeServer fake([](const json&, httplib::Response& res, int) {
+        res.status = 400;
+        res.set_content(R"({"error": {"message": "This model's maximum context length is 10 tokens", "type": "BadRequestError", "code": 400}})",
+                        "application/json");
+    });
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), EngineOptions{}, one_segment_independent(2, 5), prompts());
+    const auto t0 = Clock::now();
+    try {
+        run_traces(engine, {problems()[1]});
+        FAIL() << "a 400 must stop the run";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("problem 'p1' path "), std::string::npos) << msg;
+        EXPECT_NE(msg.find("http://127.0.0.1:" + std::to_string(fake.port) + "/v1/completions"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("HTTP 400"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("maximum context length"), std::string::npos) << msg;
+    }
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 10.0);
+    std::lock_guard<std::mutex> lk(fake.m);
+    EXPECT_LE(fake.requests.size(), 2u) << "a 400 is not retried";
+}
+
+// A server that ignores stop strings and another that stops early: the engine cuts at the stop
+// string itself, and asks again for the rest of the budget.
+TEST(OpenAIFakeServer, StopStringsAppliedHereAndEarlyStopsFollowedUp) {
+    const std::vector<Token> word = tiny_tok().tokenize(" alpha", false);
+    const std::vector<Token> think = tiny_tok().tokenize("</think>", false);
+    FakeServer fake([&](const json& body, httplib::Response& res, int n) {
+        const int max = body["max_tokens"].get<int>();
+        std::vector<Token> ids;
+        if (n == 1) {
+            // Path text: " alpha" x2, then the stop string, then more the server did not cut.
+            ids = {word[0], word[0]};
+            ids.insert(ids.end(), think.begin(), think.end());
+            ids.push_back(word[0]);
+            answer(res, ids, "length");
+        } else if (n == 2) {
+            answer(res, {word[0]}, "stop");  // stopped early: no stop string, no end-of-generation
+        } else {
+            for (int i = 0; i < max; ++i) ids.push_back(word[0]);
+            answer(res, ids, "length");
+        }
+    });
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    OpenAIOptions o = fast_options(fake.url());
+    o.max_inflight = 1;  // requests in order
+    OpenAIEngine engine(tiny_tok(), o, eo, one_segment_independent(1, 6), prompts());
+    const auto traces = run_traces(engine, {problems()[0]});
+    const json& p = traces.at(0)["paths"][0];
+    // The first answer ended the reasoning at </think>; the answer part then came in two requests.
+    EXPECT_EQ(p["segments"][0], " alpha alpha</think>");
+    EXPECT_EQ(engine.http_stats().tokens_discarded, 1);
+    EXPECT_GE(engine.http_stats().follow_ups, 1);
+    EXPECT_EQ(p["finish"], "end-of-thinking");
+}
+
+// An attempt that outlasts --timeout is abandoned and retried.
+TEST(OpenAIFakeServer, SlowAnswerTimesOutAndIsRetried) {
+    const std::vector<Token> word = tiny_tok().tokenize(" slow", false);
+    FakeServer fake([&](const json& body, httplib::Response& res, int n) {
+        if (n == 1) std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word[0]), "length");
+    });
+    OpenAIOptions o = fast_options(fake.url());
+    o.retry.timeout_s = 0.4;
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    OpenAIEngine engine(tiny_tok(), o, eo, one_segment_independent(1, 2), prompts());
+    const auto traces = run_traces(engine, {problems()[0]});
+    EXPECT_EQ(traces.at(0)["paths"][0]["segments"][0], " slow slow");
+    EXPECT_EQ(engine.http_stats().attempts_failed, 1);
+}
+
+// Two llama-server replicas of two slots each, four paths: every path stays on one replica and one
+// slot (each answers with its own word, so a path's text shows where all its requests went).
+TEST(OpenAIFakeServer, PathsStayOnOneReplicaAndSlot) {
+    std::vector<Token> words;
+    for (const char* w : {" red", " green", " blue", " black"}) words.push_back(tiny_tok().tokenize(w, false).at(0));
+    auto make = [&](int replica) {
+        return [&words, replica](const json& body, httplib::Response& res, int) {
+            EXPECT_EQ(body["return_tokens"], true);
+            EXPECT_EQ(body["cache_prompt"], true);
+            EXPECT_TRUE(body.contains("samplers"));
+            const int slot = body.at("id_slot").get<int>();
+            std::vector<Token> ids(body["n_predict"].get<int>(), words.at(replica * 2 + slot));
+            res.set_content(json({{"content", ""}, {"tokens", ids}, {"stop_type", "limit"}}).dump(), "application/json");
+        };
+    };
+    FakeServer a(make(0), 2), b(make(1), 2);
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    RunConfig c = one_segment_independent(4, 3);
+    OpenAIOptions two = fast_options(a.url());
+    two.base_urls.push_back("http://127.0.0.1:" + std::to_string(b.port));
+    OpenAIEngine spread(tiny_tok(), two, eo, c, prompts());
+    EXPECT_EQ(spread.servers()[1].kind, ServerKind::LlamaServer);
+    EXPECT_EQ(spread.servers()[1].n_slots, 2);
+    const auto traces = run_traces(spread, {problems()[0]});
+    std::set<std::string> texts;
+    for (const auto& p : traces.at(0)["paths"]) {
+        const std::string seg = p["segments"][0];
+        EXPECT_TRUE(seg == " red red red" || seg == " green green green" || seg == " blue blue blue" ||
+                    seg == " black black black")
+            << seg;
+        const std::string ans = p["answer"];
+        EXPECT_NE(ans.find(seg.substr(0, seg.find(' ', 1))), std::string::npos) << "the answer came from elsewhere";
+        texts.insert(seg);
+    }
+    EXPECT_EQ(texts.size(), 4u) << "four paths on four (replica, slot) pairs";
+}
+
+TEST(OpenAIServerApi, LenientChatParserWorkaround) {
+    EXPECT_TRUE(is_output_parser_failure(
+        500, R"({"error":{"code":500,"message":"The model produced output that does not match the expected Content-only format","type":"server_error"}})"));
+    EXPECT_FALSE(is_output_parser_failure(503, R"({"error":{"message":"Loading model"}})"));
+    std::string body = R"({"prompt": [1, 2], "n_predict": 4})";
+    ASSERT_TRUE(add_lenient_chat_parser(body));
+    const json j = json::parse(body);
+    EXPECT_EQ(j["chat_parser"], lenient_chat_parser());
+    EXPECT_EQ(j["n_predict"], 4);
+    EXPECT_FALSE(lenient_chat_parser().empty());
+}
+
+TEST(OpenAIFakeServer, UnreachableServerNamesTheUrl) {
+    const int port = free_port();
+    OpenAIOptions o = fast_options("http://127.0.0.1:" + std::to_string(port));
+    o.retry.retries = 1;
+    try {
+        OpenAIEngine engine(tiny_tok(), o, EngineOptions{}, one_segment_independent(1, 4), prompts());
+        FAIL();
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("http://127.0.0.1:" + std::to_string(port)), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("does not answer"), std::string::npos) << e.what();
+    }
+}
+
+// ---- a real llama-server -----------------------------------------------------------------------
+
+// build/bin/llama-server on 127.0.0.1, killed when this goes out of scope.
+struct LlamaServer {
+    int port = 0;
+    int slots = 0;
+    pid_t pid = -1;
+    std::string log;
+
+    LlamaServer(int slots_, int port_ = 0) : port(port_ ? port_ : free_port()), slots(slots_) {
+        log = std::string(LEAP_TEST_TMP) + "/openai-llama-server-" + std::to_string(port) + ".log";
+        start();
+    }
+    ~LlamaServer() { kill_now(); }
+
+    void start() {
+        const std::string bin = std::string(LEAP_BIN_DIR) + "/llama-server";
+        std::vector<std::string> args = {bin, "-m", tiny_path(), "--host", "127.0.0.1", "--port", std::to_string(port),
+                                         "-np", std::to_string(slots), "-c", std::to_string(slots * 2048),
+                                         "--no-kv-unified", "-fa", "off", "-t", "1", "-tb", "1", "--no-webui",
+                                         "--cache-ram", "0"};
+        pid = ::fork();
+        if (pid == 0) {
+            const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+            ::dup2(fd, 1);
+            ::dup2(fd, 2);
+            std::vector<char*> argv;
+            for (auto& a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(bin.c_str(), argv.data());
+            ::_exit(127);
+        }
+        ASSERT_GT(pid, 0);
+        // Ready when /health says so (bounded: 30 s).
+        httplib::Client c("127.0.0.1", port);
+        c.set_connection_timeout(1, 0);
+        const auto t0 = Clock::now();
+        while (std::chrono::duration<double>(Clock::now() - t0).count() < 30) {
+            auto res = c.Get("/health");
+            if (res && res->status == 200) return;
+            int st;
+            ASSERT_EQ(::waitpid(pid, &st, WNOHANG), 0) << "llama-server exited; log: " << read_text(log);
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        FAIL() << "llama-server did not become ready; log: " << read_text(log);
+    }
+    void kill_now() {
+        if (pid > 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+            pid = -1;
+        }
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+
+OpenAIOptions server_options(std::vector<std::string> urls) {
+    OpenAIOptions o;
+    o.base_urls = std::move(urls);
+    o.retry.retries = 30;
+    o.retry.backoff_initial_s = 0.05;
+    o.retry.backoff_max_s = 0.5;
+    o.retry.timeout_s = 60;
+    return o;
+}
+
+void expect_same_traces(const std::vector<json>& http, const std::vector<json>& local) {
+    ASSERT_EQ(http.size(), local.size());
+    for (size_t i = 0; i < local.size(); ++i) {
+        ASSERT_EQ(http[i]["paths"].size(), local[i]["paths"].size());
+        for (size_t p = 0; p < local[i]["paths"].size(); ++p)
+            EXPECT_EQ(dump(http[i]["paths"][p]), dump(local[i]["paths"][p])) << "problem " << i << " path " << p;
+        EXPECT_EQ(dump(http[i]), dump(local[i])) << "problem " << i;
+    }
+}
+
+// Greedy, flash attention off, one thread on both sides, one slot per path: the server's tokens
+// are the in-process engine's, for every path of every problem, through blocks and answers.
+TEST(OpenAILlamaServer, GreedyRunEqualsInProcess) {
+    const auto& local = in_process_traces();
+    LlamaServer server(8);  // 2 problems x 4 paths: a slot per path
+    OpenAIEngine engine(tiny_tok(), server_options({server.url()}), greedy_options(), small_leap(), prompts());
+    EXPECT_EQ(engine.servers()[0].kind, ServerKind::LlamaServer);
+    EXPECT_EQ(engine.servers()[0].n_slots, 8);
+    const auto http = run_traces(engine, problems());
+    expect_same_traces(http, local);
+    // The prefix cache was used: most context tokens came from the slots' caches.
+    const HttpStats& h = engine.http_stats();
+    EXPECT_GT(h.server_prompt_cached, h.server_prompt_evaluated);
+    EXPECT_EQ(h.tokens_discarded, 0);
+    EXPECT_EQ(h.follow_ups, 0);
+}
+
+// Sampling: each request carries a seed derived from (seed, problem, path, request), so on a
+// deterministic server the same --seed gives the same run, and another seed another run.
+TEST(OpenAILlamaServer, SampledRunIsFixedBySeed) {
+    LlamaServer server(8);
+    EngineOptions eo = greedy_options();
+    eo.sampling.temperature = 0.8f;
+    RunConfig c = small_leap();
+    auto run = [&](uint64_t seed) {
+        c.seed = seed;
+        OpenAIEngine engine(tiny_tok(), server_options({server.url()}), eo, c, prompts());
+        return run_traces(engine, problems());
+    };
+    const auto a = run(11), b = run(11), other = run(12);
+    for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(dump(a[i]), dump(b[i])) << "problem " << i;
+        EXPECT_NE(dump(a[i]["paths"]), dump(other[i]["paths"])) << "problem " << i;
+    }
+}
+
+// Two servers: paths are spread over both (each path stays on one), the result is the same.
+TEST(OpenAILlamaServer, TwoReplicasGiveTheSameRun) {
+    const auto& local = in_process_traces();
+    LlamaServer a(4), b(4);
+    OpenAIEngine engine(tiny_tok(), server_options({a.url(), b.url() + "/v1"}), greedy_options(), small_leap(),
+                        prompts());
+    const auto http = run_traces(engine, problems());
+    expect_same_traces(http, local);
+    ASSERT_EQ(engine.servers().size(), 2u);
+}
+
+// The server is killed with SIGKILL mid-run and started again on the same port a little later:
+// requests in flight and those sent meanwhile are retried with backoff, and the run ends with
+// every path of every problem exactly as without the failure.
+TEST(OpenAILlamaServer, ServerKilledMidRunAndRestartedLosesNothing) {
+    const auto& local = in_process_traces();
+    LlamaServer server(8);
+    OpenAIOptions o = server_options({server.url()});
+    o.progress_interval_s = 0;  // a progress call after every answer
+    OpenAIEngine engine(tiny_tok(), o, greedy_options(), small_leap(), prompts());
+    std::thread restarter;
+    std::atomic<bool> killed{false}, restarted{false};
+    const auto http = run_traces(engine, problems(), [&](const Progress& p) {
+        if (!killed && p.tokens_sampled >= 60) {
+            killed = true;
+            server.kill_now();
+            restarter = std::thread([&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(700));
+                server.start();
+                restarted = true;
+            });
+        }
+    });
+    if (restarter.joinable()) restarter.join();
+    ASSERT_TRUE(killed.load());
+    ASSERT_TRUE(restarted.load());
+    EXPECT_GT(engine.http_stats().attempts_failed, 0) << "requests failed while the server was down";
+    expect_same_traces(http, local);
+}
+
+}  // namespace
