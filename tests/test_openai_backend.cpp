@@ -36,7 +36,7 @@
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
 #include "backends/llama/path_sequence.h"
-#include "backends/openai/context_tokens.h"
+#include "core/token_text.h"
 #include "backends/openai/http.h"
 #include "backends/openai/openai_engine.h"
 #include "backends/openai/server_api.h"
@@ -192,13 +192,13 @@ TEST(OpenAIBackoff, DoublesUpToTheCap) {
 }
 
 // The ids sent to a server are the ids the in-process engine holds: the same edits on
-// ContextTokens and on PathSequence (without a KV cache) give the same tokens and text.
-TEST(OpenAIContextTokens, FollowsPathSequenceThroughEdits) {
+// TokenText alone and PathSequence (TokenText plus the KV bookkeeping) stay in step through edits.
+TEST(OpenAITokenText, FollowsPathSequenceThroughEdits) {
     const std::string prefill = "Okay, I will think step by step.\n\n";
     const std::vector<llama_token> owned = tiny().tokenize(prefill, false);
     PathSequence ref;
     ref.reset(0, 10, owned, prefill, tiny());
-    ContextTokens ours;
+    TokenText ours;
     ours.reset(owned, prefill, tiny_tok());
     std::mt19937 rng(3);
     const int n_vocab = tiny_tok().n_vocab();

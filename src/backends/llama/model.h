@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/tokenizer.h"
+
 struct common_chat_templates;
 
 namespace leap {
@@ -19,7 +21,7 @@ struct ModelOptions {
     bool vocab_only = false;        // tokenizer and chat template only, no weights (remote backends)
 };
 
-class LlamaModel {
+class LlamaModel : public TokenizerBase {
 public:
     explicit LlamaModel(const ModelOptions& opt);
     ~LlamaModel();
@@ -32,8 +34,8 @@ public:
     int n_ctx_train() const;
 
     // Special tokens written as text (e.g. "</think>") become those tokens.
-    std::vector<llama_token> tokenize(const std::string& text, bool add_bos) const;
-    std::string piece(llama_token t) const;  // the token's text, special tokens included
+    std::vector<llama_token> tokenize(const std::string& text, bool add_bos) const override;
+    std::string piece(llama_token t) const override;  // the token's text, special tokens included
     bool is_end_of_generation(llama_token t) const { return llama_vocab_is_eog(vocab_, t); }
 
     // The chat template applied to one user message, with the generation prompt (which opens

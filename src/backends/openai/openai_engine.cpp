@@ -198,7 +198,7 @@ private:
 // ---- per problem, per path -----------------------------------------------------------------------
 
 struct OpenAIEngine::PathState {
-    ContextTokens seq;
+    TokenText seq;
     bool active = false;  // a request is in flight (or being processed)
     GenerateRequest req;
     std::string generated;

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "backends/llama/engine.h"
-#include "backends/openai/context_tokens.h"
+#include "core/token_text.h"
 #include "backends/openai/http.h"
 #include "backends/openai/server_api.h"
 #include "backends/openai/tokenizer.h"

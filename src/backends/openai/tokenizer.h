@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/tokenizer.h"
+
 namespace leap {
 class LlamaModel;
 struct ModelOptions;
@@ -14,13 +16,11 @@ struct ModelOptions;
 
 namespace leap::openai {
 
-using Token = int32_t;
+using leap::Token;
 
-class Tokenizer {
+class Tokenizer : public TokenizerBase {
 public:
-    virtual ~Tokenizer() = default;
-    virtual std::vector<Token> tokenize(const std::string& text, bool add_bos) const = 0;
-    virtual std::string piece(Token t) const = 0;  // special tokens included
+    // tokenize() and piece() (special tokens included) come from TokenizerBase.
     virtual bool is_end_of_generation(Token t) const = 0;
     virtual int n_vocab() const = 0;
     virtual int n_ctx_train() const { return 0; }  // the model's training context, 0 unknown

@@ -1,17 +1,17 @@
 #pragma once
-// A path's token ids after the shared prompt, kept in step with its text: the same bookkeeping as
-// the in-process PathSequence (backends/llama/path_sequence.h), without a KV cache. A text edit
-// keeps the tokens up to the last token boundary at or before the cut, re-tokenizes the kept
-// part of a cut token, then tokenizes the appended text on its own; sampled tokens are kept as
-// sampled. So the ids sent to a server are the ids the in-process engine would have in its cache.
+// A path's token ids after the shared prompt, kept in step with its text. A text edit keeps the
+// tokens up to the last token boundary at or before the cut, re-tokenizes the kept part of a cut
+// token, then tokenizes the appended text on its own; sampled tokens are kept as sampled. Both
+// backends use it: the in-process one (PathSequence adds the KV cache) and the remote one, so
+// the ids sent to a server are the ids the in-process engine holds in its cache.
 #include <string>
 #include <vector>
 
-#include "backends/openai/tokenizer.h"
+#include "core/tokenizer.h"
 
-namespace leap::openai {
+namespace leap {
 
-class ContextTokens {
+class TokenText {
 public:
     struct Edit {
         int rolled_back = 0;  // tokens dropped from the end
@@ -20,9 +20,9 @@ public:
     };
 
     // Starts after the shared prompt with `owned` tokens spelling `text` (the prefill).
-    void reset(const std::vector<Token>& owned, const std::string& text, const Tokenizer& tok);
+    void reset(const std::vector<Token>& owned, const std::string& text, const TokenizerBase& tok);
     // Makes the text text[0, keep) + append.
-    Edit edit(size_t keep, const std::string& append, const Tokenizer& tok);
+    Edit edit(size_t keep, const std::string& append, const TokenizerBase& tok);
     // A sampled token: part of the text now.
     void push_sampled(Token t, const std::string& piece);
 
@@ -31,7 +31,7 @@ public:
     size_t size() const { return tokens_.size(); }
 
 private:
-    int add_text(const std::string& s, const Tokenizer& tok);
+    int add_text(const std::string& s, const TokenizerBase& tok);
 
     std::string text_;
     std::vector<Token> tokens_;
@@ -39,4 +39,4 @@ private:
     std::vector<char> boundary_;  // ends_[i] is a clean cut point (pieces matched the text)
 };
 
-}  // namespace leap::openai
+}  // namespace leap

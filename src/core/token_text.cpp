@@ -1,8 +1,8 @@
-#include "backends/openai/context_tokens.h"
+#include "core/token_text.h"
 
-namespace leap::openai {
+namespace leap {
 
-void ContextTokens::reset(const std::vector<Token>& owned, const std::string& text, const Tokenizer& tok) {
+void TokenText::reset(const std::vector<Token>& owned, const std::string& text, const TokenizerBase& tok) {
     text_.clear();
     tokens_.clear();
     ends_.clear();
@@ -23,7 +23,7 @@ void ContextTokens::reset(const std::vector<Token>& owned, const std::string& te
     text_ = text;
 }
 
-int ContextTokens::add_text(const std::string& s, const Tokenizer& tok) {
+int TokenText::add_text(const std::string& s, const TokenizerBase& tok) {
     if (s.empty()) return 0;
     const std::vector<Token> toks = tok.tokenize(s, false);
     const size_t base = text_.size();
@@ -44,7 +44,7 @@ int ContextTokens::add_text(const std::string& s, const Tokenizer& tok) {
     return (int)toks.size();
 }
 
-ContextTokens::Edit ContextTokens::edit(size_t keep, const std::string& append, const Tokenizer& tok) {
+TokenText::Edit TokenText::edit(size_t keep, const std::string& append, const TokenizerBase& tok) {
     Edit e;
     if (keep < text_.size()) {
         int i = (int)tokens_.size() - 1;
@@ -63,11 +63,11 @@ ContextTokens::Edit ContextTokens::edit(size_t keep, const std::string& append, 
     return e;
 }
 
-void ContextTokens::push_sampled(Token t, const std::string& piece) {
+void TokenText::push_sampled(Token t, const std::string& piece) {
     tokens_.push_back(t);
     text_ += piece;
     ends_.push_back(text_.size());
     boundary_.push_back(1);
 }
 
-}  // namespace leap::openai
+}  // namespace leap
