@@ -1,12 +1,15 @@
 // leap solve: one problem, N paths, the LeaP method (in-process llama.cpp, or --backend openai).
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <regex>
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
-#include "core/answer.h"
 #include "core/error.h"
 #include "core/vote.h"
+#include "eval/grader.h"
 
 namespace leap::cli {
 
@@ -32,6 +35,12 @@ std::string one_line(const std::string& s, size_t max_bytes = 32) {
         out = out.substr(0, cut) + "...";
     }
     return out;
+}
+
+std::vector<std::string> choice_letters(const Problem& p) {
+    std::vector<std::string> letters;
+    for (const auto& [letter, _] : p.choices) letters.push_back(letter);
+    return letters;
 }
 
 Choices parse_choices(const std::string& s) {
@@ -77,15 +86,37 @@ void solve(const SolveFlags& f) {
     nlohmann::json trace_problem;
     std::vector<std::string> answers;
     std::vector<std::string> finishes;
-    engine->run({problem}, {}, [&](ProblemRun& run, nlohmann::json timings) {
-        trace_problem = run.trace();
-        trace_problem["timings"] = timings;
-        for (const Path& p : run.paths()) {
-            answers.push_back(extract_answer(p.text, problem.multiple_choice()));
-            finishes.emplace_back(to_string(p.finish));
-        }
+    // Progress on stderr: a live line on a terminal, a plain line every 10 s in logs. The
+    // budget is the most the run can sample, so the ETA is an upper bound.
+    const bool tty = ::isatty(STDERR_FILENO);
+    const long budget = token_budget(config);
+    double last_line = 0;
+    auto progress = [&](const Progress& p) {
+        if (!tty && p.seconds - last_line < 10) return;
+        last_line = p.seconds;
+        const double rate = p.seconds > 0 ? p.tokens_sampled / p.seconds : 0;
+        const double eta = rate > 0 ? std::max(0.0, (budget - p.tokens_sampled) / rate) : 0;
+        std::fprintf(stderr, tty ? "\rsolve: %ld tokens (budget %ld), %.0f tok/s, ETA <= %.0f s   " :
+                                   "solve: %ld tokens (budget %ld), %.0f tok/s, ETA <= %.0f s\n",
+                     p.tokens_sampled, budget, rate, eta);
+    };
+    engine->run(
+        {problem}, {},
+        [&](ProblemRun& run, nlohmann::json timings) {
+            trace_problem = run.trace();
+            trace_problem["timings"] = timings;
+            for (const Path& p : run.paths()) {
+                answers.push_back(problem.multiple_choice() ? extract_choice_answer(p.text, choice_letters(problem))
+                                                            : extract_math_answer(p.text));
+                finishes.emplace_back(to_string(p.finish));
+            }
+        },
+        progress);
+    if (tty && last_line > 0) std::fprintf(stderr, "\n");
+    // Answers agree when the grader says they are equivalent (e.g. 1/2 and 0.5).
+    const VoteResult vote = majority_vote(answers, nullptr, [&](const std::string& a, const std::string& b) {
+        return problem.multiple_choice() ? a == b : math_equivalent(a, b);
     });
-    const VoteResult vote = majority_vote(answers);
     trace_problem["answers"] = answers;
     trace_problem["vote"] = {{"answer", vote.answer}, {"votes", vote.votes}, {"voters", vote.voters},
                              {"majority", vote.majority}};
