@@ -37,8 +37,14 @@ run: build $(if $(filter models/leap-random-tiny.gguf,$(MODEL)),default-model)
 	    --router dispersed --summary-tokens 48 --answer-tokens 32 --seed 1 \
 	    --trace results/run-trace.json
 
+# MODEL= other than the default also smoke-tests that model after the suite.
 test: build
-	cd $(BUILD) && ctest --output-on-failure --timeout 900 $(if $(MODEL_TEST),,)
+	cd $(BUILD) && ctest --output-on-failure --timeout 900
+ifneq ($(MODEL),models/leap-random-tiny.gguf)
+	$(LEAP) info $(MODEL)
+	$(LEAP) solve -m $(MODEL) --sample --method leap -n 2 -T 32 --segments 2 --summary-tokens 16 \
+	    --answer-tokens 16 --seed 1
+endif
 
 clean:
 	rm -rf $(BUILD)
