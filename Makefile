@@ -5,6 +5,9 @@ JOBS    ?= $(shell nproc)
 LEAP    := $(BUILD)/bin/leap
 MODEL   ?= models/leap-random-tiny.gguf
 CMAKE_FLAGS ?=
+# ggml's OpenMP threads spin while they wait; on a machine with other work running that costs
+# 4x here (docs/performance.md). Passive waiting unless the caller chose otherwise.
+export OMP_WAIT_POLICY ?= PASSIVE
 
 .PHONY: all deps llama configure build run test clean default-model
 
