@@ -13,5 +13,6 @@ void register_eval(CLI::App& app);
 void register_data(CLI::App& app);
 void register_prefix_trap(CLI::App& app);
 void register_report(CLI::App& app);
+void register_bench(CLI::App& app);
 
 }  // namespace leap::cli

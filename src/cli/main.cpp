@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
     leap::cli::register_data(app);
     leap::cli::register_prefix_trap(app);
     leap::cli::register_report(app);
+    leap::cli::register_bench(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

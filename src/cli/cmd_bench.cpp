@@ -1,0 +1,504 @@
+// leap bench: a fixed LeaP workload on one model, measured against independent sampling, against
+// llama.cpp's own ceiling (llama-batched-bench) and over HTTP (our OpenAI backend against a
+// llama-server the bench starts itself). Lengths are fixed: end-of-generation is banned and the
+// end-of-thinking marker is a string the model cannot produce, so every path runs its whole
+// budget. One run prints a table (or, with --json, one JSON object). See docs/performance.md.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "backends/openai/http.h"
+#include "cli/commands.h"
+#include "cli/engine_flags.h"
+#include "core/error.h"
+#include "model/make_model.h"
+
+extern char** environ;
+
+namespace leap::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kBenchProblem = "Find the remainder when $7^{2024}$ is divided by $100$.";
+// No model produces this, so `</think>` never ends a path's reasoning early.
+constexpr const char* kNoEndOfThinking = "\x01leap-bench-no-end-of-thinking\x02";
+
+struct BenchFlags {
+    std::string model, preset, model_dir, paths = "4,8", depth, out;
+    int threads = 0, summary_tokens = -1, answer_tokens = -1, top_k = 2;
+    bool quick = false, json_out = false, no_ceiling = false, no_openai = false, no_unified = false;
+    uint64_t seed = 1;
+};
+
+std::vector<int> parse_int_list(const std::string& s, const char* what) {
+    std::vector<int> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        try {
+            size_t used = 0;
+            int v = std::stoi(item, &used);
+            if (used != item.size() || v < 1) throw std::invalid_argument("");
+            out.push_back(v);
+        } catch (const std::exception&) {
+            throw Error(std::string(what) + " '" + s + "': expected positive integers separated by commas");
+        }
+    }
+    if (out.empty()) throw Error(std::string(what) + " is empty");
+    return out;
+}
+
+std::pair<int, int> parse_depth(const std::string& s) {
+    const size_t x = s.find('x');
+    try {
+        if (x == std::string::npos) throw std::invalid_argument("");
+        size_t u1 = 0, u2 = 0;
+        const std::string a = s.substr(0, x), b = s.substr(x + 1);
+        int segs = std::stoi(a, &u1), t = std::stoi(b, &u2);
+        if (u1 != a.size() || u2 != b.size() || segs < 1 || t < 1) throw std::invalid_argument("");
+        return {segs, t};
+    } catch (const std::exception&) {
+        throw Error("--depth '" + s + "': expected SEGMENTSxT, e.g. 4x256");
+    }
+}
+
+std::string self_dir() {
+    std::error_code ec;
+    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string(".") : exe.parent_path().string();
+}
+
+long peak_rss_bytes(int who) {
+    rusage ru{};
+    getrusage(who, &ru);
+    return (long)ru.ru_maxrss * 1024;  // Linux: KiB
+}
+
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+int free_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) throw Error("socket() failed");
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    socklen_t len = sizeof a;
+    if (::bind(fd, (sockaddr*)&a, sizeof a) != 0 || ::getsockname(fd, (sockaddr*)&a, &len) != 0) {
+        ::close(fd);
+        throw Error("cannot find a free port on 127.0.0.1");
+    }
+    const int port = ntohs(a.sin_port);
+    ::close(fd);
+    return port;
+}
+
+// A child process (llama-server) killed and reaped when this goes out of scope.
+struct Child {
+    pid_t pid = -1;
+    ~Child() { stop(); }
+    void stop() {
+        if (pid <= 0) return;
+        ::kill(pid, SIGKILL);
+        int st = 0;
+        ::waitpid(pid, &st, 0);
+        pid = -1;
+    }
+    bool alive() {
+        if (pid <= 0) return false;
+        int st = 0;
+        if (::waitpid(pid, &st, WNOHANG) == pid) {
+            pid = -1;
+            return false;
+        }
+        return true;
+    }
+};
+
+void spawn(Child& child, const std::vector<std::string>& args, const std::string& log) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, STDOUT_FILENO, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) throw Error("cannot start " + args[0] + ": " + std::strerror(rc));
+    child.pid = pid;
+}
+
+std::string tail_of(const std::string& path, size_t bytes = 600) {
+    std::string s;
+    try {
+        s = read_file(path, "log");
+    } catch (const Error&) {
+        return "";
+    }
+    return s.size() > bytes ? s.substr(s.size() - bytes) : s;
+}
+
+struct Shape {
+    long n_layer = 0, n_head = 0, n_head_kv = 0, n_embd = 0;
+    long kv_bytes_per_token() const {  // K and V, f16 cache (llama.cpp's default type)
+        return n_head ? 2L * n_layer * n_head_kv * (n_embd / n_head) * 2 : 0;
+    }
+};
+
+// One measured run as JSON (the fields every run has).
+json run_json(const std::string& name, const std::string& kind, const std::string& layout, int paths,
+              const EngineStats& s, long evaluated, long prompt_len, const Shape& shape, long peak) {
+    json by_kind = json::object();
+    for (size_t k = 0; k < (size_t)TokenKind::Count; ++k) by_kind[std::string(to_string((TokenKind)k))] = s.tokens[k];
+    const long per_path_tokens =
+        prompt_len + (paths ? (s.sampled + s.tokens[(size_t)TokenKind::Injected] + s.refed) / paths : 0);
+    return {{"name", name},
+            {"kind", kind},
+            {"layout", layout},
+            {"paths", paths},
+            {"seconds", s.seconds},
+            {"sampled", s.sampled},
+            {"evaluated", evaluated},
+            {"sampled_per_s", s.seconds > 0 ? s.sampled / s.seconds : 0.0},
+            {"evaluated_per_s", s.seconds > 0 ? evaluated / s.seconds : 0.0},
+            {"tokens", by_kind},
+            {"history_reevaluated", s.history_reevaluated},
+            {"mean_batch", s.decode_calls ? (double)s.batch_tokens / s.decode_calls : 0.0},
+            {"tokens_per_path", per_path_tokens},
+            {"kv_bytes_per_path", per_path_tokens * shape.kv_bytes_per_token()},
+            {"peak_rss_bytes", peak}};
+}
+
+long sum_kinds(const EngineStats& s) {
+    long n = 0;
+    for (long v : s.tokens) n += v;
+    return n + s.refed;
+}
+
+struct Workload {
+    int segments = 0, t = 0, summary = 0, answer = 0, top_k = 2;
+    uint64_t seed = 1;
+    RunConfig config(Method m, int n) const {
+        RunConfig c;
+        c.method = m;
+        c.n_paths = n;
+        c.segments = segments;
+        c.segment_tokens = t;
+        c.summary_tokens = summary;
+        c.answer_tokens = answer;
+        c.router.k = std::min(top_k, std::max(1, n - 1));
+        c.seed = seed;
+        c.validate();
+        return c;
+    }
+};
+
+Problem bench_problem() {
+    Problem p;
+    p.id = "bench";
+    p.text = kBenchProblem;
+    return p;
+}
+
+void bench(const BenchFlags& f) {
+    // What to run.
+    const std::string preset = !f.preset.empty() ? f.preset : (f.quick ? "tiny" : "qwen2.5-0.5b");
+    std::vector<int> sizes = parse_int_list(f.quick && f.paths == "4,8" ? "4" : f.paths, "--paths");
+    if (f.quick) sizes.resize(1);
+    const auto [segments, t] = parse_depth(!f.depth.empty() ? f.depth : (f.quick ? "3x48" : "4x256"));
+    Workload w;
+    w.segments = segments;
+    w.t = t;
+    w.summary = f.summary_tokens >= 0 ? f.summary_tokens : (f.quick ? 16 : 64);
+    w.answer = f.answer_tokens >= 0 ? f.answer_tokens : (f.quick ? 8 : 32);
+    w.top_k = f.top_k;
+    w.seed = f.seed;
+    const int threads = f.threads > 0 ? f.threads : (int)std::max(1u, std::thread::hardware_concurrency());
+    auto note = [&](const std::string& s) { std::fprintf(stderr, "bench: %s\n", s.c_str()); };
+
+    // The model: -m, or a generated one of the preset's shape (kept in --model-dir for reuse).
+    std::string model_path = f.model;
+    if (model_path.empty()) {
+        std::string dir = f.model_dir;
+        if (dir.empty()) {
+            const char* xdg = std::getenv("XDG_CACHE_HOME");
+            const char* home = std::getenv("HOME");
+            dir = xdg && *xdg ? std::string(xdg) + "/leap" : home && *home ? std::string(home) + "/.cache/leap" : "/tmp/leap-cache";
+        }
+        fs::create_directories(dir);
+        model_path = dir + "/bench-" + preset + "-f16-seed1.gguf";
+        if (!fs::exists(model_path)) {
+            note("generating " + preset + " (f16) into " + model_path);
+            MakeModelOptions o;
+            o.out_path = model_path;
+            o.preset = preset;
+            o.type = WeightType::F16;
+            o.seed = 1;
+            o.vocab_path = default_vocab_path(llama_dir(LEAP_LLAMA_DIR));
+            o.n_threads = threads;
+            make_model(o);
+        }
+    }
+    const std::string bin = self_dir();
+    const std::string tmp_dir = (fs::temp_directory_path() / ("leap-bench-" + std::to_string(::getpid()))).string();
+    fs::create_directories(tmp_dir);
+    struct RemoveDir {
+        std::string dir;
+        ~RemoveDir() {
+            std::error_code ec;
+            fs::remove_all(dir, ec);
+        }
+    } remove_tmp{tmp_dir};
+
+    PromptSet prompts = PromptSet::builtin();
+    prompts.end_of_thinking = kNoEndOfThinking;
+    EngineOptions eo;
+    eo.threads = threads;
+    eo.sampling.ban_end_of_generation = true;
+
+    ModelOptions mo;
+    mo.path = model_path;
+    mo.n_gpu_layers = -1;
+    LlamaModel model(mo);
+    Shape shape{llama_model_n_layer(model.get()), llama_model_n_head(model.get()), llama_model_n_head_kv(model.get()),
+                llama_model_n_embd(model.get())};
+
+    json runs = json::array();
+    std::map<std::string, double> rate;  // "leap/streams/4" -> sampled t/s
+    long prompt_len = 0;
+    auto in_process = [&](Method m, int n, bool unified) {
+        EngineOptions o = eo;
+        o.kv_unified = unified;
+        const RunConfig c = w.config(m, n);
+        const std::string kind = m == Method::Leap ? "leap" : "independent";
+        const std::string layout = unified ? "unified" : "streams";
+        note("in-process " + kind + ", " + std::to_string(n) + " paths, " + layout);
+        LlamaEngine engine(model, o, c, prompts);
+        engine.run({bench_problem()}, {}, [](ProblemRun&, json) {});
+        const EngineStats& s = engine.stats();
+        const long plen = s.tokens[(size_t)TokenKind::Prompt];
+        if (m == Method::Leap && !prompt_len) prompt_len = plen;
+        json r = run_json(kind + "/" + layout + "/" + std::to_string(n), kind, layout, n, s, s.batch_tokens, plen, shape,
+                          peak_rss_bytes(RUSAGE_SELF));
+        rate[r["name"].get<std::string>()] = r["sampled_per_s"].get<double>();
+        runs.push_back(r);
+    };
+    // a) LeaP, both layouts; b) independent sampling (per-path streams, the default layout).
+    for (int n : sizes) {
+        in_process(Method::Leap, n, false);
+        if (!f.no_unified) in_process(Method::Leap, n, true);
+        in_process(Method::Independent, n, false);
+    }
+
+    // c) llama.cpp's ceiling: llama-batched-bench, batch = N, prompt = the LeaP prompt (shared),
+    // generation = the depth.
+    std::map<int, double> ceiling;
+    if (!f.no_ceiling) {
+        const std::string exe = bin + "/llama-batched-bench";
+        if (!fs::exists(exe)) throw Error("llama-batched-bench not found beside leap (" + exe + "); --no-ceiling skips it");
+        for (int n : sizes) {
+            const int tg = w.segments * w.t;
+            note("llama-batched-bench, " + std::to_string(n) + " sequences, prompt " + std::to_string(prompt_len) +
+                 ", generation " + std::to_string(tg));
+            const std::string cmd = shell_quote(exe) + " -m " + shell_quote(model_path) + " -c " +
+                                    std::to_string(n * (prompt_len + tg + 64)) + " -b 2048 -ub 512 -npp " +
+                                    std::to_string(prompt_len) + " -ntg " + std::to_string(tg) + " -npl " +
+                                    std::to_string(n) + " -pps -no-kvu -t " + std::to_string(threads) +
+                                    " --output-format jsonl 2>" + shell_quote(tmp_dir + "/batched.log");
+            FILE* p = ::popen(cmd.c_str(), "r");
+            if (!p) throw Error("cannot run " + exe);
+            std::string out;
+            char buf[4096];
+            size_t got;
+            while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
+            const int rc = ::pclose(p);
+            json row;
+            std::stringstream ss(out);
+            std::string line;
+            while (std::getline(ss, line))
+                if (!line.empty() && line[0] == '{') row = json::parse(line, nullptr, false);
+            if (rc != 0 || !row.is_object() || !row.contains("speed_tg"))
+                throw Error("llama-batched-bench failed: " + tail_of(tmp_dir + "/batched.log"));
+            EngineStats s;
+            s.sampled = (long)n * tg;
+            s.seconds = row.value("t", 0.0);
+            s.tokens[(size_t)TokenKind::Prompt] = prompt_len;
+            s.tokens[(size_t)TokenKind::Reasoning] = s.sampled;
+            json r = run_json("ceiling/streams/" + std::to_string(n), "ceiling", "streams", n, s, prompt_len + s.sampled,
+                              prompt_len, shape, peak_rss_bytes(RUSAGE_CHILDREN));
+            r["decode_per_s"] = row.value("speed_tg", 0.0);
+            r["prompt_per_s"] = row.value("speed_pp", 0.0);
+            r["mean_batch"] = n;
+            r["batched_bench"] = row;
+            ceiling[n] = r["decode_per_s"].get<double>();
+            runs.push_back(r);
+        }
+    }
+
+    // e) the OpenAI backend against a llama-server started here (one slot per path).
+    std::map<int, double> http_rate;
+    if (!f.no_openai) {
+        const std::string exe = bin + "/llama-server";
+        if (!fs::exists(exe)) throw Error("llama-server not found beside leap (" + exe + "); --no-openai skips it");
+        for (int n : sizes) {
+            const RunConfig c = w.config(Method::Leap, n);
+            const long per_path = prompt_len + token_budget(c) / n + 512;
+            const int port = free_port();
+            const std::string log = tmp_dir + "/server-" + std::to_string(n) + ".log";
+            note("llama-server on 127.0.0.1:" + std::to_string(port) + ", " + std::to_string(n) + " slots; OpenAI backend");
+            Child server;
+            spawn(server,
+                  {exe, "-m", model_path, "--host", "127.0.0.1", "--port", std::to_string(port), "-np", std::to_string(n),
+                   "-c", std::to_string(n * per_path), "--no-kv-unified", "-t", std::to_string(threads), "-tb",
+                   std::to_string(threads), "--no-webui", "--cache-ram", "0"},
+                  log);
+            const std::string url = "http://127.0.0.1:" + std::to_string(port);
+            openai::RetryPolicy probe;
+            probe.timeout_s = 1;
+            probe.retries = 0;
+            openai::HttpConnection conn(openai::parse_base_url(url), probe, "");
+            const auto deadline = Clock::now() + std::chrono::seconds(120);
+            while (true) {
+                if (conn.once("/health", "").status == 200) break;
+                if (!server.alive() || Clock::now() > deadline)
+                    throw Error("llama-server did not become ready: " + tail_of(log));
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            }
+            openai::OpenAIOptions oo;
+            oo.base_urls = {url};
+            oo.server_kind = "llama-server";
+            oo.retry.retries = 2;
+            ModelOptions tok;
+            tok.path = model_path;
+            tok.vocab_only = true;
+            tok.n_gpu_layers = 0;
+            openai::OpenAIEngine engine(tok, oo, eo, c, prompts);
+            engine.run({bench_problem()}, {}, [](ProblemRun&, json) {});
+            const EngineStats& s = engine.stats();
+            const json http = engine.http_stats().to_json();
+            server.stop();
+            json r = run_json("openai/streams/" + std::to_string(n), "openai", "streams", n, s, sum_kinds(s),
+                              s.tokens[(size_t)TokenKind::Prompt], shape,
+                              std::max(peak_rss_bytes(RUSAGE_SELF), peak_rss_bytes(RUSAGE_CHILDREN)));
+            r["http"] = http;
+            http_rate[n] = r["sampled_per_s"].get<double>();
+            runs.push_back(r);
+        }
+    }
+
+    // Ratios: worst (smallest) over the sizes.
+    json ratios = json::object();
+    auto worst = [&](auto ratio_of) {
+        double w = -1;
+        for (int n : sizes) {
+            const double r = ratio_of(n);
+            if (r > 0 && (w < 0 || r < w)) w = r;
+        }
+        return w;
+    };
+    auto leap_rate = [&](int n) { return rate["leap/streams/" + std::to_string(n)]; };
+    if (!ceiling.empty()) ratios["leap_vs_ceiling"] = worst([&](int n) { return ceiling[n] > 0 ? leap_rate(n) / ceiling[n] : 0; });
+    ratios["leap_vs_independent"] = worst([&](int n) {
+        const double ind = rate["independent/streams/" + std::to_string(n)];
+        return ind > 0 ? leap_rate(n) / ind : 0;
+    });
+    if (!http_rate.empty())
+        ratios["openai_vs_inprocess"] = worst([&](int n) { return leap_rate(n) > 0 ? http_rate[n] / leap_rate(n) : 0; });
+
+    json out = {{"leap_version", LEAP_VERSION},
+                {"model", {{"path", model_path},
+                           {"preset", f.model.empty() ? preset : ""},
+                           {"n_layer", shape.n_layer},
+                           {"n_head", shape.n_head},
+                           {"n_head_kv", shape.n_head_kv},
+                           {"n_embd", shape.n_embd},
+                           {"kv_bytes_per_token", shape.kv_bytes_per_token()}}},
+                {"workload",
+                 {{"paths", sizes},
+                  {"segments", w.segments},
+                  {"segment_tokens", w.t},
+                  {"summary_tokens", w.summary},
+                  {"answer_tokens", w.answer},
+                  {"top_k", w.top_k},
+                  {"prompt_tokens", prompt_len},
+                  {"threads", threads},
+                  {"seed", w.seed},
+                  {"ignore_eos", true},
+                  {"end_of_thinking", "unreachable marker"}}},
+                {"runs", runs},
+                {"ratios", ratios}};
+    if (!f.out.empty()) write_file_atomic(f.out, dump_json(out, 2) + "\n");
+    if (f.json_out) {
+        std::printf("%s\n", dump_json(out, 2).c_str());
+        return;
+    }
+    std::printf("model %s (%ld layers, %ld KV heads, KV %ld bytes/token); %d segments x %d tokens, prompt %ld tokens, "
+                "%d threads\n",
+                model_path.c_str(), shape.n_layer, shape.n_head_kv, shape.kv_bytes_per_token(), w.segments, w.t, prompt_len,
+                threads);
+    std::printf("%-24s %8s %9s %11s %11s %8s %11s %10s  %s\n", "run", "seconds", "sampled", "sampled t/s", "eval t/s",
+                "batch", "KV/path MiB", "peak MiB", "tokens by kind (prompt/reasoning/summary/injected/answer)");
+    for (const json& r : runs) {
+        std::string kinds;
+        for (const char* k : {"prompt", "reasoning", "summary", "injected", "answer"})
+            kinds += (kinds.empty() ? "" : "/") + std::to_string(r["tokens"].value(k, 0L));
+        std::printf("%-24s %8.2f %9ld %11.1f %11.1f %8.1f %11.1f %10.0f  %s\n", r["name"].get<std::string>().c_str(),
+                    r["seconds"].get<double>(), r["sampled"].get<long>(), r["sampled_per_s"].get<double>(),
+                    r["evaluated_per_s"].get<double>(), r["mean_batch"].get<double>(),
+                    r["kv_bytes_per_path"].get<long>() / 1048576.0, r["peak_rss_bytes"].get<long>() / 1048576.0,
+                    kinds.c_str());
+    }
+    for (const auto& [k, v] : ratios.items()) std::printf("%s: %.3f\n", k.c_str(), v.get<double>());
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+    auto f = std::make_shared<BenchFlags>();
+    CLI::App* cmd = app.add_subcommand("bench", "fixed LeaP workload: throughput vs independent, llama-batched-bench, HTTP");
+    cmd->add_option("-m,--model", f->model, "GGUF model (default: a generated f16 model of --preset)");
+    cmd->add_option("--preset", f->preset, "shape of the generated model (default qwen2.5-0.5b; tiny with --quick)");
+    cmd->add_option("--model-dir", f->model_dir, "where generated models are kept (default ~/.cache/leap)");
+    cmd->add_option("--paths", f->paths, "path counts N to measure, comma-separated")->capture_default_str();
+    cmd->add_option("--depth", f->depth, "SEGMENTSxT per path (default 4x256; 3x48 with --quick)");
+    cmd->add_option("--summary-tokens", f->summary_tokens, "summary budget (default 64; 16 with --quick)");
+    cmd->add_option("--answer-tokens", f->answer_tokens, "answer budget (default 32; 8 with --quick)");
+    cmd->add_option("--top-k", f->top_k, "peers heard at a block")->capture_default_str();
+    cmd->add_option("-t,--threads", f->threads, "CPU threads for every run (0: all)")->capture_default_str();
+    cmd->add_option("--seed", f->seed, "sampling seed")->capture_default_str();
+    cmd->add_flag("--quick", f->quick, "one size, small depth, tiny model: a smoke run");
+    cmd->add_flag("--no-ceiling", f->no_ceiling, "skip llama-batched-bench");
+    cmd->add_flag("--no-openai", f->no_openai, "skip the OpenAI backend over llama-server");
+    cmd->add_flag("--no-unified", f->no_unified, "skip the unified KV layout");
+    cmd->add_option("-o,--out", f->out, "also write the JSON here");
+    cmd->add_flag("--json", f->json_out, "print JSON instead of the table");
+    cmd->callback([f] { bench(*f); });
+}
+
+}  // namespace leap::cli

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# leap bench --quick: the whole comparison (LeaP in both KV layouts, independent sampling,
+# llama-batched-bench, the OpenAI backend over a llama-server the bench starts and kills) on a
+# small generated model; the JSON has every run's fields and positive ratios, and no history was
+# re-evaluated.
+set -euo pipefail
+tmp="$LEAP_TEST_TMP/bench_quick"
+rm -rf "$tmp"; mkdir -p "$tmp"
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$LEAP" bench --quick --json -t 1 --model-dir "$tmp" -o "$tmp/copy.json" > "$tmp/bench.json" 2> "$tmp/bench.err" \
+    || fail "leap bench --quick failed: $(tail -20 "$tmp/bench.err")"
+
+python3 - "$tmp" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+d = json.load(open(f"{tmp}/bench.json"))
+assert json.load(open(f"{tmp}/copy.json")) == d, "-o wrote something else than --json printed"
+r = d["ratios"]
+for k in ("leap_vs_ceiling", "leap_vs_independent", "openai_vs_inprocess"):
+    assert isinstance(r.get(k), (int, float)) and r[k] > 0, (k, r)
+runs = {x["name"]: x for x in d["runs"]}
+for name in ("leap/streams/4", "leap/unified/4", "independent/streams/4", "ceiling/streams/4", "openai/streams/4"):
+    assert name in runs, (name, sorted(runs))
+fields = ("kind", "layout", "paths", "seconds", "sampled", "evaluated", "sampled_per_s", "evaluated_per_s", "tokens",
+          "history_reevaluated", "mean_batch", "tokens_per_path", "kv_bytes_per_path", "peak_rss_bytes")
+for name, x in runs.items():
+    for f in fields:
+        assert f in x, (name, f)
+    assert x["history_reevaluated"] == 0, (name, x["history_reevaluated"])
+    assert x["sampled"] > 0 and x["seconds"] > 0 and x["kv_bytes_per_path"] > 0 and x["peak_rss_bytes"] > 0, x
+    assert x["evaluated"] >= x["sampled"], x
+w = d["workload"]
+seg, t, s, a = w["segments"], w["segment_tokens"], w["summary_tokens"], w["answer_tokens"]
+# Fixed lengths: every path ran its whole budget (no end-of-generation, no end of thinking).
+leap = runs["leap/streams/4"]
+assert leap["tokens"]["reasoning"] == 4 * seg * t, leap["tokens"]
+assert leap["tokens"]["summary"] == 4 * (seg - 1) * s and leap["tokens"]["answer"] == 4 * a, leap["tokens"]
+assert leap["tokens"]["injected"] > 0 and leap["mean_batch"] > 1, leap
+ind = runs["independent/streams/4"]
+assert ind["tokens"]["reasoning"] == 4 * seg * t and ind["tokens"]["summary"] == 0, ind["tokens"]
+assert runs["openai/streams/4"]["tokens"] == leap["tokens"] or runs["openai/streams/4"]["sampled"] == leap["sampled"], \
+    (runs["openai/streams/4"]["tokens"], leap["tokens"])
+assert runs["ceiling/streams/4"]["decode_per_s"] > 0
+assert d["model"]["kv_bytes_per_token"] > 0 and w["prompt_tokens"] > 0
+PY
+# The table form names every run and ratio.
+"$LEAP" bench --quick -t 1 --model-dir "$tmp" --no-openai --no-ceiling --depth 2x16 > "$tmp/table.txt" 2>/dev/null \
+    || fail "table run failed"
+grep -q "^leap/streams/4 " "$tmp/table.txt" && grep -q "^leap_vs_independent: " "$tmp/table.txt" \
+    || fail "table: $(cat "$tmp/table.txt")"
+if grep -q "leap_vs_ceiling" "$tmp/table.txt"; then fail "--no-ceiling still reported a ceiling ratio"; fi
+if "$LEAP" bench --quick --depth 3 --no-openai --no-ceiling > "$tmp/err.out" 2>&1; then fail "bad --depth accepted"; fi
+grep -q "SEGMENTSxT" "$tmp/err.out" || fail "bad --depth: $(cat "$tmp/err.out")"
+echo "ok: leap bench --quick reports every comparison with positive ratios"
