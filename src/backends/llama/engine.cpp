@@ -7,7 +7,7 @@
 #include "backends/llama/path_sequence.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "core/stop.h"
+#include "core/generation.h"
 
 namespace leap {
 
@@ -25,9 +25,7 @@ struct LlamaEngine::PathState {
     PathSequence seq;
     SamplerPtr sampler;
     bool active = false;  // a request is in flight
-    GenerateRequest req;
-    std::string generated;
-    int n_sampled = 0, n_appended = 0;
+    Generation gen;       // the request in flight
     int row = -1;         // batch row whose logits this path samples from next
     double done_at = -1;
     std::vector<llama_token_data> candidates;  // the sampler's working array, reused
@@ -155,15 +153,12 @@ void LlamaEngine::start_requests(Slot& slot) {
         stats_.rolled_back += e.rolled_back;
         stats_.refed += e.refed;
         stats_.tokens[(size_t)req.append_kind] += e.appended;
-        ps.n_appended = e.appended;
-        ps.req = std::move(req);
+        ps.gen.start(std::move(req), e.appended);
         ps.active = true;
-        ps.generated.clear();
-        ps.n_sampled = 0;
         ps.row = -1;
         stats_.refed += ps.seq.ensure_pending(mem_);
-        const int limit = ps.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
-        if (ps.seq.end_pos() >= limit) finish_request(slot, ps.req.path, StopReason::ContextFull);
+        const int limit = ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+        if (ps.seq.end_pos() >= limit) finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
     }
 }
 
@@ -171,13 +166,7 @@ void LlamaEngine::finish_request(Slot& slot, int path, StopReason reason) {
     PathState& ps = slot.paths[path];
     ps.active = false;
     ps.row = -1;
-    GenerateResult r;
-    r.text = std::move(ps.generated);
-    r.n_sampled = ps.n_sampled;
-    r.n_appended = ps.n_appended;
-    r.reason = reason;
-    ps.generated.clear();
-    slot.run->complete(path, r);
+    slot.run->complete(path, ps.gen.finish(reason));
     for (int i = 0; i < (int)slot.paths.size(); ++i)
         if (slot.paths[i].done_at < 0 && slot.run->paths()[i].phase == Phase::Done)
             slot.paths[i].done_at = seconds_since(slot.t0);
@@ -286,10 +275,9 @@ void LlamaEngine::share_prompt_if_done(Slot& slot) {
     }
     for (GenerateRequest& req : slot.first_requests) {
         PathState& ps = slot.paths[req.path];
-        ps.req = std::move(req);
+        ps.gen.start(std::move(req), 0);
         ps.active = true;
         ps.row = slot.prompt_row;
-        ps.n_appended = 0;
     }
     slot.first_requests.clear();
 }
@@ -334,29 +322,23 @@ void LlamaEngine::accept_token(Slot& slot, int i, llama_token t) {
         return;
     }
     const std::string piece = model_.piece(t);
-    const size_t old = ps.generated.size();
     ps.seq.push_sampled(t, piece);
-    ps.generated += piece;
-    ++ps.n_sampled;
-    ++stats_.tokens[(size_t)ps.req.kind];
-    if (auto m = find_stop(ps.generated, old, ps.req.stops)) {
-        const size_t overshoot = ps.generated.size() - m->end();
+    ++stats_.tokens[(size_t)ps.gen.req.kind];
+    size_t overshoot = 0;
+    if (const auto why = ps.gen.add(piece, overshoot)) {
         if (overshoot > 0) {
             // The token ran past the stop string: keep only the part up to it.
             const auto e = ps.seq.edit(ps.seq.text().size() - overshoot, "", model_, mem_);
             stats_.refed += e.refed;
             stats_.rolled_back += e.rolled_back;
-            ps.generated.resize(m->end());
         }
-        finish_request(slot, i, StopReason::StopString);
-    } else if (ps.n_sampled >= ps.req.max_tokens) {
-        finish_request(slot, i, StopReason::Budget);
-    } else {
-        const int limit = ps.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
-        if (ps.seq.end_pos() >= limit) {
-            slot.run->add_note(i, "reached the context size (" + std::to_string(n_ctx_seq_) + " tokens per path)");
-            finish_request(slot, i, StopReason::ContextFull);
-        }
+        finish_request(slot, i, *why);
+        return;
+    }
+    const int limit = ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+    if (ps.seq.end_pos() >= limit) {
+        slot.run->add_note(i, "reached the context size (" + std::to_string(n_ctx_seq_) + " tokens per path)");
+        finish_request(slot, i, StopReason::ContextFull);
     }
 }
 

@@ -1,5 +1,7 @@
 #include "backends/openai/openai_engine.h"
 
+#include "core/generation.h"
+
 #include <signal.h>
 
 #include <algorithm>
@@ -16,7 +18,6 @@
 #include "backends/llama/model.h"
 #include "core/error.h"
 #include "core/rng.h"
-#include "core/stop.h"
 
 namespace leap::openai {
 
@@ -200,9 +201,7 @@ private:
 struct OpenAIEngine::PathState {
     TokenText seq;
     bool active = false;  // a request is in flight (or being processed)
-    GenerateRequest req;
-    std::string generated;
-    int n_sampled = 0, n_appended = 0;
+    Generation gen;       // the request in flight
     int calls = 0;        // completion requests sent for this path (seeds differ per request)
     int replica = 0;
     int id_slot = -1;
@@ -311,13 +310,13 @@ void OpenAIEngine::probe_servers() {
 }
 
 int OpenAIEngine::limit_for(const PathState& ps) const {
-    return ps.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+    return ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
 }
 
 std::string OpenAIEngine::describe(const Slot& slot, int path) const {
     const PathState& ps = slot.paths[path];
     return "problem '" + slot.run->problem().id + "' path " + std::to_string(path) + " (" +
-           std::string(to_string(ps.req.kind)) + " request " + std::to_string(ps.calls) + ", " +
+           std::string(to_string(ps.gen.req.kind)) + " request " + std::to_string(ps.calls) + ", " +
            std::to_string(slot.rendered.size() + ps.seq.size()) + " context tokens)";
 }
 
@@ -356,15 +355,12 @@ void OpenAIEngine::start_requests(Slot& slot) {
         stats_.rolled_back += e.rolled_back;
         stats_.refed += e.refed;
         stats_.tokens[(size_t)req.append_kind] += e.appended;
-        ps.n_appended = e.appended;
-        ps.req = std::move(req);
+        ps.gen.start(std::move(req), e.appended);
         ps.active = true;
-        ps.generated.clear();
-        ps.n_sampled = 0;
         if ((long)(slot.rendered.size() + ps.seq.size()) >= limit_for(ps))
-            finish_request(slot, ps.req.path, StopReason::ContextFull);
+            finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
         else
-            send(slot, ps.req.path);
+            send(slot, ps.gen.req.path);
     }
 }
 
@@ -372,8 +368,8 @@ void OpenAIEngine::send(Slot& slot, int path) {
     PathState& ps = slot.paths[path];
     const long ctx = (long)(slot.rendered.size() + ps.seq.size());
     CompletionCall call;
-    call.max_tokens = (int)std::min<long>(ps.req.max_tokens - ps.n_sampled, limit_for(ps) - ctx);
-    call.stops = ps.req.stops;
+    call.max_tokens = (int)std::min<long>(ps.gen.req.max_tokens - ps.gen.n_sampled, limit_for(ps) - ctx);
+    call.stops = ps.gen.req.stops;
     call.sampling = engine_.sampling;
     call.seed = (uint32_t)(mix_seed({config_.seed, (uint64_t)slot.run->index(), (uint64_t)path, 0x0a1,
                                      (uint64_t)ps.calls}) & 0x7fffffffu);
@@ -405,13 +401,7 @@ void OpenAIEngine::send(Slot& slot, int path) {
 void OpenAIEngine::finish_request(Slot& slot, int path, StopReason reason) {
     PathState& ps = slot.paths[path];
     ps.active = false;
-    GenerateResult r;
-    r.text = std::move(ps.generated);
-    r.n_sampled = ps.n_sampled;
-    r.n_appended = ps.n_appended;
-    r.reason = reason;
-    ps.generated.clear();
-    slot.run->complete(path, r);
+    slot.run->complete(path, ps.gen.finish(reason));
     for (int i = 0; i < (int)slot.paths.size(); ++i)
         if (slot.paths[i].done_at < 0 && slot.run->paths()[i].phase == Phase::Done)
             slot.paths[i].done_at = seconds_since(slot.t0);
@@ -474,25 +464,17 @@ void OpenAIEngine::on_answer(Job& job) {
             break;
         }
         const std::string piece = tok_->piece(t);
-        const size_t old = ps.generated.size();
         ps.seq.push_sampled(t, piece);
-        ps.generated += piece;
-        ++ps.n_sampled;
-        ++stats_.tokens[(size_t)ps.req.kind];
-        if (auto m = find_stop(ps.generated, old, ps.req.stops)) {
-            const size_t overshoot = ps.generated.size() - m->end();
+        ++stats_.tokens[(size_t)ps.gen.req.kind];
+        size_t overshoot = 0;
+        if (const auto why = ps.gen.add(piece, overshoot)) {
             if (overshoot > 0) {
                 // The token ran past the stop string: keep only the part up to it.
                 const auto e = ps.seq.edit(ps.seq.text().size() - overshoot, "", *tok_);
                 stats_.refed += e.refed;
                 stats_.rolled_back += e.rolled_back;
-                ps.generated.resize(m->end());
             }
-            reason = StopReason::StopString;
-            break;
-        }
-        if (ps.n_sampled >= ps.req.max_tokens) {
-            reason = StopReason::Budget;
+            reason = *why;
             break;
         }
         if ((long)(slot.rendered.size() + ps.seq.size()) >= limit) {
