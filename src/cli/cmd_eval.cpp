@@ -128,7 +128,7 @@ void eval(const EvalFlags& f) {
     std::unique_ptr<LlamaModel> model;  // in-process only
     std::unique_ptr<Backend> engine;
     if (f.engine.remote()) {
-        engine = std::make_unique<openai::OpenAIEngine>(f.engine.tokenizer_options(), f.engine.openai, f.engine.engine,
+        engine = std::make_unique<openai::OpenAIEngine>(f.engine.openai_tokenizer(), f.engine.openai, f.engine.engine,
                                                         config, prompts);
     } else {
         model = std::make_unique<LlamaModel>(f.engine.model_options());

@@ -1,9 +1,11 @@
 #include "cli/engine_flags.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "backends/openai/server_tokenizer.h"
 #include "core/error.h"
 
 namespace leap::cli {
@@ -113,6 +115,20 @@ ModelOptions EngineFlags::tokenizer_options() const {
     m.vocab_only = true;
     m.n_gpu_layers = 0;
     return m;
+}
+
+std::unique_ptr<openai::Tokenizer> EngineFlags::openai_tokenizer() const {
+    if (!tokenizer.empty() || !model.empty()) return std::make_unique<openai::GgufTokenizer>(tokenizer_options());
+    if (openai.base_urls.empty()) throw Error("--backend openai needs at least one --base-url");
+    if (openai::parse_server_kind(openai.server_kind) == openai::ServerKind::OpenAI)
+        throw Error("--backend openai needs the served model's tokenizer: --tokenizer GGUF (or -m GGUF); only "
+                    "llama-server can be asked for it");
+    if (!chat_template.empty())
+        throw Error("--chat-template needs --tokenizer GGUF (without it, llama-server renders its own template)");
+    std::string api_key;
+    if (!openai.api_key_env.empty())
+        if (const char* key = std::getenv(openai.api_key_env.c_str()); key != nullptr) api_key = key;
+    return std::make_unique<openai::ServerTokenizer>(openai::parse_base_url(openai.base_urls[0]), openai.retry, api_key);
 }
 
 ModelOptions EngineFlags::model_options() const {

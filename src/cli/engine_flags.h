@@ -34,8 +34,14 @@ struct EngineFlags {
     ModelOptions model_options() const;
     bool remote() const { return backend == "openai"; }
     ModelOptions tokenizer_options() const;  // --tokenizer (or -m), vocabulary only
-    // The model as named in traces and result identities: -m, else --tokenizer.
-    const std::string& model_name() const { return model.empty() ? tokenizer : model; }
+    // --backend openai: the GGUF tokenizer (--tokenizer or -m), else the first --base-url's own
+    // (llama-server's /tokenize, /apply-template; openai::ServerTokenizer).
+    std::unique_ptr<openai::Tokenizer> openai_tokenizer() const;
+    // The model as named in traces and result identities: -m, else --tokenizer, else the first --base-url.
+    const std::string& model_name() const {
+        if (!model.empty() || !tokenizer.empty() || openai.base_urls.empty()) return model.empty() ? tokenizer : model;
+        return openai.base_urls[0];
+    }
 };
 
 nlohmann::json config_json(const RunConfig& c, const EngineOptions& e);

@@ -87,7 +87,7 @@ expect_error() {  # expect_error NAME PATTERN CMD...
     grep -q -- "$pattern" "$tmp/err.out" || fail "$name: expected '$pattern' in: $(cat "$tmp/err.out")"
 }
 expect_error "no tokenizer" "needs the served model's tokenizer" \
-    "$LEAP" solve --backend openai --base-url "$url" -p "x" "${flags[@]}"
+    "$LEAP" solve --backend openai --base-url "$url" --server-kind openai -p "x" "${flags[@]}"
 expect_error "no base url" "at least one --base-url" \
     "$LEAP" solve --backend openai --tokenizer "$model" -p "x" "${flags[@]}"
 dead=$(free_port)

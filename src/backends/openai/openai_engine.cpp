@@ -231,6 +231,13 @@ OpenAIEngine::OpenAIEngine(const ModelOptions& tokenizer, const OpenAIOptions& o
     init();
 }
 
+OpenAIEngine::OpenAIEngine(std::unique_ptr<Tokenizer> tokenizer, const OpenAIOptions& opt, const EngineOptions& engine,
+                           const RunConfig& config, const PromptSet& prompts)
+    : owned_tok_(std::move(tokenizer)), opt_(opt), engine_(engine), config_(config), prompts_(prompts) {
+    tok_ = owned_tok_.get();
+    init();
+}
+
 OpenAIEngine::~OpenAIEngine() = default;
 
 void OpenAIEngine::init() {
@@ -451,6 +458,7 @@ void OpenAIEngine::on_answer(Job& job) {
     std::optional<StopReason> reason;
     const int limit = limit_for(ps);
     const int n_vocab = tok_->n_vocab();
+    tok_->prefetch(toks);
     size_t used = 0;
     for (Token t : toks) {
         ++used;

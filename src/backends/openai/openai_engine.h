@@ -61,6 +61,9 @@ public:
     // Loads the tokenizer (vocabulary and chat template only) from a GGUF.
     OpenAIEngine(const ModelOptions& tokenizer, const OpenAIOptions& opt, const EngineOptions& engine,
                  const RunConfig& config, const PromptSet& prompts);
+    // Takes a tokenizer (e.g. a ServerTokenizer).
+    OpenAIEngine(std::unique_ptr<Tokenizer> tokenizer, const OpenAIOptions& opt, const EngineOptions& engine,
+                 const RunConfig& config, const PromptSet& prompts);
     ~OpenAIEngine() override;
 
     void run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,

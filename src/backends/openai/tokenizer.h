@@ -27,6 +27,8 @@ public:
     // The chat template applied to one user message, with the generation prompt.
     virtual std::string render_prompt(const std::string& user_message) const = 0;
     virtual std::string describe() const = 0;  // for messages: where the vocabulary comes from
+    // A hint that piece() will be asked for these ids (a remote tokenizer fetches them at once).
+    virtual void prefetch(const std::vector<Token>& /*ids*/) const {}
 };
 
 // A GGUF's vocabulary and chat template through llama.cpp (a vocab-only GGUF, or a whole model
