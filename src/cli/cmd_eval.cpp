@@ -125,15 +125,8 @@ void eval(const EvalFlags& f) {
         throw Error("another leap eval is writing to '" + f.out + "' (lock " + lock_path + ")");
     check_or_write_identity(f, run_identity(f, config));
 
-    std::unique_ptr<LlamaModel> model;  // in-process only
-    std::unique_ptr<Backend> engine;
-    if (f.engine.remote()) {
-        engine = std::make_unique<openai::OpenAIEngine>(f.engine.openai_tokenizer(), f.engine.openai, f.engine.engine,
-                                                        config, prompts);
-    } else {
-        model = std::make_unique<LlamaModel>(f.engine.model_options());
-        engine = std::make_unique<LlamaEngine>(*model, f.engine.engine, config, prompts);
-    }
+    BackendHandle backend = f.engine.make_backend(config, prompts);
+    Backend* engine = backend.engine.get();
     const bool tty = ::isatty(STDERR_FILENO);
     std::vector<std::pair<std::string, Summary>> rows;
     nlohmann::json metrics = nlohmann::json::object();

@@ -73,15 +73,8 @@ void solve(const SolveFlags& f) {
 
     const RunConfig config = f.engine.run_config();
     const PromptSet prompts = f.engine.prompt_set();
-    std::unique_ptr<LlamaModel> model;  // in-process only
-    std::unique_ptr<Backend> engine;
-    if (f.engine.remote()) {
-        engine = std::make_unique<openai::OpenAIEngine>(f.engine.openai_tokenizer(), f.engine.openai, f.engine.engine,
-                                                        config, prompts);
-    } else {
-        model = std::make_unique<LlamaModel>(f.engine.model_options());
-        engine = std::make_unique<LlamaEngine>(*model, f.engine.engine, config, prompts);
-    }
+    BackendHandle backend = f.engine.make_backend(config, prompts);
+    Backend* engine = backend.engine.get();
 
     nlohmann::json trace_problem;
     std::vector<std::string> answers;

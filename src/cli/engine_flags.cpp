@@ -141,6 +141,17 @@ ModelOptions EngineFlags::model_options() const {
     return m;
 }
 
+BackendHandle EngineFlags::make_backend(const RunConfig& config, const PromptSet& prompts) const {
+    BackendHandle h;
+    if (remote()) {
+        h.engine = std::make_unique<openai::OpenAIEngine>(openai_tokenizer(), openai, engine, config, prompts);
+    } else {
+        h.model = std::make_unique<LlamaModel>(model_options());
+        h.engine = std::make_unique<LlamaEngine>(*h.model, engine, config, prompts);
+    }
+    return h;
+}
+
 nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
     nlohmann::json j = {{"method", to_string(c.method)},
                         {"paths", c.n_paths},

@@ -11,6 +11,8 @@
 
 namespace leap::cli {
 
+struct BackendHandle;
+
 struct EngineFlags {
     std::string model;
     std::string chat_template;
@@ -37,11 +39,20 @@ struct EngineFlags {
     // --backend openai: the GGUF tokenizer (--tokenizer or -m), else the first --base-url's own
     // (llama-server's /tokenize, /apply-template; openai::ServerTokenizer).
     std::unique_ptr<openai::Tokenizer> openai_tokenizer() const;
+    // The in-process llama.cpp engine, or the OpenAI backend with --backend openai.
+    BackendHandle make_backend(const RunConfig& config, const PromptSet& prompts) const;
     // The model as named in traces and result identities: -m, else --tokenizer, else the first --base-url.
     const std::string& model_name() const {
         if (!model.empty() || !tokenizer.empty() || openai.base_urls.empty()) return model.empty() ? tokenizer : model;
         return openai.base_urls[0];
     }
+};
+
+// The backend the flags choose, with the model it runs on when in-process (declared first so
+// it outlives the engine that borrows it).
+struct BackendHandle {
+    std::unique_ptr<LlamaModel> model;
+    std::unique_ptr<Backend> engine;
 };
 
 nlohmann::json config_json(const RunConfig& c, const EngineOptions& e);
