@@ -7,32 +7,13 @@ set -euo pipefail
 tmp="$LEAP_TEST_TMP/openai_backend"
 rm -rf "$tmp"; mkdir -p "$tmp"
 fail() { echo "FAIL: $*"; exit 1; }
-server_pid=""
-cleanup() { if [ -n "$server_pid" ]; then kill -9 "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi; }
-trap cleanup EXIT
+. "$(dirname "$0")/lib/llama_server.sh"
 
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 4 --type f32 -o "$model" -q \
     --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
-port=$(free_port)
-"$LEAP_BIN_DIR/llama-server" -m "$model" --host 127.0.0.1 --port "$port" -np 4 -c 8192 --no-kv-unified \
-    -fa off -t 1 -tb 1 --no-webui --cache-ram 0 > "$tmp/server.log" 2>&1 &
-server_pid=$!
-python3 - "$port" <<'PY' || fail "llama-server did not become ready: $(tail -5 "$tmp/server.log")"
-import sys, time, urllib.request
-deadline = time.time() + 30
-while time.time() < deadline:
-    try:
-        if urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/health", timeout=1).status == 200:
-            sys.exit(0)
-    except Exception:
-        pass
-    time.sleep(0.1)
-sys.exit(1)
-PY
-url="http://127.0.0.1:$port"
+start_llama_server "$model" "$tmp/server.log"
 
 # Greedy, flash attention off, one thread: the same flags in-process and over HTTP.
 flags=(-n 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn 0 --temperature 0
