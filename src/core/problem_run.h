@@ -15,6 +15,12 @@
 
 namespace leap {
 
+// One message of a chat (leap serve): role "system", "user" or "assistant".
+struct ChatTurn {
+    std::string role;
+    std::string content;
+};
+
 struct Problem {
     std::string id;
     std::string text;
@@ -23,6 +29,9 @@ struct Problem {
     // 15% of an existing response). It follows the method's prefill and is part of the shared
     // prompt, so it is evaluated once; the first segment starts after it. Empty: none.
     std::string assistant_prefix;
+    // Chat turns before the problem's message (leap serve: a system prompt, earlier turns);
+    // rendered by the chat template ahead of the method's user message. Empty: none.
+    std::vector<ChatTurn> earlier_turns;
     bool multiple_choice() const { return !choices.empty(); }
 };
 

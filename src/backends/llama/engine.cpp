@@ -32,8 +32,12 @@ struct LlamaEngine::PathState {
 };
 
 struct LlamaEngine::Slot {
+    Ticket ticket = 0;
     std::unique_ptr<ProblemRun> run;
-    int first_seq = 0;
+    RunConfig config;
+    std::function<void(ProblemRun&, nlohmann::json)> on_done;
+    std::function<void(const ProblemRun&, int)> on_request_done;
+    std::vector<llama_seq_id> seqs;           // one per path; seqs[0] evaluates the prompt
     std::vector<PathState> paths;
     std::vector<llama_token> prompt;          // rendered prompt + prefill, evaluated once
     std::vector<llama_token> prefill_tokens;  // the prefill's tokens (the tail of `prompt`)
@@ -65,10 +69,14 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     : model_(model), opt_(opt), config_(config), prompts_(prompts) {
     config_.validate();
     if (opt_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
-    const int n_seq = config_.n_paths * opt_.parallel_problems;
+    if (opt_.n_sequences < 0) throw Error("the number of KV sequences must not be negative");
+    const int n_seq = opt_.n_sequences > 0 ? opt_.n_sequences : config_.n_paths * opt_.parallel_problems;
     if (n_seq > 256)
         throw Error("paths x parallel problems = " + std::to_string(n_seq) +
                     " exceeds llama.cpp's 256 sequences per context");
+    if (n_seq < config_.n_paths)
+        throw Error(std::to_string(n_seq) + " KV sequences cannot hold a problem of " + std::to_string(config_.n_paths) +
+                    " paths");
     int per_path = opt_.n_ctx_per_path;
     if (per_path <= 0) {
         const RunConfig& c = config_;
@@ -103,11 +111,7 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     if (opt_.kv_unified) n_ctx_seq_ = std::min(n_ctx_seq_, per_path);
     batch_ = llama_batch_init(opt_.n_batch, 0, 1);
     sampling_threads_ = threads;
-    slots_.resize(opt_.parallel_problems);
-    for (int s = 0; s < opt_.parallel_problems; ++s) {
-        slots_[s] = std::make_unique<Slot>();
-        slots_[s]->first_seq = s * config_.n_paths;
-    }
+    seq_free_.assign(n_seq, 1);
 }
 
 LlamaEngine::~LlamaEngine() {
@@ -122,28 +126,122 @@ int LlamaEngine::sequences_in_use() const {
     return n;
 }
 
-void LlamaEngine::start_problem(Slot& slot, const Problem& problem, int index) {
-    slot.run = std::make_unique<ProblemRun>(index, problem, config_, prompts_);
-    const std::string rendered = model_.render_prompt(slot.run->user_message());
-    slot.prompt = model_.tokenize(rendered, true);
-    slot.n_rendered = (int)slot.prompt.size();
-    slot.prefill_tokens = model_.tokenize(slot.run->prefill(), false);
-    slot.prompt.insert(slot.prompt.end(), slot.prefill_tokens.begin(), slot.prefill_tokens.end());
-    if ((int)slot.prompt.size() + answer_reserve(config_) >= n_ctx_seq_)
-        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(slot.prompt.size()) +
+long LlamaEngine::cells_in_use() const {
+    long n = 0;
+    for (int s = 0; s < (int)llama_n_seq_max(ctx_); ++s) {
+        const llama_pos lo = llama_memory_seq_pos_min(mem_, s), hi = llama_memory_seq_pos_max(mem_, s);
+        if (hi >= 0) n += hi - lo + 1;
+    }
+    return n;
+}
+
+int LlamaEngine::free_sequences() const { return (int)std::count(seq_free_.begin(), seq_free_.end(), 1); }
+
+int LlamaEngine::problems_in_flight() const {
+    return (int)std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->run != nullptr; });
+}
+
+std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunConfig& config, std::string* prefill,
+                                             int* n_rendered, std::vector<llama_token>* prefill_tokens) const {
+    const ProblemRun run(0, problem, config, prompts_);
+    std::vector<llama_token> prompt = model_.tokenize(model_.render_prompt(run.user_message(), problem.earlier_turns), true);
+    *n_rendered = (int)prompt.size();
+    *prefill = run.prefill();
+    *prefill_tokens = model_.tokenize(*prefill, false);
+    prompt.insert(prompt.end(), prefill_tokens->begin(), prefill_tokens->end());
+    if ((int)prompt.size() + answer_reserve(config) >= n_ctx_seq_)
+        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(prompt.size()) +
                     " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
                     " tokens per path (raise --ctx-size)");
+    return prompt;
+}
+
+void LlamaEngine::check(const Submission& sub) const {
+    sub.config.validate();
+    if (sub.config.n_paths > n_sequences())
+        throw Error(std::to_string(sub.config.n_paths) + " paths do not fit in the engine's " +
+                    std::to_string(n_sequences()) + " KV sequences");
+    std::string prefill;
+    int n_rendered = 0;
+    std::vector<llama_token> prefill_tokens;
+    render(sub.problem, sub.config, &prefill, &n_rendered, &prefill_tokens);
+}
+
+bool LlamaEngine::start(Submission sub, Ticket* ticket) {
+    sub.config.validate();
+    const int n_paths = sub.config.n_paths;
+    if (n_paths > n_sequences())
+        throw Error(std::to_string(n_paths) + " paths do not fit in the engine's " + std::to_string(n_sequences()) +
+                    " KV sequences");
+    if (free_sequences() < n_paths) return false;
+    std::string prefill;
+    int n_rendered = 0;
+    std::vector<llama_token> prefill_tokens;
+    std::vector<llama_token> prompt = render(sub.problem, sub.config, &prefill, &n_rendered, &prefill_tokens);
+
+    Slot* free_slot = nullptr;
+    for (auto& sp : slots_)
+        if (!sp->run) {
+            free_slot = sp.get();
+            break;
+        }
+    if (!free_slot) free_slot = slots_.emplace_back(std::make_unique<Slot>()).get();
+    Slot& slot = *free_slot;
+    slot.ticket = next_ticket_++;
+    if (ticket) *ticket = slot.ticket;
+    slot.config = sub.config;
+    slot.on_done = std::move(sub.on_done);
+    slot.on_request_done = std::move(sub.on_request_done);
+    slot.seqs.clear();
+    for (int s = 0; s < (int)seq_free_.size() && (int)slot.seqs.size() < n_paths; ++s)
+        if (seq_free_[s]) {
+            seq_free_[s] = 0;
+            slot.seqs.push_back(s);
+        }
+    slot.run = std::make_unique<ProblemRun>(sub.index, std::move(sub.problem), slot.config, prompts_);
+    slot.prompt = std::move(prompt);
+    slot.n_rendered = n_rendered;
+    slot.prefill_tokens = std::move(prefill_tokens);
     slot.run->set_prompt_tokens((long)slot.prompt.size());
     slot.prompt_fed = 0;
     slot.prompt_done = false;
     slot.prompt_row = -1;
     slot.paths.clear();
-    slot.paths.resize(config_.n_paths);
-    for (int i = 0; i < config_.n_paths; ++i)
-        slot.paths[i].sampler = make_sampler(opt_.sampling, model_.vocab(),
-                                             mix_seed({config_.seed, (uint64_t)index, (uint64_t)i, 0x5a}));
+    slot.paths.resize(n_paths);
+    for (int i = 0; i < n_paths; ++i)
+        slot.paths[i].sampler = make_sampler(sub.sampling, model_.vocab(),
+                                             mix_seed({slot.config.seed, (uint64_t)sub.index, (uint64_t)i, 0x5a}));
     slot.first_requests = slot.run->take_requests();
     slot.t0 = Clock::now();
+    return true;
+}
+
+void LlamaEngine::release(Slot& slot) {
+    for (llama_seq_id seq : slot.seqs) {
+        llama_memory_seq_rm(mem_, seq, -1, -1);
+        seq_free_[seq] = 1;
+    }
+    slot.seqs.clear();
+    slot.paths.clear();
+    slot.first_requests.clear();
+    slot.on_done = nullptr;
+    slot.on_request_done = nullptr;
+    slot.run.reset();
+}
+
+bool LlamaEngine::cancel(Ticket ticket) {
+    for (auto& sp : slots_)
+        if (sp->run && sp->ticket == ticket) {
+            release(*sp);
+            return true;
+        }
+    return false;
+}
+
+void LlamaEngine::reset() {
+    for (auto& sp : slots_)
+        if (sp->run) release(*sp);
+    llama_memory_clear(mem_, true);
 }
 
 void LlamaEngine::start_requests(Slot& slot) {
@@ -157,7 +255,7 @@ void LlamaEngine::start_requests(Slot& slot) {
         ps.active = true;
         ps.row = -1;
         stats_.refed += ps.seq.ensure_pending(mem_);
-        const int limit = ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+        const int limit = ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(slot.config);
         if (ps.seq.end_pos() >= limit) finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
     }
 }
@@ -170,6 +268,7 @@ void LlamaEngine::finish_request(Slot& slot, int path, StopReason reason) {
     for (int i = 0; i < (int)slot.paths.size(); ++i)
         if (slot.paths[i].done_at < 0 && slot.run->paths()[i].phase == Phase::Done)
             slot.paths[i].done_at = seconds_since(slot.t0);
+    if (slot.on_request_done) slot.on_request_done(*slot.run, path);
     start_requests(slot);
 }
 
@@ -203,8 +302,8 @@ bool LlamaEngine::build_and_decode() {
                     const int n = std::min<int>(budget, (int)slot.prompt.size() - slot.prompt_fed);
                     for (int j = 0; j < n; ++j) {
                         const int p = slot.prompt_fed + j;
-                        check_history(slot.first_seq, p);
-                        add(slot.prompt[p], p, slot.first_seq, p + 1 == (int)slot.prompt.size());
+                        check_history(slot.seqs[0], p);
+                        add(slot.prompt[p], p, slot.seqs[0], p + 1 == (int)slot.prompt.size());
                     }
                     budget -= n;
                     entries.push_back({&slot, -1, n, slot.prompt_fed + n == (int)slot.prompt.size()});
@@ -269,8 +368,8 @@ void LlamaEngine::share_prompt_if_done(Slot& slot) {
     // The prompt is in path 0's sequence: share it, then every path samples from its logits.
     slot.prompt_done = true;
     for (int i = 0; i < (int)slot.paths.size(); ++i) {
-        const llama_seq_id seq = slot.first_seq + i;
-        if (i > 0) llama_memory_seq_cp(mem_, slot.first_seq, seq, -1, -1);
+        const llama_seq_id seq = slot.seqs[i];
+        if (i > 0) llama_memory_seq_cp(mem_, slot.seqs[0], seq, -1, -1);
         slot.paths[i].seq.reset(seq, slot.n_rendered, slot.prefill_tokens, slot.run->prefill(), model_);
     }
     for (GenerateRequest& req : slot.first_requests) {
@@ -335,7 +434,7 @@ void LlamaEngine::accept_token(Slot& slot, int i, llama_token t) {
         finish_request(slot, i, *why);
         return;
     }
-    const int limit = ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+    const int limit = ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(slot.config);
     if (ps.seq.end_pos() >= limit) {
         slot.run->add_note(i, "reached the context size (" + std::to_string(n_ctx_seq_) + " tokens per path)");
         finish_request(slot, i, StopReason::ContextFull);
@@ -343,53 +442,69 @@ void LlamaEngine::accept_token(Slot& slot, int i, llama_token t) {
 }
 
 nlohmann::json LlamaEngine::finish_problem(Slot& slot) {
-    for (int i = 0; i < (int)slot.paths.size(); ++i) llama_memory_seq_rm(mem_, slot.first_seq + i, -1, -1);
     nlohmann::json paths_s = nlohmann::json::array();
     for (const PathState& ps : slot.paths) paths_s.push_back(ps.done_at);
-    slot.paths.clear();
     return {{"wall_s", seconds_since(slot.t0)}, {"paths_done_s", paths_s}};
+}
+
+bool LlamaEngine::step() {
+    if (problems_in_flight() == 0) return false;
+    const auto t0 = Clock::now();
+    if (!build_and_decode()) throw Error("internal error: unfinished problems but nothing to decode (please report)");
+    for (auto& sp : slots_)
+        if (sp->run) share_prompt_if_done(*sp);
+    sample_all();
+    stats_.seconds += seconds_since(t0);
+    // Finished problems free their sequences first; callbacks run after the loop, so one may
+    // start another problem.
+    struct Finished {
+        std::function<void(ProblemRun&, nlohmann::json)> on_done;
+        std::unique_ptr<ProblemRun> run;
+        nlohmann::json timings;
+    };
+    std::vector<Finished> finished;
+    for (auto& sp : slots_) {
+        if (!sp->run || !sp->run->done()) continue;
+        nlohmann::json timings = finish_problem(*sp);
+        finished.push_back({std::move(sp->on_done), std::move(sp->run), std::move(timings)});
+        release(*sp);
+    }
+    for (Finished& f : finished)
+        if (f.on_done) f.on_done(*f.run, std::move(f.timings));
+    return true;
 }
 
 void LlamaEngine::run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
                       const ProgressFn& on_progress) {
     const auto t0 = Clock::now();
-    const double seconds_before = stats_.seconds;
     const long sampled_before = stats_.sampled;
     Progress progress;
     progress.problems_total = (int)problems.size();
     auto last_report = Clock::now();
     size_t next = 0;
+    bool finished_one = false;
     for (;;) {
-        for (auto& sp : slots_)
-            if (!sp->run && next < problems.size()) {
-                start_problem(*sp, problems[next], indices.empty() ? (int)next : indices.at(next));
-                ++next;
-            }
-        const bool busy = std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->run != nullptr; });
-        if (!busy) break;
-        if (!build_and_decode())
-            throw Error("internal error: unfinished problems but nothing to decode (please report)");
-        bool finished_one = false;
-        for (auto& sp : slots_)
-            if (sp->run) share_prompt_if_done(*sp);
-        sample_all();
-        for (auto& sp : slots_) {
-            if (!sp->run) continue;
-            if (sp->run->done()) {
-                nlohmann::json timings = finish_problem(*sp);
-                std::unique_ptr<ProblemRun> run = std::move(sp->run);
+        while (next < problems.size() && problems_in_flight() < opt_.parallel_problems) {
+            Submission sub;
+            sub.problem = problems[next];
+            sub.config = config_;
+            sub.sampling = opt_.sampling;
+            sub.index = indices.empty() ? (int)next : indices.at(next);
+            sub.on_done = [&](ProblemRun& run, nlohmann::json timings) {
                 ++progress.problems_done;
                 finished_one = true;
-                stats_.seconds = seconds_before + seconds_since(t0);
-                if (on_done) on_done(*run, timings);
-            }
+                if (on_done) on_done(run, std::move(timings));
+            };
+            if (!start(std::move(sub))) break;
+            ++next;
         }
-        stats_.seconds = seconds_before + seconds_since(t0);
+        if (!step()) break;
         if (on_progress && (finished_one || seconds_since(last_report) >= 1.0)) {
             progress.seconds = seconds_since(t0);
             progress.tokens_sampled = stats_.sampled - sampled_before;
             on_progress(progress);
             last_report = Clock::now();
+            finished_one = false;
         }
     }
 }

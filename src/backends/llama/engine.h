@@ -3,6 +3,10 @@
 // flight, one sequence per path. Each step is one llama_decode over all paths that have work:
 // sampled tokens, prompt chunks, injected text, of any problem. Problems run P at a time
 // (--parallel-problems) so paths waiting at one problem's block don't leave the batch empty.
+// Besides run() (a fixed list), the engine can be fed while it runs (leap serve): start()
+// admits a problem with its own method settings when enough sequences are free, step() does
+// one decode-and-sample round, cancel() drops a problem and frees its KV cells. All calls
+// must come from one thread.
 #include <llama.h>
 
 #include <array>
@@ -26,6 +30,7 @@ struct EngineOptions {
     bool kv_unified = false;   // false: one KV stream per path (measured faster, docs/kv-layout.md)
     int kv_size = 0;           // unified only: total cells shared by all paths (0: paths x per-path context)
     int parallel_problems = 1; // P
+    int n_sequences = 0;       // KV sequences (paths in flight at once); 0: paths x P
     int flash_attn = -1;       // -1 auto, 0 off, 1 on (llama_flash_attn_type)
     SamplingOptions sampling;
 };
@@ -50,31 +55,65 @@ struct Progress {
     double seconds = 0;
 };
 
+// One problem handed to a running engine (start()).
+struct Submission {
+    Problem problem;
+    RunConfig config;           // its own method settings (validated by start())
+    SamplingOptions sampling;   // its own sampling settings
+    int index = 0;              // seeds depend on it
+    std::function<void(ProblemRun& run, nlohmann::json timings)> on_done;
+    // After each finished generation request of a path (segment, summary, answer...).
+    std::function<void(const ProblemRun& run, int path)> on_request_done;
+};
+
 class LlamaEngine : public Backend {
 public:
-    // Creates the context for `config.n_paths` x `opt.parallel_problems` sequences.
+    // Creates the context for opt.n_sequences sequences (default `config.n_paths` x
+    // `opt.parallel_problems`); `config` is what run() solves with.
     LlamaEngine(const LlamaModel& model, const EngineOptions& opt, const RunConfig& config,
                 const PromptSet& prompts);
     ~LlamaEngine();
 
     using DoneFn = std::function<void(ProblemRun& run, nlohmann::json timings)>;
     using ProgressFn = std::function<void(const Progress&)>;
+    using Ticket = uint64_t;
     // Solves every problem. indices[i] numbers problem i (seeds depend on it, so a resumed run
     // gives a problem the same number); empty: 0, 1, 2, ...
     void run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
              const ProgressFn& on_progress = {}) override;
 
+    // Checks a submission without starting it; throws leap::Error naming what is impossible
+    // (settings, more paths than sequences, a prompt that leaves no room in a path's context).
+    void check(const Submission& s) const;
+    // Starts the problem if enough sequences are free (false: try again after a step).
+    // Throws like check(); the engine is unchanged then.
+    bool start(Submission s, Ticket* ticket = nullptr);
+    // One round: decode everything pending, sample every path that can; finished problems get
+    // their on_done. False when nothing is in flight.
+    bool step();
+    // Drops a problem in flight (no on_done) and frees its sequences. False if unknown.
+    bool cancel(Ticket ticket);
+    // After an error thrown by step(): drops every problem and clears the KV cache.
+    void reset();
+    int problems_in_flight() const;
+
     const EngineStats& stats() const override { return stats_; }
     nlohmann::json stats_json() const override { return stats_.to_json(); }
     int n_ctx_per_path() const { return n_ctx_seq_; }
+    int n_sequences() const { return (int)seq_free_.size(); }
+    int free_sequences() const;
     // Sequences that still hold cells in the KV cache (0 after a run).
     int sequences_in_use() const;
+    // KV cells held by all sequences (a shared prompt counts once per sequence).
+    long cells_in_use() const;
     llama_context* context() const { return ctx_; }
 
 private:
     struct Slot;
     struct PathState;
-    void start_problem(Slot& slot, const Problem& problem, int index);
+    std::vector<llama_token> render(const Problem& problem, const RunConfig& config, std::string* prefill,
+                                    int* n_rendered, std::vector<llama_token>* prefill_tokens) const;
+    void release(Slot& slot);
     void start_requests(Slot& slot);
     void finish_request(Slot& slot, int path, StopReason reason);
     void share_prompt_if_done(Slot& slot);
@@ -92,7 +131,9 @@ private:
     llama_batch batch_{};
     int n_ctx_seq_ = 0;
     int sampling_threads_ = 1;
-    std::vector<std::unique_ptr<Slot>> slots_;
+    std::vector<std::unique_ptr<Slot>> slots_;  // a slot is free when it has no run
+    std::vector<char> seq_free_;
+    Ticket next_ticket_ = 1;
     EngineStats stats_;
 };
 

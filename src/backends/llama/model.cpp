@@ -109,14 +109,22 @@ std::string LlamaModel::piece(llama_token t) const {
     return big;
 }
 
-std::string LlamaModel::render_prompt(const std::string& user_message) const {
+std::string LlamaModel::render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier) const {
 #ifndef LEAP_HAVE_LLAMA_COMMON
-    const llama_chat_message msg{"user", user_message.c_str()};
-    std::vector<char> buf(user_message.size() * 2 + 4096);
-    int n = llama_chat_apply_template(template_text_.c_str(), &msg, 1, true, buf.data(), (int32_t)buf.size());
+    std::vector<llama_chat_message> msgs;
+    size_t chars = user_message.size();
+    for (const ChatTurn& t : earlier) {
+        msgs.push_back({t.role.c_str(), t.content.c_str()});
+        chars += t.content.size();
+    }
+    msgs.push_back({"user", user_message.c_str()});
+    std::vector<char> buf(chars * 2 + 4096);
+    int n = llama_chat_apply_template(template_text_.c_str(), msgs.data(), msgs.size(), true, buf.data(),
+                                      (int32_t)buf.size());
     if (n > (int)buf.size()) {
         buf.resize(n);
-        n = llama_chat_apply_template(template_text_.c_str(), &msg, 1, true, buf.data(), (int32_t)buf.size());
+        n = llama_chat_apply_template(template_text_.c_str(), msgs.data(), msgs.size(), true, buf.data(),
+                                      (int32_t)buf.size());
     }
     if (n < 0)
         throw Error("the chat template of '" + path_ + "' is not one llama.cpp knows without its common library; "
@@ -124,6 +132,12 @@ std::string LlamaModel::render_prompt(const std::string& user_message) const {
     return std::string(buf.data(), n);
 #else
     common_chat_templates_inputs in;
+    for (const ChatTurn& t : earlier) {
+        common_chat_msg msg;
+        msg.role = t.role;
+        msg.content = t.content;
+        in.messages.push_back(msg);
+    }
     common_chat_msg msg;
     msg.role = "user";
     msg.content = user_message;

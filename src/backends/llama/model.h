@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/problem_run.h"
 #include "core/tokenizer.h"
 
 struct common_chat_templates;
@@ -38,9 +39,9 @@ public:
     std::string piece(llama_token t) const override;  // the token's text, special tokens included
     bool is_end_of_generation(llama_token t) const { return llama_vocab_is_eog(vocab_, t); }
 
-    // The chat template applied to one user message, with the generation prompt (which opens
-    // the thinking section for reasoning models).
-    std::string render_prompt(const std::string& user_message) const;
+    // The chat template applied to one user message (after `earlier` turns, if any), with the
+    // generation prompt (which opens the thinking section for reasoning models).
+    std::string render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier = {}) const;
 
 private:
     std::string path_;
