@@ -1,0 +1,242 @@
+#include "server/chat_request.h"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.h"
+#include "core/router.h"
+#include "core/similarity.h"
+
+namespace leap::server {
+
+using nlohmann::json;
+
+json ApiError::body() const {
+    return {{"error",
+             {{"message", what()},
+              {"type", type},
+              {"param", param.empty() ? json(nullptr) : json(param)},
+              {"code", status}}}};
+}
+
+namespace {
+
+[[noreturn]] void bad(const std::string& param, const std::string& what) { throw ApiError(400, param + ": " + what, param); }
+
+const char* type_name(const json& v) {
+    switch (v.type()) {
+        case json::value_t::null: return "null";
+        case json::value_t::boolean: return "a boolean";
+        case json::value_t::string: return "a string";
+        case json::value_t::array: return "an array";
+        case json::value_t::object: return "an object";
+        case json::value_t::binary: return "binary";
+        case json::value_t::discarded: return "invalid";
+        default: return "a number";
+    }
+}
+
+// An integer in [lo, hi]; JSON floats with an integral value are accepted (2.0), others not.
+long get_int(const json& v, const std::string& param, long lo, long hi) {
+    long x = 0;
+    if (v.is_number_integer()) {
+        if (v.is_number_unsigned() && v.get<uint64_t>() > (uint64_t)std::numeric_limits<long>::max())
+            bad(param, "must be at most " + std::to_string(hi));
+        x = v.get<long>();
+    } else if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e15) bad(param, "must be an integer");
+        x = (long)d;
+    } else {
+        bad(param, std::string("must be an integer, got ") + type_name(v));
+    }
+    if (x < lo || x > hi) bad(param, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + std::to_string(x));
+    return x;
+}
+
+double get_number(const json& v, const std::string& param, double lo, double hi) {
+    if (!v.is_number()) bad(param, std::string("must be a number, got ") + type_name(v));
+    const double d = v.get<double>();
+    if (!std::isfinite(d) || d < lo || d > hi)
+        bad(param, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
+    return d;
+}
+
+bool get_bool(const json& v, const std::string& param) {
+    if (!v.is_boolean()) bad(param, std::string("must be true or false, got ") + type_name(v));
+    return v.get<bool>();
+}
+
+std::string get_string(const json& v, const std::string& param) {
+    if (!v.is_string()) bad(param, std::string("must be a string, got ") + type_name(v));
+    return v.get<std::string>();
+}
+
+// A message's content: a string, or an array of {"type": "text", "text": ...} parts.
+std::string message_content(const json& c, const std::string& param) {
+    if (c.is_string()) return c.get<std::string>();
+    if (!c.is_array()) bad(param, std::string("must be a string or an array of text parts, got ") + type_name(c));
+    std::string out;
+    for (size_t i = 0; i < c.size(); ++i) {
+        const std::string p = param + "[" + std::to_string(i) + "]";
+        const json& part = c[i];
+        if (!part.is_object()) bad(p, "must be an object");
+        const auto type = part.find("type");
+        if (type == part.end() || !type->is_string()) bad(p + ".type", "is required");
+        if (*type != "text") bad(p + ".type", "only text parts are supported, got '" + type->get<std::string>() + "'");
+        const auto text = part.find("text");
+        if (text == part.end()) bad(p + ".text", "is required");
+        out += get_string(*text, p + ".text");
+    }
+    return out;
+}
+
+// The "leap" object: the method's settings. Unknown keys are errors (a typo must not be ignored).
+void apply_leap_object(const json& l, const RequestDefaults& d, RunConfig& c, bool& segments_given) {
+    if (!l.is_object()) bad("leap", std::string("must be an object, got ") + type_name(l));
+    for (const auto& [key, v] : l.items()) {
+        const std::string param = "leap." + key;
+        if (key == "method") {
+            const std::string m = get_string(v, param);
+            try {
+                c.method = parse_method(m);
+            } catch (const Error&) {
+                bad(param, "unknown method '" + m + "' (leap, leap-t, independent, single, leap-s, moa)");
+            }
+        } else if (key == "paths") {
+            c.n_paths = (int)get_int(v, param, 1, d.max_paths);
+        } else if (key == "segment_tokens") {
+            c.segment_tokens = (int)get_int(v, param, 1, d.ctx_per_path);
+        } else if (key == "segments") {
+            c.segments = (int)get_int(v, param, 1, d.ctx_per_path);
+            segments_given = true;
+        } else if (key == "summary_tokens") {
+            c.summary_tokens = (int)get_int(v, param, 1, d.ctx_per_path);
+        } else if (key == "answer_tokens") {
+            c.answer_tokens = (int)get_int(v, param, 1, d.ctx_per_path);
+        } else if (key == "top_k") {
+            c.router.k = (int)get_int(v, param, 1, d.max_paths);
+        } else if (key == "router") {
+            const std::string r = get_string(v, param);
+            try {
+                c.router.kind = parse_router(r);
+            } catch (const Error&) {
+                bad(param, "unknown router '" + r + "' (dispersed, clustered, hybrid, random, all)");
+            }
+        } else if (key == "similarity") {
+            const std::string s = get_string(v, param);
+            try {
+                c.router.similarity = parse_similarity(s);
+            } catch (const Error&) {
+                bad(param, "unknown similarity '" + s + "' (indel, levenshtein)");
+            }
+        } else if (key == "single_block") {
+            c.single_block = (int)get_int(v, param, 0, d.ctx_per_path);
+        } else if (key == "group_size") {
+            c.group_size = (int)get_int(v, param, 1, d.max_paths);
+        } else if (key == "moa_layers") {
+            c.moa_layers = (int)get_int(v, param, 1, 64);
+        } else {
+            bad(param, "unknown setting (method, paths, segment_tokens, segments, summary_tokens, answer_tokens, "
+                       "top_k, router, similarity, single_block, group_size, moa_layers)");
+        }
+    }
+}
+
+}  // namespace
+
+ChatRequest parse_chat_request(const std::string& body, const RequestDefaults& d) {
+    json j;
+    try {
+        j = json::parse(body);
+    } catch (const json::exception& e) {
+        throw ApiError(400, std::string("the body is not valid JSON: ") + e.what());
+    }
+    if (!j.is_object()) throw ApiError(400, std::string("the body must be a JSON object, got ") + type_name(j));
+
+    ChatRequest r;
+    r.config = d.config;
+    r.sampling = d.sampling;
+    r.problem.id = "request";
+
+    // messages: system/developer/user/assistant turns; the last one is the user's problem.
+    const auto msgs = j.find("messages");
+    if (msgs == j.end()) bad("messages", "is required");
+    if (!msgs->is_array() || msgs->empty()) bad("messages", "must be a non-empty array");
+    for (size_t i = 0; i < msgs->size(); ++i) {
+        const std::string p = "messages[" + std::to_string(i) + "]";
+        const json& m = (*msgs)[i];
+        if (!m.is_object()) bad(p, std::string("must be an object, got ") + type_name(m));
+        const auto role = m.find("role");
+        if (role == m.end()) bad(p + ".role", "is required");
+        std::string rs = get_string(*role, p + ".role");
+        if (rs == "developer") rs = "system";
+        if (rs != "system" && rs != "user" && rs != "assistant")
+            bad(p + ".role", "must be system, developer, user or assistant, got '" + rs + "'");
+        const auto content = m.find("content");
+        if (content == m.end()) bad(p + ".content", "is required");
+        std::string text = message_content(*content, p + ".content");
+        if (i + 1 == msgs->size()) {
+            if (rs != "user") bad(p + ".role", "the last message must be the user's problem");
+            if (text.empty()) bad(p + ".content", "the problem is empty");
+            r.problem.text = std::move(text);
+        } else {
+            r.problem.earlier_turns.push_back({rs, std::move(text)});
+        }
+    }
+
+    if (const auto it = j.find("model"); it != j.end() && !it->is_null()) r.model = get_string(*it, "model");
+    if (const auto it = j.find("stream"); it != j.end() && !it->is_null()) r.stream = get_bool(*it, "stream");
+    if (const auto it = j.find("stream_options"); it != j.end() && !it->is_null()) {
+        if (!it->is_object()) bad("stream_options", "must be an object");
+        if (const auto u = it->find("include_usage"); u != it->end())
+            r.include_usage = get_bool(*u, "stream_options.include_usage");
+    }
+    if (const auto it = j.find("n"); it != j.end() && !it->is_null())
+        if (get_int(*it, "n", 1, 1) != 1) bad("n", "must be 1");
+    if (const auto it = j.find("temperature"); it != j.end() && !it->is_null())
+        r.sampling.temperature = (float)get_number(*it, "temperature", 0.0, 2.0);
+    if (const auto it = j.find("top_p"); it != j.end() && !it->is_null())
+        r.sampling.top_p = (float)get_number(*it, "top_p", 0.0, 1.0);
+    if (const auto it = j.find("min_p"); it != j.end() && !it->is_null())
+        r.sampling.min_p = (float)get_number(*it, "min_p", 0.0, 1.0);
+    if (const auto it = j.find("seed"); it != j.end() && !it->is_null()) {
+        r.config.seed = (uint64_t)get_int(*it, "seed", std::numeric_limits<long>::min(), std::numeric_limits<long>::max());
+        r.seed_given = true;
+    }
+    if (const auto it = j.find("stop"); it != j.end() && !it->is_null() && !(it->is_array() && it->empty()))
+        bad("stop", "stop sequences are not supported (the method decides where each path stops)");
+    if (const auto it = j.find("tools"); it != j.end() && !it->is_null() && !(it->is_array() && it->empty()))
+        bad("tools", "tool calls are not supported");
+
+    bool segments_given = false;
+    if (const auto it = j.find("leap"); it != j.end() && !it->is_null()) apply_leap_object(*it, d, r.config, segments_given);
+
+    // max_tokens: each path's reasoning budget, in segments of T tokens.
+    long max_tokens = -1;
+    for (const char* key : {"max_completion_tokens", "max_tokens"})
+        if (const auto it = j.find(key); it != j.end() && !it->is_null() && max_tokens < 0)
+            max_tokens = get_int(*it, key, 1, std::numeric_limits<int>::max());
+    const long room = (long)d.ctx_per_path - r.config.answer_tokens - 256;  // rough: prompt and blocks need room too
+    if (!segments_given && max_tokens > 0) {
+        if (max_tokens < r.config.segment_tokens) r.config.segment_tokens = (int)max_tokens;
+        const long want = (max_tokens + r.config.segment_tokens - 1) / r.config.segment_tokens;
+        const long fits = std::max(1L, room / r.config.segment_tokens);
+        r.config.segments = (int)std::max(1L, std::min(want, fits));
+    } else if ((long)r.config.segments * r.config.segment_tokens > room) {
+        bad("leap.segments", std::to_string(r.config.segments) + " segments of " + std::to_string(r.config.segment_tokens) +
+                                 " tokens do not fit in a path's context of " + std::to_string(d.ctx_per_path) +
+                                 " tokens (the server's --ctx-size)");
+    }
+    if (r.config.n_paths > d.max_paths)
+        bad("leap.paths", std::to_string(r.config.n_paths) + " paths exceed the server's " + std::to_string(d.max_paths) +
+                              " KV sequences");
+    try {
+        r.config.validate();
+    } catch (const Error& e) {
+        throw ApiError(400, std::string("leap: ") + e.what(), "leap");
+    }
+    return r;
+}
+
+}  // namespace leap::server

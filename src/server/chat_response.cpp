@@ -1,0 +1,98 @@
+#include "server/chat_response.h"
+
+#include "core/vote.h"
+#include "eval/grader.h"
+
+namespace leap::server {
+
+using nlohmann::json;
+
+json summarize_run(const ProblemRun& run) {
+    const Problem& problem = run.problem();
+    std::vector<std::string> answers;
+    json paths = json::array();
+    std::array<long, (size_t)TokenKind::Count> total{};
+    for (const Path& p : run.paths()) {
+        std::vector<std::string> letters;
+        for (const auto& [letter, _] : problem.choices) letters.push_back(letter);
+        answers.push_back(problem.multiple_choice() ? extract_choice_answer(p.text, letters) : extract_math_answer(p.text));
+        json tokens = json::object();
+        for (size_t k = 0; k < (size_t)TokenKind::Count; ++k) {
+            if ((TokenKind)k == TokenKind::Prompt) continue;
+            tokens[std::string(to_string((TokenKind)k))] = p.tokens[k];
+            total[k] += p.tokens[k];
+        }
+        paths.push_back({{"answer", answers.back()}, {"finish", to_string(p.finish)}, {"blocks", p.blocks.size()},
+                         {"tokens", tokens}, {"final", p.answer}});
+    }
+    // Answers agree when the grader says they are equivalent (1/2 and 0.5).
+    const VoteResult vote = majority_vote(answers, nullptr, [&](const std::string& a, const std::string& b) {
+        return problem.multiple_choice() ? a == b : math_equivalent(a, b);
+    });
+    // The message: the final part (after end-of-thinking) of the first path in the majority
+    // group; with no answer anywhere, path 0's.
+    const int chosen = vote.majority.empty() ? 0 : vote.majority.front();
+    const Path& win = run.paths().at(chosen);
+    std::string reasoning = win.text;
+    if (!win.answer.empty() && reasoning.size() >= win.answer.size() &&
+        reasoning.compare(reasoning.size() - win.answer.size(), win.answer.size(), win.answer) == 0)
+        reasoning.resize(reasoning.size() - win.answer.size());
+    const bool natural = win.finish == FinishReason::EndOfThinking || win.finish == FinishReason::EndOfSequence;
+
+    // usage: what the client pays for. Prompt: the shared prompt (evaluated once) plus the text
+    // the method fed into paths (peers' summaries, cues); completion: every sampled token.
+    const long prompt = run.prompt_tokens() + total[(size_t)TokenKind::Injected];
+    const long completion =
+        total[(size_t)TokenKind::Reasoning] + total[(size_t)TokenKind::Summary] + total[(size_t)TokenKind::Answer];
+    const RunConfig& c = run.config();
+    return {{"answer", win.answer},
+            {"reasoning", reasoning},
+            {"finish_reason", natural ? "stop" : "length"},
+            {"usage",
+             {{"prompt_tokens", prompt},
+              {"completion_tokens", completion},
+              {"total_tokens", prompt + completion},
+              {"completion_tokens_details", {{"reasoning_tokens", total[(size_t)TokenKind::Reasoning] + total[(size_t)TokenKind::Summary]}}}}},
+            {"leap",
+             {{"method", to_string(c.method)},
+              {"paths", paths},
+              {"chosen_path", chosen},
+              {"vote", {{"answer", vote.answer}, {"votes", vote.votes}, {"voters", vote.voters}, {"majority", vote.majority}}},
+              {"config",
+               {{"paths", c.n_paths},
+                {"segment_tokens", c.segment_tokens},
+                {"segments", c.segments},
+                {"summary_tokens", c.summary_tokens},
+                {"answer_tokens", c.answer_tokens},
+                {"top_k", c.router.k},
+                {"router", to_string(c.router.kind)},
+                {"similarity", to_string(c.router.similarity)},
+                {"seed", c.seed}}},
+              {"prompt_tokens_shared", run.prompt_tokens()}}}};
+}
+
+json completion_body(const json& summary, const std::string& id, long created, const std::string& model) {
+    return {{"id", id},
+            {"object", "chat.completion"},
+            {"created", created},
+            {"model", model},
+            {"choices",
+             json::array({{{"index", 0},
+                           {"message",
+                            {{"role", "assistant"},
+                             {"content", summary["answer"]},
+                             {"reasoning_content", summary["reasoning"]}}},
+                           {"finish_reason", summary["finish_reason"]}}})},
+            {"usage", summary["usage"]},
+            {"leap", summary["leap"]}};
+}
+
+json completion_chunk(const std::string& id, long created, const std::string& model, const json& delta,
+                      const json& finish_reason) {
+    json choices = json::array();
+    if (!delta.is_null() || !finish_reason.is_null())
+        choices.push_back({{"index", 0}, {"delta", delta.is_null() ? json::object() : delta}, {"finish_reason", finish_reason}});
+    return {{"id", id}, {"object", "chat.completion.chunk"}, {"created", created}, {"model", model}, {"choices", choices}};
+}
+
+}  // namespace leap::server

@@ -1,0 +1,88 @@
+#pragma once
+// Feeds chat requests to the in-process engine from HTTP threads. One engine thread owns the
+// LlamaEngine (llama.cpp's context is not thread-safe): it admits queued jobs when enough KV
+// sequences are free, steps the shared batch, hands results and progress events back to the
+// waiting HTTP threads, and cancels the jobs whose clients went away.
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "backends/llama/engine.h"
+#include "server/chat_request.h"
+
+namespace leap::server {
+
+// One request's life, shared by its HTTP thread and the engine thread.
+struct Job {
+    ChatRequest request;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<nlohmann::json> events;  // progress events not yet sent (streaming)
+    bool done = false;
+    std::unique_ptr<ApiError> error;    // done with an error
+    nlohmann::json result;              // done: answers, vote, usage (see chat_response.h)
+    std::atomic<bool> cancelled{false};
+    // Engine thread only: what was already reported of each path.
+    struct Seen { size_t segments = 0, blocks = 0; bool done = false; };
+    std::vector<Seen> seen;
+};
+
+// Figures for /metrics, refreshed by the engine thread after every step.
+struct MetricsSnapshot {
+    std::array<long, (size_t)TokenKind::Count> tokens{};
+    long sampled = 0, decode_calls = 0, batch_tokens = 0, history_reevaluated = 0, kv_full_events = 0;
+    double busy_seconds = 0;
+    int running = 0, queued = 0, queue_capacity = 0;
+    int sequences_total = 0, sequences_in_use = 0, sequences_reserved = 0;
+    long cells_in_use = 0, cells_total = 0;
+    long jobs_cancelled = 0, engine_errors = 0;
+};
+
+class Scheduler {
+public:
+    Scheduler(LlamaEngine& engine, int queue_capacity);
+    ~Scheduler();
+    Scheduler(const Scheduler&) = delete;
+    Scheduler& operator=(const Scheduler&) = delete;
+
+    // Queues a request. Throws ApiError 429 when the queue is full, 503 when shutting down,
+    // 400 when the engine cannot run it (e.g. a prompt that leaves no room in the context).
+    std::shared_ptr<Job> submit(ChatRequest request);
+    // The client went away: the engine drops the job and frees its KV cells at its next step.
+    void cancel(const std::shared_ptr<Job>& job);
+    MetricsSnapshot metrics() const;
+    // Fails every queued and running job (503) and stops the engine thread.
+    void stop();
+
+private:
+    void loop();
+    void admit();
+    void drop_cancelled();
+    void refresh_metrics();
+    void finish(const std::shared_ptr<Job>& job, nlohmann::json result);
+    void fail(const std::shared_ptr<Job>& job, const ApiError& error);
+    void report_progress(const std::shared_ptr<Job>& job, const ProblemRun& run);
+
+    LlamaEngine& engine_;
+    const int capacity_;
+    mutable std::mutex mu_;
+    std::condition_variable wake_;
+    std::deque<std::shared_ptr<Job>> queue_;
+    bool stopping_ = false;
+    // Engine thread only.
+    std::map<LlamaEngine::Ticket, std::shared_ptr<Job>> running_;
+    long requests_started_ = 0;
+    MetricsSnapshot metrics_;  // guarded by mu_
+    long cancelled_ = 0, errors_ = 0;
+    std::thread thread_;
+};
+
+}  // namespace leap::server

@@ -1,0 +1,286 @@
+#include "server/server.h"
+
+// llama.cpp's vendored cpp-httplib with a source checkout; the system's with an install.
+#if __has_include(<cpp-httplib/httplib.h>)
+#include <cpp-httplib/httplib.h>
+#else
+#include <httplib.h>
+#endif
+
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "core/error.h"
+#include "server/chat_response.h"
+
+namespace leap::server {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// cpp-httplib learned to tell a handler that its client left in 0.15; older copies can't.
+template <class R>
+auto client_gone(const R& req, int) -> decltype(req.is_connection_closed(), bool()) {
+    return req.is_connection_closed();
+}
+template <class R>
+bool client_gone(const R&, long) {
+    return false;
+}
+
+long unix_time() {
+    return (long)std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Invalid UTF-8 (a random model's byte tokens, a hostile body quoted in an error) is replaced,
+// never an exception.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void send_error(httplib::Response& res, const ApiError& e) {
+    res.status = e.status;
+    res.set_content(dump(e.body()), "application/json");
+}
+
+std::string sse(const json& j) { return "data: " + dump(j) + "\n\n"; }
+
+// Constant-time comparison, so the key cannot be guessed byte by byte from response times.
+bool same_key(const std::string& a, const std::string& b) {
+    unsigned diff = a.size() ^ b.size();
+    for (size_t i = 0; i < a.size(); ++i) diff |= (unsigned char)a[i] ^ (unsigned char)(i < b.size() ? b[i] : 0);
+    return diff == 0;
+}
+
+}  // namespace
+
+LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt)
+    : engine_(engine), defaults_(std::move(defaults)), opt_(std::move(opt)), http_(std::make_unique<httplib::Server>()) {
+    if (opt_.queue_capacity < 1) throw Error("--queue-size must be at least 1");
+    if (opt_.port < 0 || opt_.port > 65535) throw Error("--port " + std::to_string(opt_.port) + " is not a TCP port");
+    // The server's own settings must make a valid request, or every request would fail.
+    try {
+        parse_chat_request(R"({"messages":[{"role":"user","content":"1+1"}]})", defaults_);
+    } catch (const ApiError& e) {
+        throw Error(std::string("the server's defaults cannot run: ") + e.what());
+    }
+    scheduler_ = std::make_unique<Scheduler>(engine_, opt_.queue_capacity);
+    const int threads = opt_.http_threads > 0 ? opt_.http_threads : opt_.queue_capacity + engine_.n_sequences() + 4;
+    http_->new_task_queue = [threads] { return new httplib::ThreadPool((size_t)threads); };
+    http_->set_payload_max_length(opt_.max_body_bytes);
+    http_->set_keep_alive_max_count(100);
+    routes();
+}
+
+LeapServer::~LeapServer() {
+    stop();
+    scheduler_->stop();
+}
+
+void LeapServer::bind() {
+    port_ = opt_.port == 0 ? http_->bind_to_any_port(opt_.host) : (http_->bind_to_port(opt_.host, opt_.port) ? opt_.port : -1);
+    if (port_ < 0) throw Error("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) + " (in use? wrong address?)");
+}
+
+void LeapServer::listen() {
+    if (port_ <= 0) bind();
+    http_->listen_after_bind();
+}
+
+void LeapServer::stop() {
+    if (http_->is_running()) http_->stop();
+}
+
+void LeapServer::count(const std::string& path, int status) {
+    // Known endpoints by name; everything else as one label, so hostile paths can't grow the map.
+    static const char* known[] = {"/v1/chat/completions", "/chat/completions", "/v1/models", "/models", "/health", "/metrics"};
+    std::string endpoint = "other";
+    for (const char* k : known)
+        if (path == k) endpoint = k;
+    std::lock_guard lock(count_mu_);
+    ++requests_by_status_[{endpoint, status}];
+}
+
+std::string LeapServer::metrics_text() const {
+    const MetricsSnapshot m = scheduler_->metrics();
+    std::ostringstream o;
+    auto metric = [&](const char* name, const char* type, const char* help) {
+        o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    };
+    metric("leap_requests_total", "counter", "HTTP requests answered, by endpoint and status code.");
+    {
+        std::lock_guard lock(count_mu_);
+        for (const auto& [key, n] : requests_by_status_)
+            o << "leap_requests_total{endpoint=\"" << key.first << "\",code=\"" << key.second << "\"} " << n << '\n';
+    }
+    metric("leap_requests_running", "gauge", "Problems being solved now.");
+    o << "leap_requests_running " << m.running << '\n';
+    metric("leap_requests_queued", "gauge", "Requests waiting for KV sequences.");
+    o << "leap_requests_queued " << m.queued << '\n';
+    metric("leap_queue_capacity", "gauge", "Requests that may wait before 429.");
+    o << "leap_queue_capacity " << m.queue_capacity << '\n';
+    metric("leap_requests_cancelled_total", "counter", "Requests dropped because their client disconnected.");
+    o << "leap_requests_cancelled_total " << m.jobs_cancelled << '\n';
+    metric("leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500).");
+    o << "leap_engine_errors_total " << m.engine_errors << '\n';
+    metric("leap_tokens_total", "counter", "Tokens decoded, by kind (prompt: shared prompts, evaluated once).");
+    for (size_t k = 0; k < (size_t)TokenKind::Count; ++k)
+        o << "leap_tokens_total{kind=\"" << to_string((TokenKind)k) << "\"} " << m.tokens[k] << '\n';
+    metric("leap_tokens_sampled_total", "counter", "Tokens sampled.");
+    o << "leap_tokens_sampled_total " << m.sampled << '\n';
+    metric("leap_history_reevaluated_total", "counter", "Tokens fed at a position the KV cache already held (0).");
+    o << "leap_history_reevaluated_total " << m.history_reevaluated << '\n';
+    metric("leap_decode_calls_total", "counter", "llama_decode calls.");
+    o << "leap_decode_calls_total " << m.decode_calls << '\n';
+    metric("leap_batch_tokens_total", "counter", "Tokens over all llama_decode calls (mean batch = this / calls).");
+    o << "leap_batch_tokens_total " << m.batch_tokens << '\n';
+    metric("leap_batch_occupancy", "gauge", "Share of the KV sequences held by running problems.");
+    o << "leap_batch_occupancy " << (m.sequences_total ? (double)m.sequences_reserved / m.sequences_total : 0.0) << '\n';
+    metric("leap_busy_seconds_total", "counter", "Seconds the engine spent decoding and sampling.");
+    o << "leap_busy_seconds_total " << m.busy_seconds << '\n';
+    metric("leap_kv_sequences", "gauge", "KV sequences (paths in flight at once).");
+    o << "leap_kv_sequences " << m.sequences_total << '\n';
+    metric("leap_kv_sequences_in_use", "gauge", "KV sequences holding cells.");
+    o << "leap_kv_sequences_in_use " << m.sequences_in_use << '\n';
+    metric("leap_kv_cells_used", "gauge", "KV cells held (a shared prompt counts once per sequence).");
+    o << "leap_kv_cells_used " << m.cells_in_use << '\n';
+    metric("leap_kv_cells", "gauge", "KV cells in the context.");
+    o << "leap_kv_cells " << m.cells_total << '\n';
+    metric("leap_kv_full_events_total", "counter", "Batches llama.cpp found no KV room for.");
+    o << "leap_kv_full_events_total " << m.kv_full_events << '\n';
+    return o.str();
+}
+
+void LeapServer::routes() {
+    // Authentication for everything but /health (load balancers probe it without a key).
+    http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        if (opt_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+        const std::string auth = req.get_header_value("Authorization");
+        const std::string prefix = "Bearer ";
+        if (auth.rfind(prefix, 0) == 0 && same_key(auth.substr(prefix.size()), opt_.api_key))
+            return httplib::Server::HandlerResponse::Unhandled;
+        send_error(res, ApiError(401, "invalid or missing API key (Authorization: Bearer KEY)", "", "authentication_error"));
+        return httplib::Server::HandlerResponse::Handled;
+    });
+    // httplib's own refusals (404, 413 body too large, 400 bad request line) in OpenAI's shape.
+    http_->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return;
+        std::string msg = "HTTP " + std::to_string(res.status);
+        if (res.status == 404) msg = "no such endpoint: " + req.method + " " + req.path;
+        if (res.status == 413) msg = "the request body is too large";
+        if (res.status == 405) msg = "method not allowed";
+        res.set_content(dump(ApiError(res.status, msg).body()), "application/json");
+    });
+    http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+            std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+            what = std::string("internal error: ") + e.what();
+        } catch (...) {
+        }
+        send_error(res, ApiError(500, what, "", "server_error"));
+    });
+    http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+        count(req.path, res.status);
+        if (opt_.log_requests) std::fprintf(stderr, "serve: %s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
+    });
+
+    http_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(R"({"status":"ok"})", "application/json");
+    });
+    http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+        res.set_content(metrics_text(), "text/plain; version=0.0.4");
+    });
+    auto models = [this](const httplib::Request&, httplib::Response& res) {
+        json m = {{"id", opt_.model_name}, {"object", "model"}, {"created", unix_time()}, {"owned_by", "leap"},
+                  {"meta", {{"kv_sequences", engine_.n_sequences()}, {"ctx_per_path", engine_.n_ctx_per_path()},
+                            {"method", to_string(defaults_.config.method)}, {"paths", defaults_.config.n_paths}}}};
+        res.set_content(dump(json({{"object", "list"}, {"data", json::array({m})}})), "application/json");
+    };
+    http_->Get("/v1/models", models);
+    http_->Get("/models", models);
+
+    auto chat = [this](const httplib::Request& req, httplib::Response& res) {
+        ChatRequest request;
+        std::shared_ptr<Job> job;
+        try {
+            // Any Content-Type: `curl -d` sends form-urlencoded, and llama-server accepts it too.
+            request = parse_chat_request(req.body, defaults_);
+            job = scheduler_->submit(request);
+        } catch (const ApiError& e) {
+            send_error(res, e);
+            return;
+        }
+        const std::string id = "chatcmpl-leap-" + std::to_string(next_id_++);
+        const long created = unix_time();
+        const std::string model = opt_.model_name;
+
+        if (!request.stream) {
+            std::unique_lock lock(job->mu);
+            while (!job->cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return job->done; }))
+                if (client_gone(req, 0)) {
+                    lock.unlock();
+                    scheduler_->cancel(job);
+                    res.status = 499;  // nobody reads it; logged and counted
+                    return;
+                }
+            if (job->error) return send_error(res, *job->error);
+            res.set_content(dump(completion_body(job->result, id, created, model)), "application/json");
+            return;
+        }
+
+        // Streamed: progress events as chunks with no choices and a "leap" object, then the
+        // answer, a last chunk with the finish reason (and usage), then [DONE].
+        res.set_header("Cache-Control", "no-cache");
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [this, job, id, created, model](size_t, httplib::DataSink& sink) {
+                std::unique_lock lock(job->mu);
+                for (;;) {
+                    job->cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return job->done || !job->events.empty(); });
+                    while (!job->events.empty()) {
+                        json chunk = completion_chunk(id, created, model, nullptr, nullptr);
+                        chunk["leap"] = std::move(job->events.front());
+                        job->events.pop_front();
+                        const std::string text = sse(chunk);
+                        if (!sink.write(text.data(), text.size())) {
+                            lock.unlock();
+                            scheduler_->cancel(job);
+                            return false;
+                        }
+                    }
+                    if (job->done) break;
+                    if (!sink.is_writable()) {
+                        lock.unlock();
+                        scheduler_->cancel(job);
+                        return false;
+                    }
+                }
+                std::string text;
+                if (job->error) {
+                    text = sse(job->error->body());
+                } else {
+                    const json& r = job->result;
+                    text += sse(completion_chunk(id, created, model, {{"role", "assistant"}, {"content", ""}}, nullptr));
+                    text += sse(completion_chunk(id, created, model, {{"content", r["answer"]}}, nullptr));
+                    json last = completion_chunk(id, created, model, json::object(), r["finish_reason"]);
+                    if (job->request.include_usage) last["usage"] = r["usage"];
+                    last["leap"] = r["leap"];
+                    text += sse(last);
+                }
+                text += "data: [DONE]\n\n";
+                sink.write(text.data(), text.size());
+                sink.done();
+                return true;
+            },
+            [this, job](bool success) {
+                if (!success) scheduler_->cancel(job);
+            });
+    };
+    http_->Post("/v1/chat/completions", chat);
+    http_->Post("/chat/completions", chat);
+}
+
+}  // namespace leap::server

@@ -1,0 +1,63 @@
+#pragma once
+// leap serve: LeaP behind an OpenAI-compatible HTTP API.
+//   POST /v1/chat/completions  one problem per request, solved by N peer paths (optional SSE)
+//   GET  /v1/models            the served model
+//   GET  /health               {"status": "ok"}
+//   GET  /metrics              Prometheus text: requests, queue, tokens by kind, batch, KV use
+// Requests share the engine's batch (server/scheduler.h); bad input gets a 4xx with an
+// OpenAI-style error object and never takes the server down.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "server/chat_request.h"
+#include "server/scheduler.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace leap::server {
+
+struct ServerOptions {
+    std::string host = "127.0.0.1";
+    int port = 8080;               // 0: any free port (see LeapServer::port())
+    std::string api_key;           // empty: no authentication
+    std::string model_name;        // the "model" reported to clients
+    int queue_capacity = 16;       // requests waiting beyond it get 429
+    size_t max_body_bytes = 1 << 20;
+    int http_threads = 0;          // 0: queue capacity + KV sequences + 4
+    bool log_requests = true;      // one line per request on stderr
+};
+
+class LeapServer {
+public:
+    LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt);
+    ~LeapServer();
+
+    // Binds the socket (throws leap::Error naming host:port when it cannot); port() is then known.
+    void bind();
+    int port() const { return port_; }
+    // Serves until stop() (from another thread or a signal-handling thread).
+    void listen();
+    void stop();
+    std::string metrics_text() const;
+
+private:
+    void routes();
+    void count(const std::string& path, int status);
+
+    LlamaEngine& engine_;
+    RequestDefaults defaults_;
+    ServerOptions opt_;
+    std::unique_ptr<httplib::Server> http_;
+    std::unique_ptr<Scheduler> scheduler_;
+    int port_ = 0;
+    mutable std::mutex count_mu_;
+    std::map<std::pair<std::string, int>, long> requests_by_status_;
+    std::atomic<long> next_id_{1};
+};
+
+}  // namespace leap::server
