@@ -61,7 +61,11 @@ nlohmann::json EngineStats::to_json() const {
             {"mean_batch", decode_calls ? (double)batch_tokens / decode_calls : 0.0},
             {"kv_full_events", kv_full_events},
             {"sampled", sampled},
-            {"timings", {{"seconds", seconds}, {"sampled_per_s", seconds > 0 ? sampled / seconds : 0.0}}}};
+            {"timings",
+             {{"seconds", seconds},
+              {"decode_seconds", decode_seconds},
+              {"sample_seconds", sample_seconds},
+              {"sampled_per_s", seconds > 0 ? sampled / seconds : 0.0}}}};
 }
 
 LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, const RunConfig& config,
@@ -327,7 +331,10 @@ bool LlamaEngine::build_and_decode() {
         }
         if (batch_.n_tokens == 0) return false;
 
+        const auto t_decode = Clock::now();
         const int ret = llama_decode(ctx_, batch_);
+        llama_synchronize(ctx_);
+        stats_.decode_seconds += seconds_since(t_decode);
         if (ret == 0) break;
         if (ret != 1) throw Error("llama_decode failed with status " + std::to_string(ret));
         // No KV slot for this batch: shrink it; a single path that does not fit must answer now.
@@ -382,6 +389,7 @@ void LlamaEngine::share_prompt_if_done(Slot& slot) {
 }
 
 void LlamaEngine::sample_all() {
+    const auto t0 = Clock::now();
     struct Pick { Slot* slot; int path; const float* logits; llama_token token; };
     std::vector<Pick> picks;
     for (auto& sp : slots_) {
@@ -410,6 +418,7 @@ void LlamaEngine::sample_all() {
         pk.token = arr.data[arr.selected].id;
         llama_sampler_accept(ps.sampler.get(), pk.token);
     }
+    stats_.sample_seconds += seconds_since(t0);
     for (const Pick& pk : picks) accept_token(*pk.slot, pk.path, pk.token);
 }
 

@@ -46,6 +46,8 @@ struct EngineStats {
     long kv_full_events = 0;           // llama_decode found no KV slot (the batch was shrunk)
     long sampled = 0;
     double seconds = 0;
+    double decode_seconds = 0;         // inside llama_decode (and the wait for its logits)
+    double sample_seconds = 0;         // drawing tokens from the logits
     nlohmann::json to_json() const;
 };
 
