@@ -91,18 +91,24 @@ std::string message_content(const json& c, const std::string& param) {
     return out;
 }
 
+// A name from a fixed set, parsed by `parse` (which throws leap::Error for unknown names).
+template <class Parse>
+auto get_name(const json& v, const std::string& param, Parse parse, const char* what, const char* choices) {
+    const std::string name = get_string(v, param);
+    try {
+        return parse(name);
+    } catch (const Error&) {
+        bad(param, std::string("unknown ") + what + " '" + name + "' (" + choices + ")");
+    }
+}
+
 // The "leap" object: the method's settings. Unknown keys are errors (a typo must not be ignored).
 void apply_leap_object(const json& l, const RequestDefaults& d, RunConfig& c, bool& segments_given) {
     if (!l.is_object()) bad("leap", std::string("must be an object, got ") + type_name(l));
     for (const auto& [key, v] : l.items()) {
         const std::string param = "leap." + key;
         if (key == "method") {
-            const std::string m = get_string(v, param);
-            try {
-                c.method = parse_method(m);
-            } catch (const Error&) {
-                bad(param, "unknown method '" + m + "' (leap, leap-t, independent, single, leap-s, moa)");
-            }
+            c.method = get_name(v, param, parse_method, "method", "leap, leap-t, independent, single, leap-s, moa");
         } else if (key == "paths") {
             c.n_paths = (int)get_int(v, param, 1, d.max_paths);
         } else if (key == "segment_tokens") {
@@ -117,19 +123,9 @@ void apply_leap_object(const json& l, const RequestDefaults& d, RunConfig& c, bo
         } else if (key == "top_k") {
             c.router.k = (int)get_int(v, param, 1, d.max_paths);
         } else if (key == "router") {
-            const std::string r = get_string(v, param);
-            try {
-                c.router.kind = parse_router(r);
-            } catch (const Error&) {
-                bad(param, "unknown router '" + r + "' (dispersed, clustered, hybrid, random, all)");
-            }
+            c.router.kind = get_name(v, param, parse_router, "router", "dispersed, clustered, hybrid, random, all");
         } else if (key == "similarity") {
-            const std::string s = get_string(v, param);
-            try {
-                c.router.similarity = parse_similarity(s);
-            } catch (const Error&) {
-                bad(param, "unknown similarity '" + s + "' (indel, levenshtein)");
-            }
+            c.router.similarity = get_name(v, param, parse_similarity, "similarity", "indel, levenshtein");
         } else if (key == "single_block") {
             c.single_block = (int)get_int(v, param, 0, d.ctx_per_path);
         } else if (key == "group_size") {

@@ -105,50 +105,43 @@ void LeapServer::count(const std::string& path, int status) {
 std::string LeapServer::metrics_text() const {
     const MetricsSnapshot m = scheduler_->metrics();
     std::ostringstream o;
-    auto metric = [&](const char* name, const char* type, const char* help) {
+    auto header = [&](const char* name, const char* type, const char* help) {
         o << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
     };
-    metric("leap_requests_total", "counter", "HTTP requests answered, by endpoint and status code.");
+    auto one = [&](const char* name, const char* type, const char* help, double value) {
+        header(name, type, help);
+        o << name << ' ' << value << '\n';
+    };
+    header("leap_requests_total", "counter", "HTTP requests answered, by endpoint and status code.");
     {
         std::lock_guard lock(count_mu_);
         for (const auto& [key, n] : requests_by_status_)
             o << "leap_requests_total{endpoint=\"" << key.first << "\",code=\"" << key.second << "\"} " << n << '\n';
     }
-    metric("leap_requests_running", "gauge", "Problems being solved now.");
-    o << "leap_requests_running " << m.running << '\n';
-    metric("leap_requests_queued", "gauge", "Requests waiting for KV sequences.");
-    o << "leap_requests_queued " << m.queued << '\n';
-    metric("leap_queue_capacity", "gauge", "Requests that may wait before 429.");
-    o << "leap_queue_capacity " << m.queue_capacity << '\n';
-    metric("leap_requests_cancelled_total", "counter", "Requests dropped because their client disconnected.");
-    o << "leap_requests_cancelled_total " << m.jobs_cancelled << '\n';
-    metric("leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500).");
-    o << "leap_engine_errors_total " << m.engine_errors << '\n';
-    metric("leap_tokens_total", "counter", "Tokens decoded, by kind (prompt: shared prompts, evaluated once).");
+    header("leap_tokens_total", "counter", "Tokens decoded, by kind (prompt: shared prompts, evaluated once).");
     for (size_t k = 0; k < (size_t)TokenKind::Count; ++k)
         o << "leap_tokens_total{kind=\"" << to_string((TokenKind)k) << "\"} " << m.tokens[k] << '\n';
-    metric("leap_tokens_sampled_total", "counter", "Tokens sampled.");
-    o << "leap_tokens_sampled_total " << m.sampled << '\n';
-    metric("leap_history_reevaluated_total", "counter", "Tokens fed at a position the KV cache already held (0).");
-    o << "leap_history_reevaluated_total " << m.history_reevaluated << '\n';
-    metric("leap_decode_calls_total", "counter", "llama_decode calls.");
-    o << "leap_decode_calls_total " << m.decode_calls << '\n';
-    metric("leap_batch_tokens_total", "counter", "Tokens over all llama_decode calls (mean batch = this / calls).");
-    o << "leap_batch_tokens_total " << m.batch_tokens << '\n';
-    metric("leap_batch_occupancy", "gauge", "Share of the KV sequences held by running problems.");
-    o << "leap_batch_occupancy " << (m.sequences_total ? (double)m.sequences_reserved / m.sequences_total : 0.0) << '\n';
-    metric("leap_busy_seconds_total", "counter", "Seconds the engine spent decoding and sampling.");
-    o << "leap_busy_seconds_total " << m.busy_seconds << '\n';
-    metric("leap_kv_sequences", "gauge", "KV sequences (paths in flight at once).");
-    o << "leap_kv_sequences " << m.sequences_total << '\n';
-    metric("leap_kv_sequences_in_use", "gauge", "KV sequences holding cells.");
-    o << "leap_kv_sequences_in_use " << m.sequences_in_use << '\n';
-    metric("leap_kv_cells_used", "gauge", "KV cells held (a shared prompt counts once per sequence).");
-    o << "leap_kv_cells_used " << m.cells_in_use << '\n';
-    metric("leap_kv_cells", "gauge", "KV cells in the context.");
-    o << "leap_kv_cells " << m.cells_total << '\n';
-    metric("leap_kv_full_events_total", "counter", "Batches llama.cpp found no KV room for.");
-    o << "leap_kv_full_events_total " << m.kv_full_events << '\n';
+    const double occupancy = m.sequences_total ? (double)m.sequences_reserved / m.sequences_total : 0.0;
+    struct Row { const char* name; const char* type; const char* help; double value; };
+    const Row rows[] = {
+        {"leap_requests_running", "gauge", "Problems being solved now.", (double)m.running},
+        {"leap_requests_queued", "gauge", "Requests waiting for KV sequences.", (double)m.queued},
+        {"leap_queue_capacity", "gauge", "Requests that may wait before 429.", (double)m.queue_capacity},
+        {"leap_requests_cancelled_total", "counter", "Requests dropped because their client disconnected.", (double)m.jobs_cancelled},
+        {"leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500).", (double)m.engine_errors},
+        {"leap_tokens_sampled_total", "counter", "Tokens sampled.", (double)m.sampled},
+        {"leap_history_reevaluated_total", "counter", "Tokens fed at a position the KV cache already held (0).", (double)m.history_reevaluated},
+        {"leap_decode_calls_total", "counter", "llama_decode calls.", (double)m.decode_calls},
+        {"leap_batch_tokens_total", "counter", "Tokens over all llama_decode calls (mean batch = this / calls).", (double)m.batch_tokens},
+        {"leap_batch_occupancy", "gauge", "Share of the KV sequences held by running problems.", occupancy},
+        {"leap_busy_seconds_total", "counter", "Seconds the engine spent decoding and sampling.", m.busy_seconds},
+        {"leap_kv_sequences", "gauge", "KV sequences (paths in flight at once).", (double)m.sequences_total},
+        {"leap_kv_sequences_in_use", "gauge", "KV sequences holding cells.", (double)m.sequences_in_use},
+        {"leap_kv_cells_used", "gauge", "KV cells held (a shared prompt counts once per sequence).", (double)m.cells_in_use},
+        {"leap_kv_cells", "gauge", "KV cells in the context.", (double)m.cells_total},
+        {"leap_kv_full_events_total", "counter", "Batches llama.cpp found no KV room for.", (double)m.kv_full_events},
+    };
+    for (const Row& r : rows) one(r.name, r.type, r.help, r.value);
     return o.str();
 }
 
