@@ -9,25 +9,14 @@
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
 #include "backends/llama/path_sequence.h"
-#include "model/make_model.h"
+#include "fixtures.h"
 
 namespace {
 
 using namespace leap;
 
 const std::string& tiny_model_path() {
-    static const std::string path = [] {
-        std::filesystem::create_directories(LEAP_TEST_TMP);
-        MakeModelOptions o;
-        o.out_path = std::string(LEAP_TEST_TMP) + "/backend-tiny-f32.gguf";
-        o.preset = "tiny";
-        o.type = WeightType::F32;  // f32 keeps batched-vs-alone differences tiny
-        o.seed = 7;
-        o.vocab_path = default_vocab_path(LEAP_LLAMA_DIR);
-        o.chat_template_path = std::string(LEAP_LLAMA_DIR) + "/models/templates/" + kFallbackChatTemplate;
-        make_model(o);
-        return o.out_path;
-    }();
+    static const std::string path = test::make_tiny_f32_model("backend-tiny-f32.gguf", 7);
     return path;
 }
 

@@ -17,7 +17,7 @@
 
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
-#include "model/make_model.h"
+#include "fixtures.h"
 #include "server/chat_request.h"
 #include "server/server.h"
 
@@ -27,18 +27,7 @@ using namespace leap;
 using nlohmann::json;
 
 LlamaModel& model() {
-    static LlamaModel m([] {
-        std::filesystem::create_directories(LEAP_TEST_TMP);
-        MakeModelOptions o;
-        o.out_path = std::string(LEAP_TEST_TMP) + "/server-tiny-f32.gguf";
-        o.preset = "tiny";
-        o.type = WeightType::F32;
-        o.seed = 11;
-        o.vocab_path = default_vocab_path(LEAP_LLAMA_DIR);
-        o.chat_template_path = std::string(LEAP_LLAMA_DIR) + "/models/templates/" + kFallbackChatTemplate;
-        make_model(o);
-        return ModelOptions{o.out_path, 0, ""};
-    }());
+    static LlamaModel m(ModelOptions{test::make_tiny_f32_model("server-tiny-f32.gguf", 11), 0, ""});
     return m;
 }
 
