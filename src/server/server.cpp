@@ -230,23 +230,29 @@ void LeapServer::routes() {
         res.set_chunked_content_provider(
             "text/event-stream",
             [this, job, id, created, model](size_t, httplib::DataSink& sink) {
-                std::unique_lock lock(job->mu);
+                // Events are taken under the job's lock and written without it: a slow client
+                // must never hold up the engine thread, which takes that lock to report.
                 for (;;) {
-                    job->cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return job->done || !job->events.empty(); });
-                    while (!job->events.empty()) {
+                    std::deque<json> events;
+                    bool done = false;
+                    {
+                        std::unique_lock lock(job->mu);
+                        job->cv.wait_for(lock, std::chrono::milliseconds(100),
+                                         [&] { return job->done || !job->events.empty(); });
+                        events.swap(job->events);
+                        done = job->done;
+                    }
+                    for (json& e : events) {
                         json chunk = completion_chunk(id, created, model, nullptr, nullptr);
-                        chunk["leap"] = std::move(job->events.front());
-                        job->events.pop_front();
+                        chunk["leap"] = std::move(e);
                         const std::string text = sse(chunk);
                         if (!sink.write(text.data(), text.size())) {
-                            lock.unlock();
                             scheduler_->cancel(job);
                             return false;
                         }
                     }
-                    if (job->done) break;
+                    if (done) break;
                     if (!sink.is_writable()) {
-                        lock.unlock();
                         scheduler_->cancel(job);
                         return false;
                     }
