@@ -401,8 +401,9 @@ void OpenAIEngine::send(Slot& slot, int path) {
     int replica = ps.replica;
     call.id_slot = ps.id_slot;
     if (!opt_.slot_affinity) {
-        // Request r of path g to target g + r: paths in step never share a slot, and a path never
-        // lands where its previous request left its context.
+        // Request r of path g to target g + r: with at least as many slots as paths, paths in
+        // step never share a slot, and a path never lands where its previous request left its
+        // context (only the shared prompt is there to reuse).
         std::tie(replica, call.id_slot) = target((long)slot.index * config_.n_paths + path + ps.calls);
     }
     if (ps.calls > 0 && (replica != ps.last_replica || call.id_slot != ps.last_slot)) ++http_.requests_moved;
