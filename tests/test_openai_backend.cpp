@@ -547,6 +547,46 @@ TEST(OpenAIFakeServer, PathsStayOnOneReplicaAndSlot) {
     EXPECT_EQ(texts.size(), 4u) << "four paths on four (replica, slot) pairs";
 }
 
+// --no-slot-affinity (the reference implementation's access pattern, for benchmarks): request r
+// of path g goes to slot (g + r) mod slots, so a path's answer comes from another slot than its
+// reasoning, and the server's re-evaluation of what the path had already sent is counted.
+TEST(OpenAIFakeServer, NoSlotAffinityRotatesRequestsOverSlots) {
+    std::vector<Token> words;
+    for (const char* w : {" red", " green", " blue", " black"}) words.push_back(tiny_tok().tokenize(w, false).at(0));
+    FakeServer a(
+        [&words](const json& body, httplib::Response& res, int) {
+            const int slot = body.at("id_slot").get<int>();
+            std::vector<Token> ids(body["n_predict"].get<int>(), words.at(slot));
+            // As a server without this path's context would: the whole prompt evaluated.
+            const long n = (long)body["prompt"].size();
+            res.set_content(json({{"content", ""}, {"tokens", ids}, {"stop_type", "limit"},
+                                  {"timings", {{"prompt_n", n}, {"cache_n", 0}}}}).dump(),
+                            "application/json");
+        },
+        4);
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    OpenAIOptions o = fast_options(a.url());
+    o.slot_affinity = false;
+    OpenAIEngine engine(tiny_tok(), o, eo, one_segment_independent(4, 3), prompts());
+    const auto traces = run_traces(engine, {problems()[0]});
+    std::set<std::string> first_words;
+    for (const auto& p : traces.at(0)["paths"]) {
+        const std::string seg = p["segments"][0];
+        const std::string word = seg.substr(0, seg.find(' ', 1));
+        first_words.insert(word);
+        EXPECT_EQ(p["answer"].get<std::string>().find(word), std::string::npos)
+            << "the answer came from the reasoning's slot: " << p["answer"];
+    }
+    EXPECT_EQ(first_words.size(), 4u) << "paths in step share no slot";
+    const HttpStats& h = engine.http_stats();
+    EXPECT_EQ(h.requests, 8);
+    EXPECT_EQ(h.requests_moved, 4);  // every path's second request
+    // Each answer request resent the prompt and the reasoning: all but the new tokens re-evaluated.
+    EXPECT_GT(h.server_prompt_reevaluated, 4 * 3);
+    EXPECT_EQ(h.server_prompt_evaluated, h.prompt_tokens_sent);
+}
+
 TEST(OpenAIServerApi, LenientChatParserWorkaround) {
     EXPECT_TRUE(is_output_parser_failure(
         500, R"({"error":{"code":500,"message":"The model produced output that does not match the expected Content-only format","type":"server_error"}})"));
@@ -661,6 +701,8 @@ TEST(OpenAILlamaServer, GreedyRunEqualsInProcess) {
     // The prefix cache was used: most context tokens came from the slots' caches.
     const HttpStats& h = engine.http_stats();
     EXPECT_GT(h.server_prompt_cached, h.server_prompt_evaluated);
+    EXPECT_EQ(h.server_prompt_reevaluated, 0) << "a path's slot held its context";
+    EXPECT_EQ(h.requests_moved, 0);
     EXPECT_EQ(h.tokens_discarded, 0);
     EXPECT_EQ(h.follow_ups, 0);
 }

@@ -43,9 +43,9 @@ constexpr const char* kBenchProblem = "Find the remainder when $7^{2024}$ is div
 constexpr const char* kNoEndOfThinking = "\x01leap-bench-no-end-of-thinking\x02";
 
 struct BenchFlags {
-    std::string model, preset, model_dir, paths = "4,8", depth, out;
+    std::string model, preset, model_dir, paths = "4,8", problems = "1,2", depth, out;
     int threads = 0, summary_tokens = -1, answer_tokens = -1, top_k = 2;
-    bool quick = false, json_out = false, no_ceiling = false, no_openai = false, no_unified = false;
+    bool quick = false, json_out = false, no_ceiling = false, no_openai = false, no_resend = false, no_unified = false;
     uint64_t seed = 1;
 };
 
@@ -67,7 +67,10 @@ std::vector<int> parse_int_list(const std::string& s, const char* what) {
     return out;
 }
 
+// Named depths (issue 7): short, about 1K reasoning tokens per path; long, about 8K.
 std::pair<int, int> parse_depth(const std::string& s) {
+    if (s == "short") return {4, 256};
+    if (s == "long") return {8, 1024};
     const size_t x = s.find('x');
     try {
         if (x == std::string::npos) throw std::invalid_argument("");
@@ -77,7 +80,7 @@ std::pair<int, int> parse_depth(const std::string& s) {
         if (u1 != a.size() || u2 != b.size() || segs < 1 || t < 1) throw std::invalid_argument("");
         return {segs, t};
     } catch (const std::exception&) {
-        throw Error("--depth '" + s + "': expected SEGMENTSxT, e.g. 4x256");
+        throw Error("--depth '" + s + "': expected short (4x256), long (8x1024) or SEGMENTSxT, e.g. 4x256");
     }
 }
 
@@ -173,15 +176,17 @@ struct Shape {
 
 // One measured run as JSON (the fields every run has).
 json run_json(const std::string& name, const std::string& kind, const std::string& layout, int paths,
-              const EngineStats& s, long evaluated, long prompt_len, const Shape& shape, long peak) {
+              const EngineStats& s, long evaluated, long prompt_len, const Shape& shape, long peak, int problems = 1) {
     json by_kind = json::object();
     for (size_t k = 0; k < (size_t)TokenKind::Count; ++k) by_kind[std::string(to_string((TokenKind)k))] = s.tokens[k];
+    const long all_paths = (long)paths * problems;
     const long per_path_tokens =
-        prompt_len + (paths ? (s.sampled + s.tokens[(size_t)TokenKind::Injected] + s.refed) / paths : 0);
+        prompt_len + (all_paths ? (s.sampled + s.tokens[(size_t)TokenKind::Injected] + s.refed) / all_paths : 0);
     return {{"name", name},
             {"kind", kind},
             {"layout", layout},
             {"paths", paths},
+            {"problems", problems},
             {"seconds", s.seconds},
             {"sampled", s.sampled},
             {"evaluated", evaluated},
@@ -219,11 +224,16 @@ struct Workload {
     }
 };
 
-Problem bench_problem() {
-    Problem p;
-    p.id = "bench";
-    p.text = kBenchProblem;
-    return p;
+// P copies of the bench problem (distinct ids, so distinct seeds: their paths differ).
+std::vector<Problem> bench_problems(int n) {
+    std::vector<Problem> out;
+    for (int i = 0; i < n; ++i) {
+        Problem p;
+        p.id = n == 1 ? "bench" : "bench-" + std::to_string(i + 1);
+        p.text = kBenchProblem;
+        out.push_back(p);
+    }
+    return out;
 }
 
 void bench(const BenchFlags& f) {
@@ -231,7 +241,8 @@ void bench(const BenchFlags& f) {
     const std::string preset = !f.preset.empty() ? f.preset : (f.quick ? "tiny" : "qwen2.5-0.5b");
     std::vector<int> sizes = parse_int_list(f.quick && f.paths == "4,8" ? "4" : f.paths, "--paths");
     if (f.quick) sizes.resize(1);
-    const auto [segments, t] = parse_depth(!f.depth.empty() ? f.depth : (f.quick ? "3x48" : "4x256"));
+    const std::vector<int> in_flight = parse_int_list(f.problems, "--problems");
+    const auto [segments, t] = parse_depth(!f.depth.empty() ? f.depth : (f.quick ? "3x48" : "short"));
     Workload w;
     w.segments = segments;
     w.t = t;
@@ -292,28 +303,36 @@ void bench(const BenchFlags& f) {
     json runs = json::array();
     std::map<std::string, double> rate;  // "leap/streams/4" -> sampled t/s
     long prompt_len = 0;
-    auto in_process = [&](Method m, int n, bool unified) {
+    std::map<std::string, json> by_name;  // the runs, by name
+    auto in_process = [&](Method m, int n, bool unified, int problems) {
         EngineOptions o = eo;
         o.kv_unified = unified;
+        o.parallel_problems = problems;
         const RunConfig c = w.config(m, n);
         const std::string kind = m == Method::Leap ? "leap" : "independent";
         const std::string layout = unified ? "unified" : "streams";
-        note("in-process " + kind + ", " + std::to_string(n) + " paths, " + layout);
+        note("in-process " + kind + ", " + std::to_string(n) + " paths, " + layout +
+             (problems > 1 ? ", " + std::to_string(problems) + " problems in flight" : ""));
         LlamaEngine engine(model, o, c, prompts);
-        engine.run({bench_problem()}, {}, [](ProblemRun&, json) {});
+        engine.run(bench_problems(problems), {}, [](ProblemRun&, json) {});
         const EngineStats& s = engine.stats();
-        const long plen = s.tokens[(size_t)TokenKind::Prompt];
+        const long plen = s.tokens[(size_t)TokenKind::Prompt] / problems;
         if (m == Method::Leap && !prompt_len) prompt_len = plen;
-        json r = run_json(kind + "/" + layout + "/" + std::to_string(n), kind, layout, n, s, s.batch_tokens, plen, shape,
-                          peak_rss_bytes(RUSAGE_SELF));
-        rate[r["name"].get<std::string>()] = r["sampled_per_s"].get<double>();
+        const std::string name =
+            kind + "/" + layout + "/" + std::to_string(n) + (problems > 1 ? "/p" + std::to_string(problems) : "");
+        json r = run_json(name, kind, layout, n, s, s.batch_tokens, plen, shape, peak_rss_bytes(RUSAGE_SELF), problems);
+        rate[name] = r["sampled_per_s"].get<double>();
+        by_name[name] = r;
         runs.push_back(r);
     };
-    // a) LeaP, both layouts; b) independent sampling (per-path streams, the default layout).
+    // a) LeaP, both layouts, each number of problems in flight; b) independent sampling (per-path
+    // streams, the default layout, one problem).
     for (int n : sizes) {
-        in_process(Method::Leap, n, false);
-        if (!f.no_unified) in_process(Method::Leap, n, true);
-        in_process(Method::Independent, n, false);
+        for (int p : in_flight) {
+            in_process(Method::Leap, n, false, p);
+            if (!f.no_unified) in_process(Method::Leap, n, true, p);
+        }
+        in_process(Method::Independent, n, false, 1);
     }
 
     // c) llama.cpp's ceiling: llama-batched-bench, batch = N, prompt = the LeaP prompt (shared),
@@ -361,55 +380,73 @@ void bench(const BenchFlags& f) {
         }
     }
 
-    // e) the OpenAI backend against a llama-server started here (one slot per path).
-    std::map<int, double> http_rate;
-    if (!f.no_openai) {
+    // e) the OpenAI backend against a llama-server started here (one slot per path), each path
+    // pinned to its slot; d) the reference implementation's access pattern against the same
+    // server configuration (a fresh process, so no cache carries over): the whole context resent
+    // each request, each path's requests rotating over the slots (--no-slot-affinity), so the
+    // server re-evaluates what another path left in the slot.
+    std::map<int, double> http_rate, resend_rate;
+    auto over_http = [&](int n, bool affinity) {
         const std::string exe = bin + "/llama-server";
-        if (!fs::exists(exe)) throw Error("llama-server not found beside leap (" + exe + "); --no-openai skips it");
-        for (int n : sizes) {
-            const RunConfig c = w.config(Method::Leap, n);
-            const long per_path = prompt_len + token_budget(c) / n + 512;
-            const int port = free_port();
-            const std::string log = tmp_dir + "/server-" + std::to_string(n) + ".log";
-            note("llama-server on 127.0.0.1:" + std::to_string(port) + ", " + std::to_string(n) + " slots; OpenAI backend");
-            Child server;
-            spawn(server,
-                  {exe, "-m", model_path, "--host", "127.0.0.1", "--port", std::to_string(port), "-np", std::to_string(n),
-                   "-c", std::to_string(n * per_path), "--no-kv-unified", "-t", std::to_string(threads), "-tb",
-                   std::to_string(threads), "--no-webui", "--cache-ram", "0"},
-                  log);
-            const std::string url = "http://127.0.0.1:" + std::to_string(port);
-            openai::RetryPolicy probe;
-            probe.timeout_s = 1;
-            probe.retries = 0;
-            openai::HttpConnection conn(openai::parse_base_url(url), probe, "");
-            const auto deadline = Clock::now() + std::chrono::seconds(120);
-            while (true) {
-                if (conn.once("/health", "").status == 200) break;
-                if (!server.alive() || Clock::now() > deadline)
-                    throw Error("llama-server did not become ready: " + tail_of(log));
-                std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            }
-            openai::OpenAIOptions oo;
-            oo.base_urls = {url};
-            oo.server_kind = "llama-server";
-            oo.retry.retries = 2;
-            ModelOptions tok;
-            tok.path = model_path;
-            tok.vocab_only = true;
-            tok.n_gpu_layers = 0;
-            openai::OpenAIEngine engine(tok, oo, eo, c, prompts);
-            engine.run({bench_problem()}, {}, [](ProblemRun&, json) {});
-            const EngineStats& s = engine.stats();
-            const json http = engine.http_stats().to_json();
-            server.stop();
-            json r = run_json("openai/streams/" + std::to_string(n), "openai", "streams", n, s, sum_kinds(s),
-                              s.tokens[(size_t)TokenKind::Prompt], shape,
-                              std::max(peak_rss_bytes(RUSAGE_SELF), peak_rss_bytes(RUSAGE_CHILDREN)));
-            r["http"] = http;
-            http_rate[n] = r["sampled_per_s"].get<double>();
-            runs.push_back(r);
+        if (!fs::exists(exe))
+            throw Error("llama-server not found beside leap (" + exe + "); --no-openai --no-resend skip it");
+        const RunConfig c = w.config(Method::Leap, n);
+        const long per_path = prompt_len + token_budget(c) / n + 512;
+        const int port = free_port();
+        const std::string kind = affinity ? "openai" : "resend";
+        const std::string log = tmp_dir + "/server-" + kind + "-" + std::to_string(n) + ".log";
+        note("llama-server on 127.0.0.1:" + std::to_string(port) + ", " + std::to_string(n) + " slots; OpenAI backend" +
+             (affinity ? ", a slot per path" : ", no slot affinity (resend)"));
+        Child server;
+        spawn(server,
+              {exe, "-m", model_path, "--host", "127.0.0.1", "--port", std::to_string(port), "-np", std::to_string(n),
+               "-c", std::to_string(n * per_path), "--no-kv-unified", "-t", std::to_string(threads), "-tb",
+               std::to_string(threads), "--no-webui", "--cache-ram", "0"},
+              log);
+        const std::string url = "http://127.0.0.1:" + std::to_string(port);
+        openai::RetryPolicy probe;
+        probe.timeout_s = 1;
+        probe.retries = 0;
+        openai::HttpConnection conn(openai::parse_base_url(url), probe, "");
+        const auto deadline = Clock::now() + std::chrono::seconds(120);
+        while (true) {
+            if (conn.once("/health", "").status == 200) break;
+            if (!server.alive() || Clock::now() > deadline)
+                throw Error("llama-server did not become ready: " + tail_of(log));
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
+        openai::OpenAIOptions oo;
+        oo.base_urls = {url};
+        oo.server_kind = "llama-server";
+        oo.retry.retries = 2;
+        oo.slot_affinity = affinity;
+        ModelOptions tok;
+        tok.path = model_path;
+        tok.vocab_only = true;
+        tok.n_gpu_layers = 0;
+        openai::OpenAIEngine engine(tok, oo, eo, c, prompts);
+        engine.run(bench_problems(1), {}, [](ProblemRun&, json) {});
+        const EngineStats& s = engine.stats();
+        const openai::HttpStats& h = engine.http_stats();
+        server.stop();
+        const std::string name = kind + "/streams/" + std::to_string(n);
+        json r = run_json(name, kind, "streams", n, s, sum_kinds(s), s.tokens[(size_t)TokenKind::Prompt], shape,
+                          std::max(peak_rss_bytes(RUSAGE_SELF), peak_rss_bytes(RUSAGE_CHILDREN)));
+        // What the server itself evaluated of the prompts it was sent (timings.prompt_n), took
+        // from its cache (timings.cache_n), and evaluated although the path's previous request
+        // had already sent it: over HTTP, that is the history re-evaluated.
+        r["server_prompt_evaluated"] = h.server_prompt_evaluated;
+        r["server_prompt_cached"] = h.server_prompt_cached;
+        r["history_reevaluated"] = h.server_prompt_reevaluated;
+        r["requests_moved"] = h.requests_moved;
+        r["http"] = h.to_json();
+        (affinity ? http_rate : resend_rate)[n] = r["sampled_per_s"].get<double>();
+        by_name[name] = r;
+        runs.push_back(r);
+    };
+    for (int n : sizes) {
+        if (!f.no_openai) over_http(n, true);
+        if (!f.no_resend) over_http(n, false);
     }
 
     // Ratios: worst (smallest) over the sizes.
@@ -428,8 +465,38 @@ void bench(const BenchFlags& f) {
         const double ind = rate["independent/streams/" + std::to_string(n)];
         return ind > 0 ? leap_rate(n) / ind : 0;
     });
+    if (!resend_rate.empty())
+        ratios["leap_vs_resend"] = worst([&](int n) { return resend_rate[n] > 0 ? leap_rate(n) / resend_rate[n] : 0; });
     if (!http_rate.empty())
         ratios["openai_vs_inprocess"] = worst([&](int n) { return leap_rate(n) > 0 ? http_rate[n] / leap_rate(n) : 0; });
+
+    // The wall-time target (issue 7): LeaP's wall time over independent's, minus 1, at most the
+    // share of extra tokens LeaP samples plus 5%. Per size, and the worst (largest) excess.
+    json targets = json::object();
+    json per_size = json::array();
+    double worst_excess = -1e9;
+    for (int n : sizes) {
+        const json& a = by_name["leap/streams/" + std::to_string(n)];
+        const json& b = by_name["independent/streams/" + std::to_string(n)];
+        const double wall = a["seconds"].get<double>() / b["seconds"].get<double>() - 1;
+        const double extra = (double)(a["sampled"].get<long>() - b["sampled"].get<long>()) / b["sampled"].get<long>();
+        const double extra_eval =
+            (double)(a["evaluated"].get<long>() - b["evaluated"].get<long>()) / b["evaluated"].get<long>();
+        const double excess = wall - (extra + 0.05);
+        worst_excess = std::max(worst_excess, excess);
+        per_size.push_back({{"paths", n},
+                            {"wall_overhead", wall},
+                            {"extra_sampled_share", extra},
+                            {"extra_evaluated_share", extra_eval},
+                            {"excess", excess}});
+    }
+    long history = 0;  // over every run done LeaP's way (in-process, sticky HTTP); resend's is its point
+    for (const json& r : runs)
+        if (r["kind"] != "resend") history += r["history_reevaluated"].get<long>();
+    targets["wall_vs_independent"] = per_size;
+    targets["wall_excess"] = worst_excess;  // <= 0: target met
+    targets["wall_target_met"] = worst_excess <= 0;
+    targets["history_reevaluated"] = history;  // target: 0
 
     json out = {{"leap_version", LEAP_VERSION},
                 {"model", {{"path", model_path},
@@ -441,6 +508,7 @@ void bench(const BenchFlags& f) {
                            {"kv_bytes_per_token", shape.kv_bytes_per_token()}}},
                 {"workload",
                  {{"paths", sizes},
+                  {"problems_in_flight", in_flight},
                   {"segments", w.segments},
                   {"segment_tokens", w.t},
                   {"summary_tokens", w.summary},
@@ -452,7 +520,8 @@ void bench(const BenchFlags& f) {
                   {"ignore_eos", true},
                   {"end_of_thinking", "unreachable marker"}}},
                 {"runs", runs},
-                {"ratios", ratios}};
+                {"ratios", ratios},
+                {"targets", targets}};
     if (!f.out.empty()) write_file_atomic(f.out, dump_json(out, 2) + "\n");
     if (f.json_out) {
         std::printf("%s\n", dump_json(out, 2).c_str());
@@ -474,7 +543,22 @@ void bench(const BenchFlags& f) {
                     r["kv_bytes_per_path"].get<long>() / 1048576.0, r["peak_rss_bytes"].get<long>() / 1048576.0,
                     kinds.c_str());
     }
+    for (const json& r : runs)
+        if (r.contains("server_prompt_evaluated"))
+            std::printf("%s: server evaluated %ld prompt tokens (%ld from its cache; %ld history re-evaluated), "
+                        "%ld of %ld requests moved to another slot\n",
+                        r["name"].get<std::string>().c_str(), r["server_prompt_evaluated"].get<long>(),
+                        r["server_prompt_cached"].get<long>(), r["history_reevaluated"].get<long>(),
+                        r["requests_moved"].get<long>(), r["http"]["requests"].get<long>());
     for (const auto& [k, v] : ratios.items()) std::printf("%s: %.3f\n", k.c_str(), v.get<double>());
+    for (const json& x : targets["wall_vs_independent"])
+        std::printf("wall vs independent, %d paths: LeaP wall %+.1f%%, extra sampled tokens %+.1f%% (evaluated %+.1f%%); "
+                    "target wall <= extra + 5%%: %s\n",
+                    x["paths"].get<int>(), 100 * x["wall_overhead"].get<double>(),
+                    100 * x["extra_sampled_share"].get<double>(), 100 * x["extra_evaluated_share"].get<double>(),
+                    x["excess"].get<double>() <= 0 ? "met" : "missed");
+    std::printf("history re-evaluated (LeaP runs): %ld\n", targets["history_reevaluated"].get<long>());
+
 }
 
 }  // namespace
@@ -486,7 +570,11 @@ void register_bench(CLI::App& app) {
     cmd->add_option("--preset", f->preset, "shape of the generated model (default qwen2.5-0.5b; tiny with --quick)");
     cmd->add_option("--model-dir", f->model_dir, "where generated models are kept (default ~/.cache/leap)");
     cmd->add_option("--paths", f->paths, "path counts N to measure, comma-separated")->capture_default_str();
-    cmd->add_option("--depth", f->depth, "SEGMENTSxT per path (default 4x256; 3x48 with --quick)");
+    cmd->add_option("--depth", f->depth,
+                    "short (4x256, about 1K tokens per path), long (8x1024, about 8K) or SEGMENTSxT (default short; 3x48 "
+                    "with --quick)");
+    cmd->add_option("--problems", f->problems, "problems in flight for the LeaP runs, comma-separated")
+        ->capture_default_str();
     cmd->add_option("--summary-tokens", f->summary_tokens, "summary budget (default 64; 16 with --quick)");
     cmd->add_option("--answer-tokens", f->answer_tokens, "answer budget (default 32; 8 with --quick)");
     cmd->add_option("--top-k", f->top_k, "peers heard at a block")->capture_default_str();
@@ -494,7 +582,8 @@ void register_bench(CLI::App& app) {
     cmd->add_option("--seed", f->seed, "sampling seed")->capture_default_str();
     cmd->add_flag("--quick", f->quick, "one size, small depth, tiny model: a smoke run");
     cmd->add_flag("--no-ceiling", f->no_ceiling, "skip llama-batched-bench");
-    cmd->add_flag("--no-openai", f->no_openai, "skip the OpenAI backend over llama-server");
+    cmd->add_flag("--no-openai", f->no_openai, "skip the OpenAI backend over llama-server (slot per path)");
+    cmd->add_flag("--no-resend", f->no_resend, "skip the resend pattern (OpenAI backend, no slot affinity)");
     cmd->add_flag("--no-unified", f->no_unified, "skip the unified KV layout");
     cmd->add_option("-o,--out", f->out, "also write the JSON here");
     cmd->add_flag("--json", f->json_out, "print JSON instead of the table");

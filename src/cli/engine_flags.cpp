@@ -79,6 +79,9 @@ void EngineFlags::add_to(CLI::App* app) {
         ->capture_default_str();
     app->add_flag("--server-text-prompts", openai.text_prompts,
                   "--backend openai: send each context as text, not token ids (fallback; the server tokenizes)");
+    app->add_flag("--no-slot-affinity{false}", openai.slot_affinity,
+                  "--backend openai: spread each path's requests round-robin over the server slots instead of keeping "
+                  "it on one (the reference implementation's access pattern: prefix cache misses; for benchmarks)");
     app->add_option("--server-kind", openai.server_kind, "--backend openai: auto | llama-server | openai (vLLM, SGLang)")
         ->capture_default_str();
     app->add_option("--server-model", openai.model_name,

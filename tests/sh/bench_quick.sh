@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# leap bench --quick: the whole comparison (LeaP in both KV layouts, independent sampling,
-# llama-batched-bench, the OpenAI backend over a llama-server the bench starts and kills) on a
-# small generated model; the JSON has every run's fields and positive ratios, and no history was
-# re-evaluated.
+# leap bench --quick: the whole comparison (LeaP in both KV layouts with 1 and 2 problems in
+# flight, independent sampling, llama-batched-bench, the OpenAI backend over a llama-server the
+# bench starts and kills, and the resend pattern: no slot affinity) on a small generated model;
+# the JSON has every run's fields and positive ratios, no history was re-evaluated LeaP's way,
+# and the resend pattern really made the server evaluate more.
 set -euo pipefail
 tmp="$LEAP_TEST_TMP/bench_quick"
 rm -rf "$tmp"; mkdir -p "$tmp"
@@ -17,17 +18,19 @@ tmp = sys.argv[1]
 d = json.load(open(f"{tmp}/bench.json"))
 assert json.load(open(f"{tmp}/copy.json")) == d, "-o wrote something else than --json printed"
 r = d["ratios"]
-for k in ("leap_vs_ceiling", "leap_vs_independent", "openai_vs_inprocess"):
+for k in ("leap_vs_ceiling", "leap_vs_independent", "leap_vs_resend", "openai_vs_inprocess"):
     assert isinstance(r.get(k), (int, float)) and r[k] > 0, (k, r)
 runs = {x["name"]: x for x in d["runs"]}
-for name in ("leap/streams/4", "leap/unified/4", "independent/streams/4", "ceiling/streams/4", "openai/streams/4"):
+for name in ("leap/streams/4", "leap/unified/4", "leap/streams/4/p2", "leap/unified/4/p2", "independent/streams/4",
+             "ceiling/streams/4", "openai/streams/4", "resend/streams/4"):
     assert name in runs, (name, sorted(runs))
-fields = ("kind", "layout", "paths", "seconds", "sampled", "evaluated", "sampled_per_s", "evaluated_per_s", "tokens",
+fields = ("kind", "layout", "paths", "problems", "seconds", "sampled", "evaluated", "sampled_per_s", "evaluated_per_s", "tokens",
           "history_reevaluated", "mean_batch", "tokens_per_path", "kv_bytes_per_path", "peak_rss_bytes")
 for name, x in runs.items():
     for f in fields:
         assert f in x, (name, f)
-    assert x["history_reevaluated"] == 0, (name, x["history_reevaluated"])
+    if x["kind"] != "resend":
+        assert x["history_reevaluated"] == 0, (name, x["history_reevaluated"])
     assert x["sampled"] > 0 and x["seconds"] > 0 and x["kv_bytes_per_path"] > 0 and x["peak_rss_bytes"] > 0, x
     assert x["evaluated"] >= x["sampled"], x
 w = d["workload"]
@@ -42,14 +45,38 @@ assert ind["tokens"]["reasoning"] == 4 * seg * t and ind["tokens"]["summary"] ==
 assert runs["openai/streams/4"]["tokens"] == leap["tokens"] or runs["openai/streams/4"]["sampled"] == leap["sampled"], \
     (runs["openai/streams/4"]["tokens"], leap["tokens"])
 assert runs["ceiling/streams/4"]["decode_per_s"] > 0
+# Two problems in flight: twice the work, in one engine.
+p2 = runs["leap/streams/4/p2"]
+assert p2["problems"] == 2 and p2["tokens"]["reasoning"] == 2 * 4 * seg * t and p2["tokens"]["answer"] == 2 * 4 * a, p2
+assert p2["mean_batch"] > leap["mean_batch"], (p2["mean_batch"], leap["mean_batch"])
+# d) vs e): the same work; with each path pinned to its slot the server evaluates only new tokens,
+# with requests rotating over the slots it re-evaluates what another path left there.
+sticky, resend = runs["openai/streams/4"], runs["resend/streams/4"]
+assert resend["sampled"] == leap["sampled"], (resend["sampled"], leap["sampled"])
+for x in (sticky, resend):
+    assert x["server_prompt_evaluated"] > 0 and x["server_prompt_cached"] >= 0, x
+assert sticky["requests_moved"] == 0 and resend["requests_moved"] > 0, (sticky["requests_moved"], resend["requests_moved"])
+assert resend["server_prompt_evaluated"] > 1.5 * sticky["server_prompt_evaluated"], \
+    (resend["server_prompt_evaluated"], sticky["server_prompt_evaluated"])
+assert resend["history_reevaluated"] > 0, resend
+# The wall-time target's figures (printed, not asserted: benchmarks only measure).
+tg = d["targets"]
+assert tg["history_reevaluated"] == 0 and isinstance(tg["wall_target_met"], bool), tg
+(x,) = tg["wall_vs_independent"]
+assert x["paths"] == 4 and x["extra_sampled_share"] > 0 and x["wall_overhead"] > -1, x
+assert abs(x["excess"] - (x["wall_overhead"] - x["extra_sampled_share"] - 0.05)) < 1e-9, x
 assert d["model"]["kv_bytes_per_token"] > 0 and w["prompt_tokens"] > 0
 PY
 # The table form names every run and ratio.
-"$LEAP" bench --quick -t 1 --model-dir "$tmp" --no-openai --no-ceiling --depth 2x16 > "$tmp/table.txt" 2>/dev/null \
+"$LEAP" bench --quick -t 1 --model-dir "$tmp" --no-openai --no-resend --no-ceiling --problems 1 --depth 2x16 \
+    > "$tmp/table.txt" 2>/dev/null \
     || fail "table run failed"
 grep -q "^leap/streams/4 " "$tmp/table.txt" && grep -q "^leap_vs_independent: " "$tmp/table.txt" \
     || fail "table: $(cat "$tmp/table.txt")"
 if grep -q "leap_vs_ceiling" "$tmp/table.txt"; then fail "--no-ceiling still reported a ceiling ratio"; fi
-if "$LEAP" bench --quick --depth 3 --no-openai --no-ceiling > "$tmp/err.out" 2>&1; then fail "bad --depth accepted"; fi
-grep -q "SEGMENTSxT" "$tmp/err.out" || fail "bad --depth: $(cat "$tmp/err.out")"
+if grep -q "leap_vs_resend\|/p2 " "$tmp/table.txt"; then fail "--no-resend / --problems 1 ignored"; fi
+grep -q "^wall vs independent, 4 paths: " "$tmp/table.txt" && grep -q "^history re-evaluated (LeaP runs): 0" "$tmp/table.txt" \
+    || fail "table lacks the wall-time target: $(cat "$tmp/table.txt")"
+if "$LEAP" bench --quick --depth 3 --no-openai --no-resend --no-ceiling > "$tmp/err.out" 2>&1; then fail "bad --depth accepted"; fi
+grep -q "SEGMENTSxT" "$tmp/err.out" && grep -q "long (8x1024)" "$tmp/err.out" || fail "bad --depth: $(cat "$tmp/err.out")"
 echo "ok: leap bench --quick reports every comparison with positive ratios"

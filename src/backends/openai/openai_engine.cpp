@@ -14,6 +14,7 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "backends/llama/model.h"
 #include "core/error.h"
@@ -37,6 +38,8 @@ json HttpStats::to_json() const {
             {"prompt_tokens_sent", prompt_tokens_sent},
             {"server_prompt_evaluated", server_prompt_evaluated},
             {"server_prompt_cached", server_prompt_cached},
+            {"server_prompt_reevaluated", server_prompt_reevaluated},
+            {"requests_moved", requests_moved},
             {"tokens_received", tokens_received},
             {"tokens_discarded", tokens_discarded},
             {"text_only_answers", text_only_answers},
@@ -51,6 +54,7 @@ struct OpenAIEngine::Job {
     bool llama_server = false;
     std::string http_path, body;
     long prompt_tokens = 0;
+    long fresh = 0;  // prompt tokens the path's previous request had not sent or received
     HttpReply reply;
 };
 
@@ -205,6 +209,8 @@ struct OpenAIEngine::PathState {
     int calls = 0;        // completion requests sent for this path (seeds differ per request)
     int replica = 0;
     int id_slot = -1;
+    int last_replica = -1, last_slot = -1;  // where the previous request went
+    std::vector<Token> server_view;  // the previous request's prompt and the tokens it returned
     double done_at = -1;
 };
 
@@ -320,6 +326,18 @@ int OpenAIEngine::limit_for(const PathState& ps) const {
     return ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
 }
 
+std::pair<int, int> OpenAIEngine::target(long i) const {
+    long total = 0;
+    for (const ServerInfo& s : servers_) total += std::max(1, s.n_slots);
+    i %= total;
+    for (int r = 0; r < (int)servers_.size(); ++r) {
+        const long n = std::max(1, servers_[r].n_slots);
+        if (i < n) return {r, servers_[r].n_slots > 0 ? (int)i : -1};
+        i -= n;
+    }
+    return {0, -1};
+}
+
 std::string OpenAIEngine::describe(const Slot& slot, int path) const {
     const PathState& ps = slot.paths[path];
     return "problem '" + slot.run->problem().id + "' path " + std::to_string(path) + " (" +
@@ -380,25 +398,37 @@ void OpenAIEngine::send(Slot& slot, int path) {
     call.sampling = engine_.sampling;
     call.seed = (uint32_t)(mix_seed({config_.seed, (uint64_t)slot.run->index(), (uint64_t)path, 0x0a1,
                                      (uint64_t)ps.calls}) & 0x7fffffffu);
+    int replica = ps.replica;
     call.id_slot = ps.id_slot;
-    call.text_prompt = opt_.text_prompts;
-    if (opt_.text_prompts) {
-        call.prompt_text = slot.rendered_text + ps.seq.text();
-    } else {
-        call.prompt.reserve(ctx);
-        call.prompt = slot.rendered;
-        call.prompt.insert(call.prompt.end(), ps.seq.tokens().begin(), ps.seq.tokens().end());
+    if (!opt_.slot_affinity) {
+        // Request r of path g to target g + r: with at least as many slots as paths, paths in
+        // step never share a slot, and a path never lands where its previous request left its
+        // context (only the shared prompt is there to reuse).
+        std::tie(replica, call.id_slot) = target((long)slot.index * config_.n_paths + path + ps.calls);
     }
+    if (ps.calls > 0 && (replica != ps.last_replica || call.id_slot != ps.last_slot)) ++http_.requests_moved;
+    ps.last_replica = replica;
+    ps.last_slot = call.id_slot;
+    call.text_prompt = opt_.text_prompts;
+    call.prompt.reserve(ctx);
+    call.prompt = slot.rendered;
+    call.prompt.insert(call.prompt.end(), ps.seq.tokens().begin(), ps.seq.tokens().end());
+    if (opt_.text_prompts) call.prompt_text = slot.rendered_text + ps.seq.text();
+    // What a server keeping this path's context would have to evaluate now.
+    const auto diverge = std::mismatch(call.prompt.begin(), call.prompt.end(), ps.server_view.begin(), ps.server_view.end());
+    const long fresh = (long)(call.prompt.end() - diverge.first);
     ++ps.calls;
-    const ServerInfo& server = servers_[ps.replica];
+    const ServerInfo& server = servers_[replica];
     auto job = std::make_unique<Job>();
     job->slot = slot.index;
     job->path = path;
-    job->replica = ps.replica;
+    job->replica = replica;
+    job->fresh = fresh;
     job->http_path = completion_path(server);
     job->llama_server = server.kind == ServerKind::LlamaServer;
     json body = completion_body(server, call);
-    if (job->llama_server && pool_->lenient(ps.replica)) body["chat_parser"] = lenient_chat_parser();
+    ps.server_view = std::move(call.prompt);
+    if (job->llama_server && pool_->lenient(replica)) body["chat_parser"] = lenient_chat_parser();
     job->body = body.dump(-1, ' ', false, json::error_handler_t::replace);
     job->prompt_tokens = ctx;
     http_.prompt_tokens_sent += ctx;
@@ -437,7 +467,10 @@ void OpenAIEngine::on_answer(Job& job) {
     } catch (const std::exception& e) {
         throw Error(describe(slot, job.path) + ": " + where + ": " + e.what());
     }
-    if (reply.prompt_evaluated >= 0) http_.server_prompt_evaluated += reply.prompt_evaluated;
+    if (reply.prompt_evaluated >= 0) {
+        http_.server_prompt_evaluated += reply.prompt_evaluated;
+        http_.server_prompt_reevaluated += std::max(0L, reply.prompt_evaluated - job.fresh - 1);
+    }
     if (reply.prompt_cached >= 0) http_.server_prompt_cached += reply.prompt_cached;
 
     std::vector<Token> toks;
@@ -454,6 +487,7 @@ void OpenAIEngine::on_answer(Job& job) {
         toks = tok_->tokenize(text, false);
     }
     http_.tokens_received += (long)toks.size();
+    ps.server_view.insert(ps.server_view.end(), toks.begin(), toks.end());
 
     std::optional<StopReason> reason;
     const int limit = limit_for(ps);

@@ -34,6 +34,10 @@ struct OpenAIOptions {
     int max_inflight = 64;               // requests in flight at once, over all replicas
     RetryPolicy retry;                   // timeouts, retries, backoff
     bool text_prompts = false;           // send the context as text instead of token ids (fallback)
+    // false: no affinity, the reference implementation's access pattern (for benchmarks): request r
+    // of path g goes to (replica, slot) number (g + r) mod (all of them), so a path's requests
+    // rotate over the slots and the server's prefix cache holds little beyond the shared prompt.
+    bool slot_affinity = true;
     double progress_interval_s = 1.0;    // on_progress at least this often (0: after every answer)
 };
 
@@ -45,6 +49,11 @@ struct HttpStats {
     long prompt_tokens_sent = 0;    // context tokens sent, over all requests
     long server_prompt_evaluated = 0;  // of them, evaluated by the server (when it reports it)
     long server_prompt_cached = 0;     // of them, taken from its prefix cache (when it reports it)
+    // Of the evaluated: tokens the path's previous request had already sent or received, i.e. what
+    // a server keeping the path's context would not evaluate again (one token per request is
+    // allowed: llama-server re-evaluates the last one). 0 with affinity; most of the context without.
+    long server_prompt_reevaluated = 0;
+    long requests_moved = 0;        // requests sent to another (server, slot) than the path's previous one
     long tokens_received = 0;       // generated ids received
     long tokens_discarded = 0;      // received past a stop string, budget or end (not used)
     long text_only_answers = 0;     // answers without token ids (text re-tokenized here)
@@ -89,6 +98,7 @@ private:
     void send(Slot& slot, int path);
     void on_answer(Job& job);
     int limit_for(const PathState& ps) const;
+    std::pair<int, int> target(long i) const;  // (replica, id_slot) number i of every server slot
     std::string describe(const Slot& slot, int path) const;
     nlohmann::json finish_problem(Slot& slot);
 
