@@ -35,6 +35,7 @@ struct LlamaEngine::Slot {
     Ticket ticket = 0;
     std::unique_ptr<ProblemRun> run;
     RunConfig config;
+    SamplingOptions sampling;
     std::function<void(ProblemRun&, nlohmann::json)> on_done;
     std::function<void(const ProblemRun&, int)> on_request_done;
     std::vector<llama_seq_id> seqs;           // one per path; seqs[0] evaluates the prompt
@@ -116,6 +117,9 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     batch_ = llama_batch_init(opt_.n_batch, 0, 1);
     sampling_threads_ = threads;
     seq_free_.assign(n_seq, 1);
+    const int n_vocab = llama_vocab_n_tokens(model_.vocab());
+    eog_.assign(n_vocab, 0);
+    for (llama_token t = 0; t < n_vocab; ++t) eog_[t] = llama_vocab_is_eog(model_.vocab(), t) ? 1 : 0;
 }
 
 LlamaEngine::~LlamaEngine() {
@@ -194,6 +198,7 @@ bool LlamaEngine::start(Submission sub, Ticket* ticket) {
     slot.ticket = next_ticket_++;
     if (ticket) *ticket = slot.ticket;
     slot.config = sub.config;
+    slot.sampling = sub.sampling;
     slot.on_done = std::move(sub.on_done);
     slot.on_request_done = std::move(sub.on_request_done);
     slot.seqs.clear();
@@ -411,9 +416,18 @@ void LlamaEngine::sample_all() {
         Pick& pk = picks[k];
         PathState& ps = pk.slot->paths[pk.path];
         std::vector<llama_token_data>& cur = ps.candidates;
-        cur.resize(n_vocab);
-        for (llama_token t = 0; t < n_vocab; ++t) cur[t] = llama_token_data{t, pk.logits[t], 0.0f};
-        llama_token_data_array arr = {cur.data(), cur.size(), -1, false};
+        const SamplingOptions& so = pk.slot->sampling;
+        const int k_needed = candidates_needed(so, n_vocab);
+        bool sorted = false;
+        if (k_needed > 0) {
+            // Only what the chain can keep (its top-k, or greedy's maximum): same token, one pass.
+            top_candidates(pk.logits, n_vocab, k_needed, so.ban_end_of_generation ? &eog_ : nullptr, cur);
+            sorted = true;
+        } else {
+            cur.resize(n_vocab);
+            for (llama_token t = 0; t < n_vocab; ++t) cur[t] = llama_token_data{t, pk.logits[t], 0.0f};
+        }
+        llama_token_data_array arr = {cur.data(), cur.size(), -1, sorted};
         llama_sampler_apply(ps.sampler.get(), &arr);
         pk.token = arr.data[arr.selected].id;
         llama_sampler_accept(ps.sampler.get(), pk.token);

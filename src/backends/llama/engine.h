@@ -135,6 +135,7 @@ private:
     int sampling_threads_ = 1;
     std::vector<std::unique_ptr<Slot>> slots_;  // a slot is free when it has no run
     std::vector<char> seq_free_;
+    std::vector<char> eog_;  // end-of-generation tokens (banned with --ignore-eos)
     Ticket next_ticket_ = 1;
     EngineStats stats_;
 };

@@ -1,5 +1,6 @@
 #include "backends/llama/sampling.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -27,6 +28,35 @@ SamplerPtr make_sampler(const SamplingOptions& opt, const llama_vocab* vocab, ui
     llama_sampler_chain_add(chain, llama_sampler_init_temp(opt.temperature));
     llama_sampler_chain_add(chain, llama_sampler_init_dist((uint32_t)(seed ^ (seed >> 32))));
     return SamplerPtr(chain);
+}
+
+int candidates_needed(const SamplingOptions& opt, int n_vocab) {
+    if (opt.temperature <= 0.0f) return 1;
+    if (opt.top_k > 0 && opt.top_k < n_vocab) return opt.top_k;
+    return 0;
+}
+
+void top_candidates(const float* logits, int n_vocab, int k, const std::vector<char>* banned,
+                    std::vector<llama_token_data>& out) {
+    // A min-heap of the best k so far: most tokens lose one comparison against its top.
+    auto worse = [](const llama_token_data& a, const llama_token_data& b) {
+        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);  // heap top = worst
+    };
+    out.clear();
+    out.reserve(k);
+    for (llama_token t = 0; t < n_vocab; ++t) {
+        if (banned && (*banned)[t]) continue;
+        const float l = logits[t];
+        if ((int)out.size() < k) {
+            out.push_back({t, l, 0.0f});
+            std::push_heap(out.begin(), out.end(), worse);
+        } else if (l > out.front().logit) {
+            std::pop_heap(out.begin(), out.end(), worse);
+            out.back() = {t, l, 0.0f};
+            std::push_heap(out.begin(), out.end(), worse);
+        }
+    }
+    std::sort_heap(out.begin(), out.end(), worse);  // best first
 }
 
 }  // namespace leap

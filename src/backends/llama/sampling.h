@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 namespace leap {
 
@@ -23,5 +24,16 @@ struct SamplerDeleter {
 using SamplerPtr = std::unique_ptr<llama_sampler, SamplerDeleter>;
 
 SamplerPtr make_sampler(const SamplingOptions& opt, const llama_vocab* vocab, uint64_t seed);
+
+// How many candidates the chain of `opt` can ever keep: top-k when it truncates, 1 for greedy,
+// else 0 (all).
+int candidates_needed(const SamplingOptions& opt, int n_vocab);
+
+// The k highest logits as the chain's candidates, highest first (ties: lower id first), skipping
+// tokens with banned[t] != 0 (may be null). A chain that starts by keeping the top k (or takes
+// the maximum) gives the same token from these as from the whole vocabulary, and the step's
+// host cost drops from sorting the vocabulary to one pass over it.
+void top_candidates(const float* logits, int n_vocab, int k, const std::vector<char>* banned,
+                    std::vector<llama_token_data>& out);
 
 }  // namespace leap

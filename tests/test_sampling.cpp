@@ -1,0 +1,78 @@
+// The engine hands a sampler chain only the candidates it can keep (top-k, or greedy's
+// maximum). The chain must then draw exactly what it draws from the whole vocabulary.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "backends/llama/model.h"
+#include "backends/llama/sampling.h"
+#include "fixtures.h"
+
+namespace {
+
+using namespace leap;
+
+const llama_vocab* vocab() {
+    static LlamaModel m(ModelOptions{test::make_tiny_f32_model("sampling-tiny-f32.gguf", 3), 0, ""});
+    return m.vocab();
+}
+
+llama_token draw(llama_sampler* s, std::vector<llama_token_data> cur, bool sorted) {
+    llama_token_data_array arr = {cur.data(), cur.size(), -1, sorted};
+    llama_sampler_apply(s, &arr);
+    const llama_token t = arr.data[arr.selected].id;
+    llama_sampler_accept(s, t);
+    return t;
+}
+
+TEST(Sampling, TopCandidatesAreTheHighestLogitsInOrder) {
+    std::vector<float> logits = {0.5f, 3.0f, -1.0f, 3.0f, 2.0f, 7.0f, 0.0f};
+    std::vector<llama_token_data> out;
+    top_candidates(logits.data(), (int)logits.size(), 3, nullptr, out);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].id, 5);
+    EXPECT_EQ(out[1].id, 1);  // a tie: the lower id first
+    EXPECT_EQ(out[2].id, 3);
+    const std::vector<char> banned = {0, 0, 0, 0, 0, 1, 0};
+    top_candidates(logits.data(), (int)logits.size(), 2, &banned, out);
+    EXPECT_EQ(out[0].id, 1);
+    EXPECT_EQ(out[1].id, 3);
+}
+
+TEST(Sampling, ChainDrawsTheSameFromTopCandidatesAsFromTheWholeVocabulary) {
+    const int n_vocab = llama_vocab_n_tokens(vocab());
+    std::vector<char> eog(n_vocab);
+    for (llama_token t = 0; t < n_vocab; ++t) eog[t] = llama_vocab_is_eog(vocab(), t);
+    std::mt19937 gen(1);
+    std::normal_distribution<float> normal(0.0f, 3.0f);
+    std::vector<float> logits(n_vocab);
+    for (const bool ban : {false, true}) {
+        for (const float temperature : {0.0f, 0.6f, 1.0f}) {
+            SamplingOptions o;
+            o.temperature = temperature;
+            o.ban_end_of_generation = ban;
+            const int k = candidates_needed(o, n_vocab);
+            ASSERT_GT(k, 0);
+            SamplerPtr whole = make_sampler(o, vocab(), 77), top = make_sampler(o, vocab(), 77);
+            for (int step = 0; step < 200; ++step) {
+                for (float& l : logits) l = normal(gen);
+                // End-of-generation tokens are often the best, so the ban matters. (Distinct
+                // values: among exactly equal logits the two orders may differ, which changes
+                // which token a draw lands on, not the distribution.)
+                for (llama_token t = 0; t < n_vocab; ++t)
+                    if (eog[t] && step % 2 == 0) logits[t] = 5.0f + 0.01f * (float)(t % 97);
+                std::vector<llama_token_data> all(n_vocab), few;
+                for (llama_token t = 0; t < n_vocab; ++t) all[t] = {t, logits[t], 0.0f};
+                top_candidates(logits.data(), n_vocab, k, ban ? &eog : nullptr, few);
+                const llama_token a = draw(whole.get(), all, false), b = draw(top.get(), few, true);
+                ASSERT_EQ(a, b) << "step " << step << " temperature " << temperature << " ban " << ban;
+                if (ban) EXPECT_FALSE(eog[a]);
+            }
+        }
+    }
+    SamplingOptions no_top_k;
+    no_top_k.top_k = 0;
+    EXPECT_EQ(candidates_needed(no_top_k, n_vocab), 0);  // all candidates: top-p alone sees them all
+}
+
+}  // namespace
