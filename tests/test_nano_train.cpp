@@ -62,7 +62,7 @@ TEST(NanoVocab, EveryWordIsOneTokenAndTextRoundTrips) {
     train::Trainer t(tiny_model(), cfg);
     EXPECT_EQ(t.n_vocab(), 256 + (int)nano::vocabulary_words(PromptSet::builtin()).size() + 3);
     for (const auto& w : nano::vocabulary_words(PromptSet::builtin())) EXPECT_EQ(t.tokenize(w).size(), 1u) << w;
-    EXPECT_EQ(t.tokenize("[7] 3+4=7\n\n").size(), 7u);  // [7] ' ' 3 +4 = 7 \n\n
+    EXPECT_EQ(t.tokenize("[7]+4 3=7\n\n").size(), 7u);  // [7] +4 ' ' 3 = 7 \n\n
     EXPECT_EQ(t.tokenize("0123456789").size(), 10u);     // no merges: one digit per token
     const std::string prompt = t.render_prompt("hi");
     EXPECT_EQ(prompt, std::string(nano::kUserTurn) + "hi" + nano::kAssistantTurn + "<think>\n");
@@ -74,7 +74,7 @@ TEST(NanoTrain, LabelsPointAtTheNextStepBeforeInjectedBlocks) {
     train::TrainConfig cfg;
     cfg.threads = 1;
     train::Trainer t(tiny_model(), cfg);
-    std::vector<nano::Piece> pieces = {{"[1] 4+3=7\n\n", false, ""}, {"Let me", true, "[2]"}, {" 7", false, ""}};
+    std::vector<nano::Piece> pieces = {{"[1]+3 4=7\n\n", false, ""}, {"Let me", true, "[2]"}, {" 7", false, ""}};
     const auto e = train::make_example(t, "x", pieces, 256);
     ASSERT_TRUE(e);
     const auto prompt = t.tokenize(t.render_prompt("x"));

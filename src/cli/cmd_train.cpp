@@ -1,6 +1,7 @@
 // `leap train`: trains a model with llama.cpp's training API.
 //   leap train --nano --seed S -o assets/leap-nano.gguf   a new small qwen2 model on nano traces
-// (docs/nano.md): writes the nano vocabulary, a random-weight model of the given shape
+//   leap train --from-results RUN/bench.jsonl -m base.gguf -o out.gguf   LeaP-T fine-tuning of any GGUF
+// (docs/nano.md): --nano writes the nano vocabulary, a random-weight model of the given shape
 // (leap make-model's writer), then trains it, with a progress line and a checkpoint per chunk.
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "nano/task.h"
 #include "nano/vocab.h"
 #include "train/examples.h"
+#include "train/from_results.h"
 #include "train/trainer.h"
 
 namespace leap::cli {
@@ -36,6 +38,10 @@ struct TrainArgs {
     int64_t n_embd = 128, n_layer = 4, n_head = 4, n_ff = 384;
     train::TrainConfig cfg;
     bool keep_temp = false;
+    std::vector<std::string> results;  // --from-results: leap eval results files
+    std::string base;                  // -m: the model to fine-tune on them
+    int max_summary_tokens = 256;
+    std::string command_line;  // stored in the model (leap.training)
 };
 
 std::string hms(double s) {
@@ -43,6 +49,22 @@ std::string hms(double s) {
     char b[32];
     const long t = (long)std::lround(s);
     std::snprintf(b, sizeof b, "%ldm%02lds", t / 60, t % 60);
+    return b;
+}
+
+// The settings that made the weights, stored in the model file (leap.training).
+std::string describe(const TrainArgs& a) {
+    char b[512];
+    if (a.nano)
+        std::snprintf(b, sizeof b,
+                      "leap train --nano --seed %llu --runs %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
+                      "--n-head %lld --n-ff %lld --n-ctx %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s",
+                      (unsigned long long)a.seed, a.runs, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
+                      (long long)a.n_head, (long long)a.n_ff, a.cfg.n_ctx, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
+                      a.cfg.warmup, a.cfg.weight_decay, a.init.empty() ? "" : " --init ", a.init.c_str());
+    else
+        std::snprintf(b, sizeof b, "leap train --from-results (%zu files) -m %s --seed %llu --n-ctx %d --epochs %d --lr %g",
+                      a.results.size(), a.base.c_str(), (unsigned long long)a.seed, a.cfg.n_ctx, a.cfg.epochs, a.cfg.lr);
     return b;
 }
 
@@ -68,6 +90,7 @@ void run_nano(TrainArgs& a) {
         mo.n_head_kv = a.n_head;
         mo.n_ff = a.n_ff;
         mo.n_ctx = a.cfg.n_ctx;
+        mo.rope_base = 10000.0f;  // short contexts: keep positions distinguishable in more dimensions
         mo.tied = false;  // llama.cpp's trainer leaves token_embd frozen: the output layer must be its own
         mo.n_threads = a.cfg.threads;
         const MakeModelResult r = make_model(mo);
@@ -88,10 +111,12 @@ void run_nano(TrainArgs& a) {
     for (int i = 0; i < a.runs; ++i) {
         const nano::NanoProblem p = nano::make_problem(stream, i, to.spec);
         const bool val = i % 50 == 49;  // 2% held out for the validation loss
+        std::vector<int32_t> prompt_tokens;
         for (const auto& t : nano::simulate_run(p, mix_seed({stream, (uint64_t)i}), to, prompts)) {
             ++traces;
             correct += t.correct;
-            auto e = train::make_example(trainer, t.user_message, t.pieces, a.cfg.n_ctx);
+            if (prompt_tokens.empty()) prompt_tokens = trainer.tokenize(trainer.render_prompt(t.user_message));
+            auto e = train::make_example(trainer, prompt_tokens, t.pieces, a.cfg.n_ctx);
             if (!e) {
                 ++too_long;
                 continue;
@@ -116,12 +141,51 @@ void run_nano(TrainArgs& a) {
                      p.tok_per_s, hms(p.eta_s).c_str(), p.chunk_end ? (a.cfg.checkpoint.empty() ? "\n" : "  (checkpoint)\n") : "");
         std::fflush(stderr);
     });
-    trainer.save(a.out);
+    trainer.save(a.out, "leap-nano", a.command_line);
     if (!a.keep_temp)
         for (const auto& t : temps) std::filesystem::remove(t);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::fprintf(stderr, "train: validation loss %.4f -> %.4f; wrote %s (%.1f MB) in %s\n", val_before, val_after,
                  a.out.c_str(), std::filesystem::file_size(a.out) / 1e6, hms(secs).c_str());
+}
+
+void run_from_results(TrainArgs& a) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (a.base.empty()) throw Error("train: --from-results needs -m MODEL (the GGUF to fine-tune)");
+    train::Trainer trainer(a.base, a.cfg);
+    const PromptSet prompts = PromptSet::builtin();
+    std::vector<train::Example> set;
+    int too_long = 0;
+    for (const auto& file : a.results) {
+        train::ResultsSelection st;
+        const auto traces = train::traces_from_results(
+            file, [&](const std::string& s) { return (int)trainer.tokenize(s).size(); }, prompts.answer_opener_math,
+            a.max_summary_tokens, st);
+        for (const auto& t : traces) {
+            auto e = train::make_example(trainer, t.user_message, t.pieces, a.cfg.n_ctx);
+            if (e) set.push_back(std::move(*e));
+            else ++too_long;
+        }
+        std::fprintf(stderr, "train: %s: %d problems, %d paths, %d correct, %d with a summary of >= %d tokens, %d kept\n",
+                     file.c_str(), st.problems, st.paths, st.correct, st.long_summary, a.max_summary_tokens, st.kept);
+    }
+    if (too_long) std::fprintf(stderr, "train: %d paths longer than --n-ctx %d dropped\n", too_long, a.cfg.n_ctx);
+    if (set.empty()) throw Error("train: no path of the results qualifies (correct, every summary under the limit)");
+    // 2% (at least one when there are 50) for the validation loss.
+    std::vector<train::Example> val;
+    for (size_t i = 49; i < set.size(); i += 50) val.push_back(set[i]);
+    const double before = trainer.evaluate(val);
+    const bool tty = isatty(fileno(stderr)) != 0;
+    const double after = trainer.train(std::move(set), val, [&](const train::Progress& p) {
+        if (!tty && !p.chunk_end) return;
+        std::fprintf(stderr, "%strain: epoch %d/%d  %lld/%lld examples  loss %.4f  %.0f tok/s  ETA %s%s", tty ? "\r" : "",
+                     p.epoch, p.epochs, (long long)p.done, (long long)p.total, p.loss, p.tok_per_s, hms(p.eta_s).c_str(),
+                     p.chunk_end ? "\n" : "");
+    });
+    trainer.save(a.out, "", a.command_line);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::fprintf(stderr, "train: validation loss %.4f -> %.4f; wrote %s in %s\n", before, after, a.out.c_str(),
+                 hms(secs).c_str());
 }
 
 }  // namespace
@@ -150,10 +214,19 @@ void register_train(CLI::App& app) {
     cmd->add_option("--chunk", a->cfg.chunk, "examples between checkpoints and progress lines")->capture_default_str();
     cmd->add_option("--checkpoint", a->cfg.checkpoint, "GGUF rewritten after every chunk (resume with --init)");
     cmd->add_flag("--keep-temp", a->keep_temp, "keep the vocabulary and initial model files");
+    cmd->add_option("--from-results", a->results,
+                    "fine-tune -m MODEL on LeaP-T traces from leap eval results files (<bench>.jsonl): correct paths "
+                    "whose every summary is under --max-summary-tokens");
+    cmd->add_option("-m,--model", a->base, "with --from-results: the GGUF to fine-tune");
+    cmd->add_option("--max-summary-tokens", a->max_summary_tokens, "with --from-results: longest summary kept")
+        ->capture_default_str();
     cmd->callback([a] {
-        if (!a->nano) throw Error("train: say what to train on: --nano");
+        if (a->nano == !a->results.empty())
+            throw Error("train: say what to train on: --nano, or --from-results FILE... with -m MODEL");
         a->cfg.seed = a->seed;
-        run_nano(*a);
+        a->command_line = describe(*a);
+        if (a->nano) run_nano(*a);
+        else run_from_results(*a);
     });
 }
 

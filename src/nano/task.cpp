@@ -82,7 +82,9 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
 }
 
 std::string step_text(int step, int value_before, int op, int value_after) {
-    return "[" + std::to_string(step) + "] " + std::to_string(value_before) + op_text(op) + "=" +
+    // The index is followed by its operation, as in the problem: copying the operation is then
+    // "find the earlier occurrence of this token, take the next one", which small models learn fast.
+    return "[" + std::to_string(step) + "]" + op_text(op) + " " + std::to_string(value_before) + "=" +
            std::to_string(value_after) + "\n\n";
 }
 

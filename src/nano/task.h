@@ -3,7 +3,8 @@
 //
 // A problem is a chain of additions/subtractions of single digits modulo 10, e.g.
 //   "Start at 4 and apply, modulo 10: [1]+3 [2]-5 ... [10]-1. What is the final value?"
-// A path reasons one step per paragraph ("[1] 4+3=7\n\n"), carrying the running value. A slip
+// A path reasons one step per paragraph ("[1]+3 4=7\n\n": step, operation, value before, after),
+// carrying the running value. A slip
 // (a wrong result) is never undone by later correct steps, so one early slip decides the answer:
 // the prefix dominance trap in miniature. LeaP blocks let a path compare its running value with
 // its peers' and take the value most of them hold.
@@ -36,7 +37,7 @@ std::vector<NanoProblem> make_problems(uint64_t seed, int count, const TaskSpec&
 std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
-std::string step_text(int step, int value_before, int op, int value_after);  // "[3] 0+8=8\n\n"
+std::string step_text(int step, int value_before, int op, int value_after);  // "[3]+8 0=8\n\n"
 std::string summary_text(int step, int value);                             // " [3] gives 8 "
 // The check after the comment block: "\n\nmine 7, peers 3 3: take 3\n\n".
 std::string check_text(int mine, const std::vector<int>& peers, int result);

@@ -6,10 +6,15 @@ namespace leap::train {
 
 std::optional<Example> make_example(const Trainer& trainer, const std::string& user_message,
                                     const std::vector<nano::Piece>& pieces, int n_ctx) {
+    return make_example(trainer, trainer.tokenize(trainer.render_prompt(user_message)), pieces, n_ctx);
+}
+
+std::optional<Example> make_example(const Trainer& trainer, const std::vector<int32_t>& prompt_tokens,
+                                    const std::vector<nano::Piece>& pieces, int n_ctx) {
     Example e;
     // Positions whose label is replaced: (index of the token before the piece, alt's first token).
     std::vector<std::pair<size_t, int32_t>> alt_labels;
-    e.tokens = trainer.tokenize(trainer.render_prompt(user_message));
+    e.tokens = prompt_tokens;
     for (const auto& piece : pieces) {
         // Pieces are tokenized one by one, as the engine feeds them: appended text and sampled
         // tokens never merge across a boundary.

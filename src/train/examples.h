@@ -16,5 +16,9 @@ namespace leap::train {
 // std::nullopt when longer than n_ctx.
 std::optional<Example> make_example(const Trainer& trainer, const std::string& user_message,
                                     const std::vector<nano::Piece>& pieces, int n_ctx);
+// The same with the prompt already rendered and tokenized (paths of one run share it, and the
+// chat template is slow to render).
+std::optional<Example> make_example(const Trainer& trainer, const std::vector<int32_t>& prompt_tokens,
+                                    const std::vector<nano::Piece>& pieces, int n_ctx);
 
 }  // namespace leap::train

@@ -259,7 +259,7 @@ double Trainer::train(std::vector<Example> train, const std::vector<Example>& va
     return val_loss;
 }
 
-void Trainer::save(const std::string& path) const {
+void Trainer::save(const std::string& path, const std::string& name, const std::string& training) const {
     // llama_model_save_to_file writes the weights but not every key of the input (the chat
     // template, for one): take its tensors and the input file's metadata.
     const std::string tmp = path + ".weights.tmp";
@@ -277,6 +277,11 @@ void Trainer::save(const std::string& path) const {
     }
     gguf_context* out = gguf_init_empty();
     gguf_set_kv(out, meta);
+    if (!name.empty()) gguf_set_val_str(out, "general.name", name.c_str());
+    if (!training.empty()) {
+        for (const char* k : {"leap.preset", "leap.seed", "leap.init_std", "leap.weight_type"}) gguf_remove_key(out, k);
+        gguf_set_val_str(out, "leap.training", training.c_str());
+    }
     const int64_t n = gguf_get_n_tensors(saved);
     for (int64_t i = 0; i < n; ++i) {
         ggml_tensor* t = ggml_get_tensor(tctx, gguf_get_tensor_name(saved, i));

@@ -62,8 +62,10 @@ public:
                  const std::function<void(const Progress&)>& progress);
     // Mean next-token loss on `examples` (no update).
     double evaluate(const std::vector<Example>& examples);
-    // Writes the current weights to `path`, with the input file's metadata.
-    void save(const std::string& path) const;
+    // Writes the current weights to `path`, with the input file's metadata. A non-empty `name`
+    // replaces general.name; a non-empty `training` is stored as leap.training (how the weights
+    // were made) and drops make-model's leap.preset/leap.seed, which describe random weights.
+    void save(const std::string& path, const std::string& name = "", const std::string& training = "") const;
 
 private:
     struct Impl;
