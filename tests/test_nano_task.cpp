@@ -38,6 +38,17 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheOperations) {
     EXPECT_EQ(a[3].text().find("Start at " + std::to_string(a[3].start) + " and apply, modulo 10: [1]"), 0u);
 }
 
+TEST(NanoTask, OneOperationByDefaultOrOnePerStep) {
+    nano::TaskSpec spec;
+    int varied = 0;
+    for (const auto& p : nano::make_problems(5, 40, spec))
+        for (int op : p.ops) EXPECT_EQ(op, p.ops[0]);
+    spec.varied_ops = true;
+    for (const auto& p : nano::make_problems(5, 40, spec))
+        for (int op : p.ops) varied += op != p.ops[0];
+    EXPECT_GT(varied, 200);
+}
+
 TEST(NanoTask, DatasetFileLoadsAndGradesExactly) {
     const auto problems = nano::make_problems(3, 20, {});
     const Dataset d = parse_dataset(nano::to_jsonl(problems), "nano.jsonl", "nano");

@@ -54,9 +54,10 @@ NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
     p.id = "nano-s" + std::to_string(seed) + "-" + std::to_string(index);
     p.start = (int)rng.below(10);
     int v = p.start;
+    const int first = (1 + (int)rng.below(9)) * (rng.below(2) ? -1 : 1);
     for (int i = 0; i < spec.steps; ++i) {
-        int op = 1 + (int)rng.below(9);
-        if (rng.below(2)) op = -op;
+        int op = first;
+        if (spec.varied_ops && i > 0) op = (1 + (int)rng.below(9)) * (rng.below(2) ? -1 : 1);
         p.ops.push_back(op);
         v = mod10(v + op);
     }
@@ -117,7 +118,8 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
     Rng rng(mix_seed({seed, 0x52554eu}));
     const int n = opt.n_paths[rng.below(opt.n_paths.size())];
     if (n < 1) throw Error("nano traces: N must be >= 1");
-    const int k = n > 1 ? 1 + (int)rng.below((uint64_t)std::min(opt.max_k, n - 1)) : 0;
+    int k = n > 1 ? 1 + (int)rng.below((uint64_t)std::min(opt.max_k, n - 1)) : 0;
+    if (opt.fixed_k > 0) k = std::min(opt.fixed_k, n - 1);
     const int max_blocks = n > 1 ? opt.max_blocks : 0;
     const int n_blocks = (int)rng.below((uint64_t)max_blocks + 1);
     const int steps = (int)p.ops.size();
@@ -130,6 +132,11 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
         if (at >= steps) break;
         block_after.insert(at);
     }
+    if (!opt.fixed_blocks.empty()) {
+        block_after.clear();
+        for (int at : opt.fixed_blocks)
+            if (at > 0 && at < steps && n > 1) block_after.insert(at);
+    }
     // Some traces run out of budget: the engine forces the answer after a step.
     int cut = steps;
     if (rng.below(1000) < (uint64_t)(opt.forced_share * 1000)) cut = steps / 2 + (int)rng.below((uint64_t)(steps - steps / 2));
@@ -138,6 +145,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
                                        RouterKind::Random};
     RouterOptions ro;
     ro.kind = kinds[rng.below(4)];
+    if (opt.fixed_router >= 0) ro.kind = kinds[opt.fixed_router % 4];
     ro.k = std::max(1, k);
     ro.seed = rng.next();
 

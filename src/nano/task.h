@@ -20,6 +20,11 @@ namespace leap::nano {
 struct TaskSpec {
     int steps = 10;      // operations per problem
     double slip = 0.08;  // per-step chance of a wrong result in generated traces
+    // One operation repeated (the default) or a different one per step. With one operation a
+    // step reads only the latest operation, index and value, which a half-million-parameter model
+    // learns in minutes; per-step operations need it to look each one up in the problem by index,
+    // which it did not learn within the training budget here (docs/nano.md).
+    bool varied_ops = false;
 };
 
 struct NanoProblem {
@@ -71,6 +76,10 @@ struct TraceOptions {
     int max_k = 4;                               // k drawn in 1..min(max_k, N-1)
     int max_blocks = 2;                          // blocks drawn in 0..max_blocks
     double forced_share = 0.05;                  // traces cut short with the forced-answer opener
+    // Fixed settings instead of drawn ones (the idealised comparison in `leap nano-data --simulate`):
+    int fixed_k = 0;                  // > 0: this k (capped at N-1)
+    std::vector<int> fixed_blocks;    // non-empty: blocks after these steps; {-1}: no block
+    int fixed_router = -1;            // >= 0: index into dispersed, clustered, hybrid, random
 };
 
 // The N traces of one simulated run of problem `p` (independent or LeaP-T, drawn from `seed`),

@@ -54,6 +54,7 @@ struct LiveProgress {
     Progress p;
     int64_t done_before = 0;   // examples before this chunk
     int64_t ubatch_per_example = 1;
+    int pack = 1;
     int n_ctx = 0;
     std::chrono::steady_clock::time_point t0;
     int64_t tokens_before = 0;
@@ -71,7 +72,7 @@ void on_batch(bool train, ggml_opt_context_t, ggml_opt_dataset_t, ggml_opt_resul
     double loss = 0, unc = 0, acc = 0;
     ggml_opt_result_loss(result, &loss, &unc);
     ggml_opt_result_accuracy(result, &acc, &unc);
-    L.p.done = L.done_before + ibatch / L.ubatch_per_example;
+    L.p.done = std::min(L.p.total, L.done_before + ibatch / L.ubatch_per_example * L.pack);
     L.p.loss = loss;
     L.p.accuracy = acc;
     const double secs = std::chrono::duration<double>(now - L.t0).count();
@@ -82,13 +83,18 @@ void on_batch(bool train, ggml_opt_context_t, ggml_opt_dataset_t, ggml_opt_resul
     (*L.report)(L.p);
 }
 
-ggml_opt_dataset_t make_dataset(const std::vector<Example>& ex, size_t from, size_t to, int n_ctx) {
-    ggml_opt_dataset_t ds = ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, n_ctx, n_ctx, (int64_t)(to - from), 1);
+// Datapoints of `pack` examples each; a last, partial datapoint is filled up from the chunk's start.
+ggml_opt_dataset_t make_dataset(const std::vector<Example>& ex, size_t from, size_t to, int n_ctx, int pack) {
+    const size_t n = to - from;
+    const size_t ndata = (n + pack - 1) / pack;
+    const int64_t len = (int64_t)n_ctx * pack;
+    ggml_opt_dataset_t ds = ggml_opt_dataset_init(GGML_TYPE_I32, GGML_TYPE_I32, len, len, (int64_t)ndata, 1);
     auto* data = (int32_t*)ggml_opt_dataset_data(ds)->data;
     auto* labels = (int32_t*)ggml_opt_dataset_labels(ds)->data;
-    for (size_t i = from; i < to; ++i) {
-        std::copy(ex[i].tokens.begin(), ex[i].tokens.end(), data + (i - from) * n_ctx);
-        std::copy(ex[i].labels.begin(), ex[i].labels.end(), labels + (i - from) * n_ctx);
+    for (size_t slot = 0; slot < ndata * pack; ++slot) {
+        const Example& e = ex[from + slot % n];
+        std::copy(e.tokens.begin(), e.tokens.end(), data + slot * n_ctx);
+        std::copy(e.labels.begin(), e.labels.end(), labels + slot * n_ctx);
     }
     return ds;
 }
@@ -110,6 +116,8 @@ Trainer::Trainer(const std::string& model_path, const TrainConfig& config) : imp
     I.in_path = model_path;
     I.cfg = config;
     if (config.n_ctx < 8) throw Error("train: n_ctx must be >= 8");
+    if (config.pack < 1) throw Error("train: pack must be >= 1");
+    const uint32_t seq = (uint32_t)(config.n_ctx * config.pack);
     init_llama_logging();  // llama.cpp logs errors only, as in the engine (LEAP_LLAMA_LOG=1: all)
     llama_model_params mp = llama_model_default_params();
     mp.load_mode = LLAMA_LOAD_MODE_NONE;  // the optimizer writes into the weights
@@ -117,9 +125,9 @@ Trainer::Trainer(const std::string& model_path, const TrainConfig& config) : imp
     I.model = llama_model_load_from_file(model_path.c_str(), mp);
     if (!I.model) throw Error("train: cannot load model " + model_path);
     llama_context_params cp = llama_context_default_params();
-    cp.n_ctx = (uint32_t)config.n_ctx;
-    cp.n_batch = (uint32_t)config.n_ctx;
-    cp.n_ubatch = (uint32_t)config.n_ctx;
+    cp.n_ctx = seq;
+    cp.n_batch = seq;
+    cp.n_ubatch = seq;
     cp.n_threads = config.threads;
     cp.n_threads_batch = config.threads;
     cp.type_k = GGML_TYPE_F32;  // OUT_PROD (backward) has no F16 path
@@ -132,7 +140,7 @@ Trainer::Trainer(const std::string& model_path, const TrainConfig& config) : imp
     I.schedule.warmup = config.warmup;
     I.schedule.wd = config.weight_decay;
     llama_opt_params op{};
-    op.n_ctx_train = (uint32_t)config.n_ctx;
+    op.n_ctx_train = seq;
     op.param_filter = llama_opt_param_filter_all;
     op.param_filter_ud = nullptr;
     op.get_opt_pars = schedule_params;
@@ -197,7 +205,7 @@ std::string Trainer::render_prompt(const std::string& user_message) const {
 double Trainer::evaluate(const std::vector<Example>& examples) {
     if (examples.empty()) return std::nan("");
     Impl& I = *impl_;
-    ggml_opt_dataset_t ds = make_dataset(examples, 0, examples.size(), I.cfg.n_ctx);
+    ggml_opt_dataset_t ds = make_dataset(examples, 0, examples.size(), I.cfg.n_ctx, I.cfg.pack);
     ggml_opt_result_t rt = ggml_opt_result_init(), re = ggml_opt_result_init();
     llama_opt_epoch(I.ctx, ds, rt, re, /*idata_split=*/0, nullptr, nullptr);
     double loss = 0, unc = 0;
@@ -219,13 +227,14 @@ double Trainer::train(std::vector<Example> train, const std::vector<Example>& va
     if (train.empty()) throw Error("train: no training examples");
     const int epochs = std::max(1, I.cfg.epochs);
     I.schedule.step = 0;
-    I.schedule.total = (int64_t)train.size() * epochs;
+    I.schedule.total = ((int64_t)train.size() + I.cfg.pack - 1) / I.cfg.pack * epochs;
 
     LiveProgress live;
     live.report = &progress;
     live.p.epochs = epochs;
     live.p.total = (int64_t)train.size() * epochs;
     live.n_ctx = n_ctx;
+    live.pack = I.cfg.pack;
     live.t0 = std::chrono::steady_clock::now();
     g_live = &live;
     double val_loss = std::nan("");
@@ -236,10 +245,10 @@ double Trainer::train(std::vector<Example> train, const std::vector<Example>& va
         for (size_t i = train.size(); i > 1; --i) std::swap(train[i - 1], train[rng.below(i)]);  // Fisher-Yates
         for (size_t from = 0; from < train.size(); from += chunk) {
             const size_t to = std::min(train.size(), from + chunk);
-            ggml_opt_dataset_t ds = make_dataset(train, from, to, n_ctx);
+            ggml_opt_dataset_t ds = make_dataset(train, from, to, n_ctx, I.cfg.pack);
             ggml_opt_result_t rt = ggml_opt_result_init(), re = ggml_opt_result_init();
             live.done_before = (int64_t)epoch * (int64_t)train.size() + (int64_t)from;
-            llama_opt_epoch(I.ctx, ds, rt, re, (int64_t)(to - from), on_batch, nullptr);
+            llama_opt_epoch(I.ctx, ds, rt, re, ggml_opt_dataset_ndata(ds), on_batch, nullptr);
             double loss = 0, unc = 0, acc = 0;
             ggml_opt_result_loss(rt, &loss, &unc);
             ggml_opt_result_accuracy(rt, &acc, &unc);

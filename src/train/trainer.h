@@ -22,6 +22,8 @@ struct Example {
 
 struct TrainConfig {
     int n_ctx = 256;          // every example is padded to this length (longer ones are refused)
+    int pack = 1;             // examples per optimizer step: llama_opt_epoch takes one sequence per
+                              // step, so `pack` padded examples are laid end to end in it
     int epochs = 1;
     float lr = 1e-3f;         // peak learning rate (AdamW)
     float lr_min = 1e-4f;     // cosine decay ends here
