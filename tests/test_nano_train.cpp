@@ -12,6 +12,9 @@
 #include "train/examples.h"
 #include "train/trainer.h"
 
+#include <algorithm>
+#include "llama.h"
+
 using namespace leap;
 namespace fs = std::filesystem;
 
@@ -111,4 +114,50 @@ TEST(NanoTrain, LossFallsAndTheSavedModelKeepsTheWeights) {
     train::Trainer reloaded(out, cfg);
     EXPECT_NEAR(reloaded.evaluate(val), after, 1e-3);
     EXPECT_EQ(reloaded.render_prompt("hi"), t.render_prompt("hi"));  // chat template kept
+}
+
+// The trained weights must predict the same at inference as in the training graph: decode a
+// training example with an ordinary context and compare the argmax with the labels.
+TEST(NanoTrain, InferenceAgreesWithTheTrainingGraph) {
+    train::TrainConfig cfg;
+    cfg.threads = 1;
+    cfg.lr = 3e-3f;
+    cfg.epochs = 60;
+    cfg.chunk = 1000;
+    train::Trainer t(tiny_model(), cfg);
+    auto set = examples(t, 21, 1);
+    ASSERT_FALSE(set.empty());
+    t.train(set, {}, nullptr);
+    double train_acc = 0;
+    t.evaluate({set[0]}, &train_acc);
+
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = 256;
+    cp.n_batch = 256;
+    cp.n_ubatch = 256;
+    cp.n_threads = 1;
+    cp.n_threads_batch = 1;
+    llama_context* ctx = llama_init_from_model(t.model(), cp);
+    ASSERT_NE(ctx, nullptr);
+    const auto& e = set[0];
+    llama_batch b = llama_batch_init(256, 0, 1);
+    for (int i = 0; i < 256; ++i) {
+        b.token[i] = e.tokens[i];
+        b.pos[i] = i;
+        b.n_seq_id[i] = 1;
+        b.seq_id[i][0] = 0;
+        b.logits[i] = 1;
+    }
+    b.n_tokens = 256;
+    ASSERT_EQ(llama_decode(ctx, b), 0);
+    const int n_vocab = t.n_vocab();
+    int right = 0;
+    for (int i = 0; i < 256; ++i) {
+        const float* l = llama_get_logits_ith(ctx, i);
+        right += (int)(std::max_element(l, l + n_vocab) - l) == e.labels[i];
+    }
+    llama_batch_free(b);
+    llama_free(ctx);
+    const double infer_acc = right / 256.0;
+    EXPECT_NEAR(infer_acc, train_acc, 0.02) << "training graph " << train_acc << ", inference " << infer_acc;
 }

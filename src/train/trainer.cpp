@@ -202,7 +202,9 @@ std::string Trainer::render_prompt(const std::string& user_message) const {
 #endif
 }
 
-double Trainer::evaluate(const std::vector<Example>& examples) {
+llama_model* Trainer::model() const { return impl_->model; }
+
+double Trainer::evaluate(const std::vector<Example>& examples, double* accuracy) {
     if (examples.empty()) return std::nan("");
     Impl& I = *impl_;
     ggml_opt_dataset_t ds = make_dataset(examples, 0, examples.size(), I.cfg.n_ctx, I.cfg.pack);
@@ -210,6 +212,7 @@ double Trainer::evaluate(const std::vector<Example>& examples) {
     llama_opt_epoch(I.ctx, ds, rt, re, /*idata_split=*/0, nullptr, nullptr);
     double loss = 0, unc = 0;
     ggml_opt_result_loss(re, &loss, &unc);
+    if (accuracy) ggml_opt_result_accuracy(re, accuracy, &unc);
     ggml_opt_result_free(rt);
     ggml_opt_result_free(re);
     ggml_opt_dataset_free(ds);

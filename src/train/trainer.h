@@ -62,8 +62,10 @@ public:
     // Returns the final validation loss (or NaN without validation examples).
     double train(std::vector<Example> train, const std::vector<Example>& val,
                  const std::function<void(const Progress&)>& progress);
-    // Mean next-token loss on `examples` (no update).
-    double evaluate(const std::vector<Example>& examples);
+    // Mean next-token loss on `examples` (no update); `accuracy`, if given, gets the share of
+    // positions whose most likely token is the label.
+    double evaluate(const std::vector<Example>& examples, double* accuracy = nullptr);
+    llama_model* model() const;
     // Writes the current weights to `path`, with the input file's metadata. A non-empty `name`
     // replaces general.name; a non-empty `training` is stored as leap.training (how the weights
     // were made) and drops make-model's leap.preset/leap.seed, which describe random weights.
