@@ -4,8 +4,8 @@
 // A problem is a chain of additions/subtractions of single digits modulo 10, e.g.
 //   "Start at 4 and apply, modulo 10: [1]+3 [2]-5 ... [10]-1. What is the final value?"
 // A path reasons one step per paragraph ("[1]+3 4=7\n\n": step, operation, value before, after),
-// carrying the running value. A slip
-// (a wrong result) is never undone by later correct steps, so one early slip decides the answer:
+// carrying the running value. A slip (a wrong result) is never undone by later correct steps, so
+// one early slip decides the answer:
 // the prefix dominance trap in miniature. LeaP blocks let a path compare its running value with
 // its peers' and take the value most of them hold.
 #include <cstdint>
@@ -21,9 +21,8 @@ struct TaskSpec {
     int steps = 10;      // operations per problem
     double slip = 0.08;  // per-step chance of a wrong result in generated traces
     // One operation repeated (the default) or a different one per step. With one operation a
-    // step reads only the latest operation, index and value, which a half-million-parameter model
-    // learns in minutes; per-step operations need it to look each one up in the problem by index,
-    // which it did not learn within the training budget here (docs/nano.md).
+    // step reads only the latest operation, index and value; per-step operations need each one
+    // looked up in the problem by index (harder to learn; docs/nano.md).
     bool varied_ops = false;
 };
 
