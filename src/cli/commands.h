@@ -15,5 +15,7 @@ void register_prefix_trap(CLI::App& app);
 void register_report(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_serve(CLI::App& app);
+void register_nano_data(CLI::App& app);
+void register_train(CLI::App& app);
 
 }  // namespace leap::cli

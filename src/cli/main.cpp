@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
     leap::cli::register_report(app);
     leap::cli::register_bench(app);
     leap::cli::register_serve(app);
+    leap::cli::register_nano_data(app);
+    leap::cli::register_train(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

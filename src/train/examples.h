@@ -1,0 +1,24 @@
+#pragma once
+// Training examples from texts in pieces (nano traces, or LeaP-T traces from `leap eval`):
+// tokens as the engine would hold them, and the labels the model learns.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nano/task.h"
+#include "train/trainer.h"
+
+namespace leap::train {
+
+// The prompt (user message through the chat template) followed by the pieces. Labels are the
+// next tokens, except before an injected piece with an `alt`: there the label is alt's first
+// token (what the model should sample if nothing were injected). Padded with EOS to n_ctx;
+// std::nullopt when longer than n_ctx.
+std::optional<Example> make_example(const Trainer& trainer, const std::string& user_message,
+                                    const std::vector<nano::Piece>& pieces, int n_ctx);
+// The same with the prompt already rendered and tokenized (paths of one run share it, and the
+// chat template is slow to render).
+std::optional<Example> make_example(const Trainer& trainer, const std::vector<int32_t>& prompt_tokens,
+                                    const std::vector<nano::Piece>& pieces, int n_ctx);
+
+}  // namespace leap::train

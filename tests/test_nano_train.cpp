@@ -1,0 +1,163 @@
+// The nano vocabulary in llama.cpp, and `leap train`'s trainer: a tiny model learns (loss falls),
+// and the saved GGUF carries the trained weights and the input's metadata.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "core/prompts.h"
+#include "model/make_model.h"
+#include "nano/task.h"
+#include "nano/vocab.h"
+#include "train/examples.h"
+#include "train/trainer.h"
+
+#include <algorithm>
+#include "llama.h"
+
+using namespace leap;
+namespace fs = std::filesystem;
+
+namespace {
+std::string tmp(const std::string& name) {
+    const fs::path d = fs::path(LEAP_TEST_TMP) / "nano";
+    fs::create_directories(d);
+    return (d / name).string();
+}
+
+// A fresh tiny model with the nano vocabulary (written once per test binary).
+const std::string& tiny_model() {
+    static const std::string path = [] {
+        const std::string vocab = tmp("vocab.gguf"), model = tmp("tiny.gguf");
+        nano::write_vocab_gguf(vocab, nano::vocabulary_words(PromptSet::builtin()));
+        MakeModelOptions o;
+        o.out_path = model;
+        o.type = WeightType::F32;
+        o.seed = 3;
+        o.vocab_path = vocab;
+        o.n_embd = 32;
+        o.n_layer = 1;
+        o.n_head = 2;
+        o.n_head_kv = 2;
+        o.n_ff = 64;
+        o.n_ctx = 256;
+        o.tied = false;
+        o.n_threads = 1;
+        make_model(o);
+        return model;
+    }();
+    return path;
+}
+
+std::vector<train::Example> examples(const train::Trainer& t, uint64_t seed, int runs) {
+    std::vector<train::Example> out;
+    const PromptSet prompts = PromptSet::builtin();
+    for (int i = 0; i < runs; ++i)
+        for (const auto& tr : nano::simulate_run(nano::make_problem(seed, i, {}), seed + i, {}, prompts))
+            if (auto e = train::make_example(t, tr.user_message, tr.pieces, 256)) out.push_back(std::move(*e));
+    return out;
+}
+}  // namespace
+
+TEST(NanoVocab, EveryWordIsOneTokenAndTextRoundTrips) {
+    train::TrainConfig cfg;
+    cfg.threads = 1;
+    train::Trainer t(tiny_model(), cfg);
+    EXPECT_EQ(t.n_vocab(), 256 + (int)nano::vocabulary_words(PromptSet::builtin()).size() + 3);
+    for (const auto& w : nano::vocabulary_words(PromptSet::builtin())) EXPECT_EQ(t.tokenize(w).size(), 1u) << w;
+    EXPECT_EQ(t.tokenize("[7]+4 3=7\n\n").size(), 7u);  // [7] +4 ' ' 3 = 7 \n\n
+    EXPECT_EQ(t.tokenize("0123456789").size(), 10u);     // no merges: one digit per token
+    const std::string prompt = t.render_prompt("hi");
+    EXPECT_EQ(prompt, std::string(nano::kUserTurn) + "hi" + nano::kAssistantTurn + "<think>\n");
+    const auto ids = t.tokenize(prompt);
+    EXPECT_EQ(ids.size(), 6u);  // <|user|> h i <|assistant|> <think> \n
+}
+
+TEST(NanoTrain, LabelsPointAtTheNextStepBeforeInjectedBlocks) {
+    train::TrainConfig cfg;
+    cfg.threads = 1;
+    train::Trainer t(tiny_model(), cfg);
+    std::vector<nano::Piece> pieces = {{"[1]+3 4=7\n\n", false, ""}, {"Let me", true, "[2]"}, {" 7", false, ""}};
+    const auto e = train::make_example(t, "x", pieces, 256);
+    ASSERT_TRUE(e);
+    const auto prompt = t.tokenize(t.render_prompt("x"));
+    const size_t before_injected = prompt.size() + t.tokenize(pieces[0].text).size() - 1;
+    EXPECT_EQ(e->labels[before_injected], t.tokenize("[2]")[0]);
+    EXPECT_EQ(e->tokens[before_injected + 1], t.tokenize("Let me")[0]);
+    EXPECT_EQ(e->labels[0], e->tokens[1]);
+    EXPECT_EQ(e->tokens.size(), 256u);
+    EXPECT_EQ(e->tokens.back(), t.eos());
+    EXPECT_FALSE(train::make_example(t, "x", pieces, 8));  // longer than n_ctx
+}
+
+TEST(NanoTrain, LossFallsAndTheSavedModelKeepsTheWeights) {
+    train::TrainConfig cfg;
+    cfg.threads = 1;
+    cfg.lr = 3e-3f;
+    cfg.epochs = 2;
+    cfg.chunk = 40;
+    train::Trainer t(tiny_model(), cfg);
+    const auto train_set = examples(t, 21, 12);
+    const auto val = examples(t, 99, 3);
+    ASSERT_GT(train_set.size(), 20u);
+    const double before = t.evaluate(val);
+    int reports = 0;
+    const double after = t.train(train_set, val, [&](const train::Progress& p) {
+        ++reports;
+        EXPECT_LE(p.done, p.total);
+    });
+    EXPECT_GT(reports, 0);
+    EXPECT_TRUE(std::isfinite(after));
+    EXPECT_LT(after, before - 1.0) << "validation loss " << before << " -> " << after;
+    const std::string out = tmp("trained.gguf");
+    t.save(out);
+    train::Trainer reloaded(out, cfg);
+    EXPECT_NEAR(reloaded.evaluate(val), after, 1e-3);
+    EXPECT_EQ(reloaded.render_prompt("hi"), t.render_prompt("hi"));  // chat template kept
+}
+
+// The trained weights must predict the same at inference as in the training graph: decode a
+// training example with an ordinary context and compare the argmax with the labels.
+TEST(NanoTrain, InferenceAgreesWithTheTrainingGraph) {
+    train::TrainConfig cfg;
+    cfg.threads = 1;
+    cfg.lr = 3e-3f;
+    cfg.epochs = 60;
+    cfg.chunk = 1000;
+    train::Trainer t(tiny_model(), cfg);
+    auto set = examples(t, 21, 1);
+    ASSERT_FALSE(set.empty());
+    t.train(set, {}, nullptr);
+    double train_acc = 0;
+    t.evaluate({set[0]}, &train_acc);
+
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = 256;
+    cp.n_batch = 256;
+    cp.n_ubatch = 256;
+    cp.n_threads = 1;
+    cp.n_threads_batch = 1;
+    llama_context* ctx = llama_init_from_model(t.model(), cp);
+    ASSERT_NE(ctx, nullptr);
+    const auto& e = set[0];
+    llama_batch b = llama_batch_init(256, 0, 1);
+    for (int i = 0; i < 256; ++i) {
+        b.token[i] = e.tokens[i];
+        b.pos[i] = i;
+        b.n_seq_id[i] = 1;
+        b.seq_id[i][0] = 0;
+        b.logits[i] = 1;
+    }
+    b.n_tokens = 256;
+    ASSERT_EQ(llama_decode(ctx, b), 0);
+    const int n_vocab = t.n_vocab();
+    int right = 0;
+    for (int i = 0; i < 256; ++i) {
+        const float* l = llama_get_logits_ith(ctx, i);
+        right += (int)(std::max_element(l, l + n_vocab) - l) == e.labels[i];
+    }
+    llama_batch_free(b);
+    llama_free(ctx);
+    const double infer_acc = right / 256.0;
+    EXPECT_NEAR(infer_acc, train_acc, 0.02) << "training graph " << train_acc << ", inference " << infer_acc;
+}
