@@ -164,17 +164,6 @@ std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunCo
     return prompt;
 }
 
-void LlamaEngine::check(const Submission& sub) const {
-    sub.config.validate();
-    if (sub.config.n_paths > n_sequences())
-        throw Error(std::to_string(sub.config.n_paths) + " paths do not fit in the engine's " +
-                    std::to_string(n_sequences()) + " KV sequences");
-    std::string prefill;
-    int n_rendered = 0;
-    std::vector<llama_token> prefill_tokens;
-    render(sub.problem, sub.config, &prefill, &n_rendered, &prefill_tokens);
-}
-
 bool LlamaEngine::start(Submission sub, Ticket* ticket) {
     sub.config.validate();
     const int n_paths = sub.config.n_paths;

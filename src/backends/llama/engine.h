@@ -84,11 +84,9 @@ public:
     void run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
              const ProgressFn& on_progress = {}) override;
 
-    // Checks a submission without starting it; throws leap::Error naming what is impossible
-    // (settings, more paths than sequences, a prompt that leaves no room in a path's context).
-    void check(const Submission& s) const;
     // Starts the problem if enough sequences are free (false: try again after a step).
-    // Throws like check(); the engine is unchanged then.
+    // Throws leap::Error naming what is impossible (settings, more paths than sequences, a
+    // prompt that leaves no room in a path's context); the engine is unchanged then.
     bool start(Submission s, Ticket* ticket = nullptr);
     // One round: decode everything pending, sample every path that can; finished problems get
     // their on_done. False when nothing is in flight.
