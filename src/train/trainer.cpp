@@ -13,9 +13,6 @@
 #include "ggml-opt.h"
 #include "gguf.h"
 #include "llama.h"
-#ifdef LEAP_HAVE_LLAMA_COMMON
-#include "chat.h"
-#endif
 
 namespace leap::train {
 
@@ -106,9 +103,9 @@ struct Trainer::Impl {
     llama_model* model = nullptr;
     llama_context* ctx = nullptr;
     Schedule schedule;
-#ifdef LEAP_HAVE_LLAMA_COMMON
-    common_chat_templates_ptr templates;
-#endif
+    // The file's tokenizer and chat template, read as the engine reads them (vocabulary only:
+    // the weights above are the ones being trained).
+    std::unique_ptr<LlamaModel> text;
 };
 
 Trainer::Trainer(const std::string& model_path, const TrainConfig& config) : impl_(std::make_unique<Impl>()) {
@@ -147,13 +144,11 @@ Trainer::Trainer(const std::string& model_path, const TrainConfig& config) : imp
     op.get_opt_pars_ud = &I.schedule;
     op.optimizer_type = GGML_OPT_OPTIMIZER_TYPE_ADAMW;
     llama_opt_init(I.ctx, I.model, op);
-#ifdef LEAP_HAVE_LLAMA_COMMON
-    try {
-        I.templates = common_chat_templates_init(I.model, "");
-    } catch (const std::exception& e) {
-        throw Error("train: chat template of " + model_path + ": " + e.what());
-    }
-#endif
+    ModelOptions text;
+    text.path = model_path;
+    text.vocab_only = true;
+    text.n_gpu_layers = 0;
+    I.text = std::make_unique<LlamaModel>(text);
 }
 
 Trainer::~Trainer() {
@@ -164,42 +159,10 @@ Trainer::~Trainer() {
 int32_t Trainer::eos() const { return llama_vocab_eos(llama_model_get_vocab(impl_->model)); }
 int Trainer::n_vocab() const { return llama_vocab_n_tokens(llama_model_get_vocab(impl_->model)); }
 
-std::vector<int32_t> Trainer::tokenize(const std::string& text) const {
-    const llama_vocab* vocab = llama_model_get_vocab(impl_->model);
-    std::vector<llama_token> out(text.size() + 2);
-    int n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), false, true);
-    if (n < 0) {
-        out.resize(-n);
-        n = llama_tokenize(vocab, text.data(), (int32_t)text.size(), out.data(), (int32_t)out.size(), false, true);
-    }
-    out.resize(std::max(0, n));
-    return out;
-}
+std::vector<int32_t> Trainer::tokenize(const std::string& text) const { return impl_->text->tokenize(text, false); }
 
 std::string Trainer::render_prompt(const std::string& user_message) const {
-#ifdef LEAP_HAVE_LLAMA_COMMON
-    common_chat_templates_inputs in;
-    common_chat_msg msg;
-    msg.role = "user";
-    msg.content = user_message;
-    in.messages.push_back(msg);
-    in.add_generation_prompt = true;
-    in.use_jinja = true;
-    in.enable_thinking = true;
-    return common_chat_templates_apply(impl_->templates.get(), in).prompt;
-#else
-    const char* tmpl = llama_model_chat_template(impl_->model, nullptr);
-    if (!tmpl) throw Error("train: model " + impl_->in_path + " has no chat template");
-    const llama_chat_message msg{"user", user_message.c_str()};
-    std::vector<char> buf(user_message.size() * 2 + 4096);
-    int n = llama_chat_apply_template(tmpl, &msg, 1, true, buf.data(), (int32_t)buf.size());
-    if (n < 0) throw Error("train: chat template of " + impl_->in_path + " needs llama.cpp's common library");
-    if (n > (int)buf.size()) {
-        buf.resize(n);
-        n = llama_chat_apply_template(tmpl, &msg, 1, true, buf.data(), (int32_t)buf.size());
-    }
-    return std::string(buf.data(), n);
-#endif
+    return impl_->text->render_prompt(user_message);
 }
 
 llama_model* Trainer::model() const { return impl_->model; }
