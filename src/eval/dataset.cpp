@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/json_type.h"
 #include "core/rng.h"
 
 namespace leap {
@@ -31,20 +32,6 @@ std::string known_names() {
     std::string s;
     for (const auto& b : kBenchmarks) s += (s.empty() ? "" : ", ") + std::string(b.name);
     return s;
-}
-
-const char* type_name(const json& j) {
-    switch (j.type()) {
-        case json::value_t::null: return "null";
-        case json::value_t::object: return "an object";
-        case json::value_t::array: return "an array";
-        case json::value_t::string: return "a string";
-        case json::value_t::boolean: return "a boolean";
-        case json::value_t::number_integer:
-        case json::value_t::number_unsigned: return "an integer";
-        case json::value_t::number_float: return "a number";
-        default: return "an unsupported value";
-    }
 }
 
 bool blank(std::string_view s) {
@@ -84,14 +71,14 @@ struct Loader {
     void add(const json& obj, const std::string& where) {
         const DatasetFields& f = opt.fields;
         const size_t index = ds.items.size();
-        if (!obj.is_object()) fail(where, std::string("expected a JSON object, got ") + type_name(obj));
+        if (!obj.is_object()) fail(where, std::string("expected a JSON object, got ") + json_type_name(obj));
 
         Item item;
         // problem
         auto p = obj.find(f.problem);
         if (p == obj.end()) fail(where, "missing field \"" + f.problem + "\"");
         if (!p->is_string())
-            fail(where, "field \"" + f.problem + "\" must be a string, got " + type_name(*p));
+            fail(where, "field \"" + f.problem + "\" must be a string, got " + json_type_name(*p));
         item.problem.text = p->get<std::string>();
         if (blank(item.problem.text)) fail(where, "field \"" + f.problem + "\" is empty");
 
@@ -100,7 +87,7 @@ struct Loader {
         if (a == obj.end()) fail(where, "missing field \"" + f.answer + "\"");
         std::string answer;
         if (!scalar_text(*a, answer))
-            fail(where, "field \"" + f.answer + "\" must be a string or a number, got " + type_name(*a));
+            fail(where, "field \"" + f.answer + "\" must be a string or a number, got " + json_type_name(*a));
         answer = trim(answer);
         if (answer.empty()) fail(where, "field \"" + f.answer + "\" is empty");
 
@@ -111,7 +98,7 @@ struct Loader {
             auto i = obj.find(f.id);
             if (i == obj.end()) fail(where, "missing field \"" + f.id + "\" (the id field)");
             if (!(i->is_string() || i->is_number_integer()) || !scalar_text(*i, item.problem.id))
-                fail(where, "field \"" + f.id + "\" must be a string or an integer, got " + type_name(*i));
+                fail(where, "field \"" + f.id + "\" must be a string or an integer, got " + json_type_name(*i));
             if (blank(item.problem.id)) fail(where, "field \"" + f.id + "\" is empty");
         }
         auto [it, fresh] = seen_ids.emplace(item.problem.id, where);
@@ -137,7 +124,7 @@ struct Loader {
         if (options) {
             if (!options->is_object())
                 fail(where, "field \"" + f.options + "\" must be an object of letter -> text, got " +
-                                type_name(*options));
+                                json_type_name(*options));
             if (options->size() < 2)
                 fail(where, "field \"" + f.options + "\" needs at least two options");
             std::vector<std::string> letters;  // sorted (json objects iterate in key order)
@@ -145,7 +132,7 @@ struct Loader {
             for (auto& [k, v] : options->items()) {
                 if (blank(k)) fail(where, "field \"" + f.options + "\" has an empty letter");
                 if (!v.is_string())
-                    fail(where, "option \"" + k + "\" must be a string, got " + type_name(v));
+                    fail(where, "option \"" + k + "\" must be a string, got " + json_type_name(v));
                 letters.push_back(k);
                 texts.push_back(v.get<std::string>());
             }
@@ -179,7 +166,7 @@ struct Loader {
             throw Error(origin + ": not valid JSON: " + e.what());
         }
         if (!doc.is_array())
-            throw Error(origin + ": expected a JSON array of items, got " + type_name(doc));
+            throw Error(origin + ": expected a JSON array of items, got " + json_type_name(doc));
         for (size_t i = 0; i < doc.size(); ++i) add(doc[i], origin + ": item " + std::to_string(i));
     }
 
@@ -203,7 +190,7 @@ struct Loader {
                 // A pretty-printed single object is a common mistake: say so.
                 if (ds.items.empty() && json::accept(text.begin(), text.end()))
                     throw Error(origin + ": the file holds one JSON value (" +
-                                std::string(type_name(json::parse(text.begin(), text.end()))) +
+                                std::string(json_type_name(json::parse(text.begin(), text.end()))) +
                                 "); expected a JSON array of items or JSON Lines (one object per line)");
                 throw Error(where + ": not valid JSON: " + e.what());
             }

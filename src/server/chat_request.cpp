@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/json_type.h"
 #include "core/router.h"
 #include "core/similarity.h"
 
@@ -23,19 +24,6 @@ namespace {
 
 [[noreturn]] void bad(const std::string& param, const std::string& what) { throw ApiError(400, param + ": " + what, param); }
 
-const char* type_name(const json& v) {
-    switch (v.type()) {
-        case json::value_t::null: return "null";
-        case json::value_t::boolean: return "a boolean";
-        case json::value_t::string: return "a string";
-        case json::value_t::array: return "an array";
-        case json::value_t::object: return "an object";
-        case json::value_t::binary: return "binary";
-        case json::value_t::discarded: return "invalid";
-        default: return "a number";
-    }
-}
-
 // An integer in [lo, hi]; JSON floats with an integral value are accepted (2.0), others not.
 long get_int(const json& v, const std::string& param, long lo, long hi) {
     long x = 0;
@@ -48,14 +36,14 @@ long get_int(const json& v, const std::string& param, long lo, long hi) {
         if (!std::isfinite(d) || d != std::floor(d) || std::fabs(d) > 9e15) bad(param, "must be an integer");
         x = (long)d;
     } else {
-        bad(param, std::string("must be an integer, got ") + type_name(v));
+        bad(param, std::string("must be an integer, got ") + json_type_name(v));
     }
     if (x < lo || x > hi) bad(param, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + std::to_string(x));
     return x;
 }
 
 double get_number(const json& v, const std::string& param, double lo, double hi) {
-    if (!v.is_number()) bad(param, std::string("must be a number, got ") + type_name(v));
+    if (!v.is_number()) bad(param, std::string("must be a number, got ") + json_type_name(v));
     const double d = v.get<double>();
     if (!std::isfinite(d) || d < lo || d > hi)
         bad(param, "must be between " + std::to_string(lo) + " and " + std::to_string(hi));
@@ -63,19 +51,19 @@ double get_number(const json& v, const std::string& param, double lo, double hi)
 }
 
 bool get_bool(const json& v, const std::string& param) {
-    if (!v.is_boolean()) bad(param, std::string("must be true or false, got ") + type_name(v));
+    if (!v.is_boolean()) bad(param, std::string("must be true or false, got ") + json_type_name(v));
     return v.get<bool>();
 }
 
 std::string get_string(const json& v, const std::string& param) {
-    if (!v.is_string()) bad(param, std::string("must be a string, got ") + type_name(v));
+    if (!v.is_string()) bad(param, std::string("must be a string, got ") + json_type_name(v));
     return v.get<std::string>();
 }
 
 // A message's content: a string, or an array of {"type": "text", "text": ...} parts.
 std::string message_content(const json& c, const std::string& param) {
     if (c.is_string()) return c.get<std::string>();
-    if (!c.is_array()) bad(param, std::string("must be a string or an array of text parts, got ") + type_name(c));
+    if (!c.is_array()) bad(param, std::string("must be a string or an array of text parts, got ") + json_type_name(c));
     std::string out;
     for (size_t i = 0; i < c.size(); ++i) {
         const std::string p = param + "[" + std::to_string(i) + "]";
@@ -104,7 +92,7 @@ auto get_name(const json& v, const std::string& param, Parse parse, const char* 
 
 // The "leap" object: the method's settings. Unknown keys are errors (a typo must not be ignored).
 void apply_leap_object(const json& l, const RequestDefaults& d, RunConfig& c, bool& segments_given) {
-    if (!l.is_object()) bad("leap", std::string("must be an object, got ") + type_name(l));
+    if (!l.is_object()) bad("leap", std::string("must be an object, got ") + json_type_name(l));
     for (const auto& [key, v] : l.items()) {
         const std::string param = "leap." + key;
         if (key == "method") {
@@ -148,7 +136,7 @@ ChatRequest parse_chat_request(const std::string& body, const RequestDefaults& d
     } catch (const json::exception& e) {
         throw ApiError(400, std::string("the body is not valid JSON: ") + e.what());
     }
-    if (!j.is_object()) throw ApiError(400, std::string("the body must be a JSON object, got ") + type_name(j));
+    if (!j.is_object()) throw ApiError(400, std::string("the body must be a JSON object, got ") + json_type_name(j));
 
     ChatRequest r;
     r.config = d.config;
@@ -162,7 +150,7 @@ ChatRequest parse_chat_request(const std::string& body, const RequestDefaults& d
     for (size_t i = 0; i < msgs->size(); ++i) {
         const std::string p = "messages[" + std::to_string(i) + "]";
         const json& m = (*msgs)[i];
-        if (!m.is_object()) bad(p, std::string("must be an object, got ") + type_name(m));
+        if (!m.is_object()) bad(p, std::string("must be an object, got ") + json_type_name(m));
         const auto role = m.find("role");
         if (role == m.end()) bad(p + ".role", "is required");
         std::string rs = get_string(*role, p + ".role");
