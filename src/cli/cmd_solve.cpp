@@ -9,7 +9,7 @@
 #include "cli/engine_flags.h"
 #include "core/error.h"
 #include "core/vote.h"
-#include "eval/grader.h"
+#include "eval/outcome.h"
 
 namespace leap::cli {
 
@@ -35,12 +35,6 @@ std::string one_line(const std::string& s, size_t max_bytes = 32) {
         out = out.substr(0, cut) + "...";
     }
     return out;
-}
-
-std::vector<std::string> choice_letters(const Problem& p) {
-    std::vector<std::string> letters;
-    for (const auto& [letter, _] : p.choices) letters.push_back(letter);
-    return letters;
 }
 
 Choices parse_choices(const std::string& s) {
@@ -79,6 +73,7 @@ void solve(const SolveFlags& f) {
     nlohmann::json trace_problem;
     std::vector<std::string> answers;
     std::vector<std::string> finishes;
+    VoteResult vote;
     // Progress on stderr: a live line on a terminal, a plain line every 10 s in logs. The
     // budget is the most the run can sample, so the ETA is an upper bound.
     const bool tty = ::isatty(STDERR_FILENO);
@@ -98,18 +93,12 @@ void solve(const SolveFlags& f) {
         [&](ProblemRun& run, nlohmann::json timings) {
             trace_problem = run.trace();
             trace_problem["timings"] = timings;
-            for (const Path& p : run.paths()) {
-                answers.push_back(problem.multiple_choice() ? extract_choice_answer(p.text, choice_letters(problem))
-                                                            : extract_math_answer(p.text));
-                finishes.emplace_back(to_string(p.finish));
-            }
+            answers = extracted_answers(run);
+            vote = vote_paths(run, answers);
+            for (const Path& p : run.paths()) finishes.emplace_back(to_string(p.finish));
         },
         progress);
     if (tty && last_line > 0) std::fprintf(stderr, "\n");
-    // Answers agree when the grader says they are equivalent (e.g. 1/2 and 0.5).
-    const VoteResult vote = majority_vote(answers, nullptr, [&](const std::string& a, const std::string& b) {
-        return problem.multiple_choice() ? a == b : math_equivalent(a, b);
-    });
     trace_problem["answers"] = answers;
     trace_problem["vote"] = {{"answer", vote.answer}, {"votes", vote.votes}, {"voters", vote.voters},
                              {"majority", vote.majority}};

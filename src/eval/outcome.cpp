@@ -5,6 +5,25 @@
 
 namespace leap {
 
+std::vector<std::string> extracted_answers(const ProblemRun& run) {
+    const Problem& problem = run.problem();
+    std::vector<std::string> letters;
+    for (const auto& [letter, _] : problem.choices) letters.push_back(letter);
+    std::vector<std::string> answers;
+    for (const Path& p : run.paths())
+        answers.push_back(problem.multiple_choice() ? extract_choice_answer(p.text, letters) : extract_math_answer(p.text));
+    return answers;
+}
+
+AnswerEquivalence grader_equivalence(bool multiple_choice) {
+    if (multiple_choice) return [](const std::string& a, const std::string& b) { return a == b; };
+    return [](const std::string& a, const std::string& b) { return math_equivalent(a, b); };
+}
+
+VoteResult vote_paths(const ProblemRun& run, const std::vector<std::string>& answers) {
+    return majority_vote(answers, nullptr, grader_equivalence(run.problem().multiple_choice()));
+}
+
 nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::string& bench,
                            const nlohmann::json& timings) {
     const bool mc = item.problem.multiple_choice();
@@ -29,10 +48,7 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
         paths.push_back({{"answer", g.extracted}, {"correct", g.correct}, {"finish", to_string(p.finish)}, {"tokens", tk}});
     }
     tokens["prompt"] = run.prompt_tokens();
-    const AnswerEquivalence same = mc ? AnswerEquivalence([](const std::string& a, const std::string& b) { return a == b; })
-                                      : AnswerEquivalence([](const std::string& a, const std::string& b) {
-                                            return math_equivalent(a, b);
-                                        });
+    const AnswerEquivalence same = grader_equivalence(mc);
     auto vote_json = [&](const VoteResult& v) {
         const bool correct = !v.answer.empty() && (mc ? v.answer == item.answer : math_equivalent(v.answer, item.answer));
         return nlohmann::json{{"answer", v.answer}, {"votes", v.votes}, {"voters", v.voters}, {"correct", correct}};

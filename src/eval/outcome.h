@@ -4,10 +4,18 @@
 #include <nlohmann/json.hpp>
 
 #include "core/problem_run.h"
+#include "core/vote.h"
 #include "eval/dataset.h"
 #include "eval/metrics.h"
 
 namespace leap {
+
+// Each path's final answer as the grader extracts it (a letter for multiple choice).
+std::vector<std::string> extracted_answers(const ProblemRun& run);
+// Two answers agree when the grader says they are equivalent (1/2 and 0.5); letters exactly.
+AnswerEquivalence grader_equivalence(bool multiple_choice);
+// Majority vote over extracted_answers with grader_equivalence (what solve and serve report).
+VoteResult vote_paths(const ProblemRun& run, const std::vector<std::string>& answers);
 
 // Grades every path, votes (plain and shortest-majority, answers grouped by the grader's
 // equivalence) and returns the results line (schema: docs/results.md).

@@ -1,34 +1,27 @@
 #include "server/chat_response.h"
 
-#include "core/vote.h"
-#include "eval/grader.h"
+#include "eval/outcome.h"
 
 namespace leap::server {
 
 using nlohmann::json;
 
 json summarize_run(const ProblemRun& run) {
-    const Problem& problem = run.problem();
-    std::vector<std::string> answers;
+    const std::vector<std::string> answers = extracted_answers(run);
     json paths = json::array();
     std::array<long, (size_t)TokenKind::Count> total{};
-    for (const Path& p : run.paths()) {
-        std::vector<std::string> letters;
-        for (const auto& [letter, _] : problem.choices) letters.push_back(letter);
-        answers.push_back(problem.multiple_choice() ? extract_choice_answer(p.text, letters) : extract_math_answer(p.text));
+    for (size_t i = 0; i < run.paths().size(); ++i) {
+        const Path& p = run.paths()[i];
         json tokens = json::object();
         for (size_t k = 0; k < (size_t)TokenKind::Count; ++k) {
             if ((TokenKind)k == TokenKind::Prompt) continue;
             tokens[std::string(to_string((TokenKind)k))] = p.tokens[k];
             total[k] += p.tokens[k];
         }
-        paths.push_back({{"answer", answers.back()}, {"finish", to_string(p.finish)}, {"blocks", p.blocks.size()},
+        paths.push_back({{"answer", answers[i]}, {"finish", to_string(p.finish)}, {"blocks", p.blocks.size()},
                          {"tokens", tokens}, {"final", p.answer}});
     }
-    // Answers agree when the grader says they are equivalent (1/2 and 0.5).
-    const VoteResult vote = majority_vote(answers, nullptr, [&](const std::string& a, const std::string& b) {
-        return problem.multiple_choice() ? a == b : math_equivalent(a, b);
-    });
+    const VoteResult vote = vote_paths(run, answers);
     // The message: the final part (after end-of-thinking) of the first path in the majority
     // group; with no answer anywhere, path 0's.
     const int chosen = vote.majority.empty() ? 0 : vote.majority.front();
