@@ -33,7 +33,7 @@ void register_nano_data(CLI::App& app) {
     cmd->add_flag("--varied-ops", a->varied_ops, "a different operation per step (the harder variant)");
     cmd->add_flag("--simulate", a->simulate,
                   "print the Pass@1 that a model reproducing the training traces exactly would reach on these "
-                  "problems: independent vs LeaP-T (N=4, k=2 and N=8, k=4, dispersed; blocks after steps 5 and 9)");
+                  "problems: independent vs LeaP-T (N=4, k=2 and N=8, k=4, dispersed; blocks after steps 3 and 6)");
     cmd->add_flag("--traces", a->traces,
                   "write the simulated training traces of these problems instead (one JSON line per path, "
                   "the assistant text with the engine's injected pieces marked)");
@@ -54,7 +54,7 @@ void register_nano_data(CLI::App& app) {
                     o.forced_share = 0;
                     o.fixed_k = n == 4 ? 2 : 4;
                     o.fixed_router = 0;
-                    o.fixed_blocks = leap ? std::vector<int>{5, 9} : std::vector<int>{-1};
+                    o.fixed_blocks = leap ? std::vector<int>{3, 6} : std::vector<int>{-1};
                     int ok = 0, all = 0;
                     for (size_t i = 0; i < problems.size(); ++i)
                         for (const auto& t : nano::simulate_run(problems[i], mix_seed({a->seed, (uint64_t)i, 7u}), o, prompts)) {

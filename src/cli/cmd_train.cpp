@@ -37,6 +37,7 @@ struct TrainArgs {
     bool varied_ops = false;
     double slip = nano::TaskSpec{}.slip;
     int64_t n_embd = 128, n_layer = 4, n_head = 4, n_ff = 384;
+    double k_bias_std = 1.0;
     train::TrainConfig cfg;
     bool keep_temp = false;
     std::vector<std::string> results;  // --from-results: leap eval results files
@@ -59,9 +60,9 @@ std::string describe(const TrainArgs& a) {
     if (a.nano)
         std::snprintf(b, sizeof b,
                       "leap train --nano --seed %llu --runs %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
-                      "--n-head %lld --n-ff %lld --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
+                      "--n-head %lld --n-ff %lld --k-bias-std %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
                       (unsigned long long)a.seed, a.runs, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
-                      (long long)a.n_head, (long long)a.n_ff, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
+                      (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
                       a.cfg.warmup, a.cfg.weight_decay, a.varied_ops ? " --varied-ops" : "", a.init.empty() ? "" : " --init ", a.init.c_str());
     else
         std::snprintf(b, sizeof b, "leap train --from-results (%zu files) -m %s --seed %llu --n-ctx %d --epochs %d --lr %g",
@@ -90,6 +91,7 @@ void run_nano(TrainArgs& a) {
         mo.n_head = a.n_head;
         mo.n_head_kv = a.n_head;
         mo.n_ff = a.n_ff;
+        mo.k_bias_std = a.k_bias_std;
         mo.n_ctx = a.cfg.n_ctx;
         mo.rope_base = 10000.0f;  // short contexts: keep positions distinguishable in more dimensions
         mo.tied = false;  // llama.cpp's trainer leaves token_embd frozen: the output layer must be its own
@@ -206,6 +208,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--n-layer", a->n_layer, "layers")->capture_default_str();
     cmd->add_option("--n-head", a->n_head, "attention heads")->capture_default_str();
     cmd->add_option("--n-ff", a->n_ff, "feed-forward width")->capture_default_str();
+    cmd->add_option("--k-bias-std", a->k_bias_std,
+                    "std of the new model's key biases (llama.cpp trains no keys; a shared key component lets "
+                    "queries attend by position; docs/nano.md)")->capture_default_str();
     cmd->add_option("--n-ctx", a->cfg.n_ctx, "training context (every example is padded to it)")->capture_default_str();
     cmd->add_option("--pack", a->cfg.pack, "examples per optimizer step (laid end to end in one sequence)")->capture_default_str();
     cmd->add_flag("--varied-ops", a->varied_ops, "a different operation per step (harder; docs/nano.md)");

@@ -371,6 +371,8 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     validate_shape(s);
     if (opts.init_std && !(*opts.init_std > 0 && std::isfinite(*opts.init_std)))
         throw Error("--init-std must be a positive number");
+    if (opts.k_bias_std && !(*opts.k_bias_std >= 0 && std::isfinite(*opts.k_bias_std)))
+        throw Error("--k-bias-std must be a non-negative number");
 
     // Vocab.
     std::string vocab_path = opts.vocab_path;
@@ -435,6 +437,7 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     gguf_set_val_u64(m, "leap.seed", opts.seed);
     gguf_set_val_str(m, "leap.weight_type", weight_type_name(opts.type).c_str());
     if (opts.init_std) gguf_set_val_f32(m, "leap.init_std", (float)*opts.init_std);
+    if (opts.k_bias_std) gguf_set_val_f32(m, "leap.k_bias_std", (float)*opts.k_bias_std);
     for (int64_t i = 0; i < gguf_get_n_kv(vocab.get()); ++i) {
         const std::string key = gguf_get_key(vocab.get(), i);
         if (key.rfind("tokenizer.", 0) == 0) copy_kv(m, vocab.get(), i, vocab_path);
@@ -462,13 +465,13 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
         p.type = mat_type;
         plans.push_back(p);
     };
-    auto vec = [&](const std::string& nm, int64_t ne0, bool ones) {
+    auto vec = [&](const std::string& nm, int64_t ne0, bool ones, float std = 0.02f) {
         TensorPlan p;
         p.name = nm;
         p.ne0 = ne0;
         p.is_1d = true;
         p.fill = ones ? TensorPlan::Fill::Ones : TensorPlan::Fill::Normal;
-        p.std = 0.02f;
+        p.std = std;
         p.type = GGML_TYPE_F32;
         plans.push_back(p);
     };
@@ -479,7 +482,7 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
         mat(b + "attn_q.weight", s.n_embd, s.n_embd, 2.0);
         vec(b + "attn_q.bias", s.n_embd, false);
         mat(b + "attn_k.weight", s.n_embd, n_embd_kv, 2.0);
-        vec(b + "attn_k.bias", n_embd_kv, false);
+        vec(b + "attn_k.bias", n_embd_kv, false, opts.k_bias_std ? (float)*opts.k_bias_std : 0.02f);
         mat(b + "attn_v.weight", s.n_embd, n_embd_kv);
         vec(b + "attn_v.bias", n_embd_kv, false);
         mat(b + "attn_output.weight", s.n_embd, s.n_embd, 2.0);

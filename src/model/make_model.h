@@ -69,6 +69,11 @@ struct MakeModelOptions {
     // attn_output and ffn_down, 1 otherwise: activations stay at unit scale, the logits have std ~1,
     // and greedy continuations vary instead of repeating. Norm weights are 1, q/k/v biases std 0.02.
     std::optional<double> init_std;
+    // Std of the attn_k biases (default 0.02). llama.cpp's trainer cannot update attn_k (keys reach
+    // attention through the KV cache, which has no gradient), so a model meant for training gets a
+    // large key bias: a component every key shares, which lets trained queries attend by relative
+    // position (RoPE) instead of by token content only.
+    std::optional<double> k_bias_std;
     int n_threads = 0;                    // <= 0: hardware concurrency
     bool verbose = false;                 // let llama.cpp's quantizer log through
     std::function<void(const MakeModelProgress&)> progress;  // optional, called from this thread

@@ -18,7 +18,7 @@
 namespace leap::nano {
 
 struct TaskSpec {
-    int steps = 10;      // operations per problem
+    int steps = 9;       // operations per problem (not 10: ten repeats of one operation cancel out)
     double slip = 0.08;  // per-step chance of a wrong result in generated traces
     // One operation repeated (the default) or a different one per step. With one operation a
     // step reads only the latest operation, index and value; per-step operations need each one
