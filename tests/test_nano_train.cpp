@@ -65,24 +65,38 @@ TEST(NanoVocab, EveryWordIsOneTokenAndTextRoundTrips) {
     train::Trainer t(tiny_model(), cfg);
     EXPECT_EQ(t.n_vocab(), 256 + (int)nano::vocabulary_words(PromptSet::builtin()).size() + 3);
     for (const auto& w : nano::vocabulary_words(PromptSet::builtin())) EXPECT_EQ(t.tokenize(w).size(), 1u) << w;
-    EXPECT_EQ(t.tokenize("[7]+4 3=7\n\n").size(), 7u);  // [7] +4 ' ' 3 = 7 \n\n
+    EXPECT_EQ(t.tokenize("3>0 no\n\n").size(), 4u);  // 3> 0 ' no' \n\n
     EXPECT_EQ(t.tokenize("0123456789").size(), 10u);     // no merges: one digit per token
     const std::string prompt = t.render_prompt("hi");
     EXPECT_EQ(prompt, std::string(nano::kUserTurn) + "hi" + nano::kAssistantTurn + "<think>\n");
     const auto ids = t.tokenize(prompt);
     EXPECT_EQ(ids.size(), 6u);  // <|user|> h i <|assistant|> <think> \n
+    // The trace generator's budgets count tokens with nano::split_tokens: it must split as
+    // llama.cpp does, on every text a trace holds.
+    const PromptSet prompts = PromptSet::builtin();
+    const auto words = nano::vocabulary_words(prompts);
+    int checked = 0;
+    for (int i = 0; i < 20; ++i)
+        for (const auto& tr : nano::simulate_run(nano::make_problem(5, i, {}), 9 + i, {}, prompts)) {
+            ASSERT_EQ(t.tokenize(tr.user_message).size(), nano::split_tokens(tr.user_message, words).size());
+            for (const auto& piece : tr.pieces) {
+                ASSERT_EQ(t.tokenize(piece.text).size(), nano::split_tokens(piece.text, words).size()) << piece.text;
+                ++checked;
+            }
+        }
+    EXPECT_GT(checked, 500);
 }
 
 TEST(NanoTrain, LabelsPointAtTheNextStepBeforeInjectedBlocks) {
     train::TrainConfig cfg;
     cfg.threads = 1;
     train::Trainer t(tiny_model(), cfg);
-    std::vector<nano::Piece> pieces = {{"[1]+3 4=7\n\n", false, ""}, {"Let me", true, "[2]"}, {" 7", false, ""}};
+    std::vector<nano::Piece> pieces = {{"3>0 no\n\n", false, ""}, {"Let me", true, "7>2 no\n\n"}, {" 7", false, ""}};
     const auto e = train::make_example(t, "x", pieces, 256);
     ASSERT_TRUE(e);
     const auto prompt = t.tokenize(t.render_prompt("x"));
     const size_t before_injected = prompt.size() + t.tokenize(pieces[0].text).size() - 1;
-    EXPECT_EQ(e->labels[before_injected], t.tokenize("[2]")[0]);
+    EXPECT_EQ(e->labels[before_injected], t.tokenize("7>")[0]);
     EXPECT_EQ(e->tokens[before_injected + 1], t.tokenize("Let me")[0]);
     EXPECT_EQ(e->labels[0], e->tokens[1]);
     EXPECT_EQ(e->tokens.size(), 256u);

@@ -21,19 +21,20 @@ void register_nano_data(CLI::App& app) {
         int steps = nano::TaskSpec{}.steps;
         std::string out;
         bool traces = false;
-        bool varied_ops = false;
         bool simulate = false;
+        int segment_tokens = 12, segments = 3;
     };
     auto a = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("nano-data", "Write problems of the LeaP-T nano task (docs/nano.md) as a dataset file");
     cmd->add_option("--seed", a->seed, "problem stream (training uses other streams)")->capture_default_str();
     cmd->add_option("--count", a->count, "number of problems")->capture_default_str();
-    cmd->add_option("--steps", a->steps, "operations per problem")->capture_default_str();
+    cmd->add_option("--steps", a->steps, "steps in table B after the key")->capture_default_str();
     cmd->add_option("-o,--out", a->out, "output file (.jsonl); not with --simulate");
-    cmd->add_flag("--varied-ops", a->varied_ops, "a different operation per step (the harder variant)");
     cmd->add_flag("--simulate", a->simulate,
                   "print the Pass@1 that a model reproducing the training traces exactly would reach on these "
-                  "problems: independent vs LeaP-T (N=4, k=2 and N=8, k=4, dispersed; blocks after steps 3 and 6)");
+                  "problems: independent vs LeaP-T (N=4, k=2 and N=8, k=4, dispersed), -T and --segments as in leap eval");
+    cmd->add_option("-T,--segment-tokens", a->segment_tokens, "with --simulate: tokens per segment")->capture_default_str();
+    cmd->add_option("--segments", a->segments, "with --simulate: segments")->capture_default_str();
     cmd->add_flag("--traces", a->traces,
                   "write the simulated training traces of these problems instead (one JSON line per path, "
                   "the assistant text with the engine's injected pieces marked)");
@@ -41,27 +42,30 @@ void register_nano_data(CLI::App& app) {
         if (a->count < 1) throw Error("nano-data: --count must be >= 1");
         nano::TaskSpec spec;
         spec.steps = a->steps;
-        spec.varied_ops = a->varied_ops;
         const auto problems = nano::make_problems(a->seed, a->count, spec);
         if (a->simulate) {
             const PromptSet prompts = PromptSet::builtin();
-            std::printf("idealised Pass@1 (slip %.2f per step, %d steps, %d problems)\n", spec.slip, spec.steps, a->count);
+            std::printf("idealised Pass@1 (slip %.2f per lookup, %d steps in B, T=%d, %d segments, %d problems)\n",
+                        spec.slip, spec.steps, a->segment_tokens, a->segments, a->count);
             for (int n : {4, 8}) {
                 for (bool leap : {false, true}) {
                     nano::TraceOptions o;
                     o.spec = spec;
                     o.n_paths = {n};
-                    o.forced_share = 0;
                     o.fixed_k = n == 4 ? 2 : 4;
                     o.fixed_router = 0;
-                    o.fixed_blocks = leap ? std::vector<int>{3, 6} : std::vector<int>{-1};
-                    int ok = 0, all = 0;
+                    o.fixed_segment_tokens = a->segment_tokens;
+                    o.fixed_segments = a->segments;
+                    o.fixed_independent = leap ? 0 : 1;
+                    int ok = 0, found = 0, all = 0;
                     for (size_t i = 0; i < problems.size(); ++i)
                         for (const auto& t : nano::simulate_run(problems[i], mix_seed({a->seed, (uint64_t)i, 7u}), o, prompts)) {
                             ok += t.correct;
+                            found += t.found;
                             ++all;
                         }
-                    std::printf("  N=%d %-12s %.3f\n", n, leap ? "LeaP-T" : "independent", (double)ok / all);
+                    std::printf("  N=%d %-12s Pass@1 %.3f  (key found by %.3f of paths)\n", n,
+                                leap ? "LeaP-T" : "independent", (double)ok / all, (double)found / all);
                 }
             }
             return;
@@ -76,8 +80,9 @@ void register_nano_data(CLI::App& app) {
                     nlohmann::json pieces = nlohmann::json::array();
                     for (const auto& p : t.pieces)
                         pieces.push_back({{"text", p.text}, {"injected", p.injected}, {"alt", p.alt}});
-                    f << nlohmann::json{{"id", t.problem_id}, {"n", t.n_paths}, {"k", t.k}, {"blocks", t.blocks},
-                                        {"correct", t.correct}, {"user", t.user_message}, {"pieces", pieces}}
+                    f << nlohmann::json{{"id", t.problem_id}, {"n", t.n_paths}, {"k", t.k}, {"T", t.segment_tokens},
+                                        {"segments", t.segments}, {"blocks", t.blocks}, {"correct", t.correct},
+                                        {"user", t.user_message}, {"pieces", pieces}}
                              .dump()
                       << "\n";
                 }

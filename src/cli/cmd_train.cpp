@@ -34,7 +34,6 @@ struct TrainArgs {
     std::string init;  // continue from this GGUF instead of a fresh model
     int runs = 6000;   // simulated runs (each gives N traces)
     int steps = nano::TaskSpec{}.steps;
-    bool varied_ops = false;
     double slip = nano::TaskSpec{}.slip;
     int64_t n_embd = 128, n_layer = 4, n_head = 4, n_ff = 384;
     double k_bias_std = 1.0;
@@ -60,10 +59,10 @@ std::string describe(const TrainArgs& a) {
     if (a.nano)
         std::snprintf(b, sizeof b,
                       "leap train --nano --seed %llu --runs %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
-                      "--n-head %lld --n-ff %lld --k-bias-std %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
+                      "--n-head %lld --n-ff %lld --k-bias-std %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s",
                       (unsigned long long)a.seed, a.runs, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
                       (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
-                      a.cfg.warmup, a.cfg.weight_decay, a.varied_ops ? " --varied-ops" : "", a.init.empty() ? "" : " --init ", a.init.c_str());
+                      a.cfg.warmup, a.cfg.weight_decay, a.init.empty() ? "" : " --init ", a.init.c_str());
     else
         std::snprintf(b, sizeof b, "leap train --from-results (%zu files) -m %s --seed %llu --n-ctx %d --epochs %d --lr %g",
                       a.results.size(), a.base.c_str(), (unsigned long long)a.seed, a.cfg.n_ctx, a.cfg.epochs, a.cfg.lr);
@@ -107,7 +106,6 @@ void run_nano(TrainArgs& a) {
     nano::TraceOptions to;
     to.spec.steps = a.steps;
     to.spec.slip = a.slip;
-    to.spec.varied_ops = a.varied_ops;
     const uint64_t stream = mix_seed({a.seed, 0x747261696eu});
     std::vector<train::Example> train_set, val_set;
     int too_long = 0, traces = 0, correct = 0, longest = 0;
@@ -202,8 +200,8 @@ void register_train(CLI::App& app) {
     cmd->add_option("-o,--out", a->out, "output GGUF")->required();
     cmd->add_option("--init", a->init, "continue training this GGUF instead of a new model");
     cmd->add_option("--runs", a->runs, "simulated runs (problems); each gives N traces")->capture_default_str();
-    cmd->add_option("--steps", a->steps, "operations per problem")->capture_default_str();
-    cmd->add_option("--slip", a->slip, "per-step slip rate in the traces")->capture_default_str();
+    cmd->add_option("--steps", a->steps, "steps in table B after the key")->capture_default_str();
+    cmd->add_option("--slip", a->slip, "per-lookup slip rate in the traces")->capture_default_str();
     cmd->add_option("--n-embd", a->n_embd, "model width")->capture_default_str();
     cmd->add_option("--n-layer", a->n_layer, "layers")->capture_default_str();
     cmd->add_option("--n-head", a->n_head, "attention heads")->capture_default_str();
@@ -213,7 +211,6 @@ void register_train(CLI::App& app) {
                     "queries attend by position; docs/nano.md)")->capture_default_str();
     cmd->add_option("--n-ctx", a->cfg.n_ctx, "training context (every example is padded to it)")->capture_default_str();
     cmd->add_option("--pack", a->cfg.pack, "examples per optimizer step (laid end to end in one sequence)")->capture_default_str();
-    cmd->add_flag("--varied-ops", a->varied_ops, "a different operation per step (harder; docs/nano.md)");
     cmd->add_option("--epochs", a->cfg.epochs, "passes over the examples")->capture_default_str();
     cmd->add_option("--lr", a->cfg.lr, "peak learning rate (AdamW, cosine decay)")->capture_default_str();
     cmd->add_option("--lr-min", a->cfg.lr_min, "final learning rate")->capture_default_str();
