@@ -2,7 +2,9 @@
 # LeaP-T vs independent sampling on held-out problems of the nano task (docs/nano.md), with the
 # real engine and harness (leap nano-data + leap eval + leap report). Prints the report table.
 #   scripts/nano-compare.sh [MODEL] [COUNT] [OUT]
-# Environment: LEAP (the binary), SEEDS ("1 2"), PATHS (4), K (2), ROUTER (dispersed), THREADS.
+# Environment: LEAP (the binary), SEEDS ("1"), PATHS (4), K (2 for 4 paths, 4 for 8), ROUTERS
+# ("dispersed"), TEMPS (independent sampling's temperatures, "1 0.6 0": its best is the baseline),
+# MATCH (1: also independent sampling with LeaP-T's token budget), THREADS, DATA_SEED (101).
 set -euo pipefail
 LEAP=${LEAP:-build/bin/leap}
 MODEL=${1:-assets/leap-nano.gguf}
@@ -10,29 +12,43 @@ COUNT=${2:-100}
 OUT=${3:-results/nano}
 SEEDS=${SEEDS:-1}
 PATHS=${PATHS:-4}
-K=${K:-2}
-ROUTER=${ROUTER:-dispersed}
+K=${K:-$((PATHS >= 8 ? 4 : 2))}
+ROUTERS=${ROUTERS:-dispersed}
+TEMPS=${TEMPS:-1 0.6 0}
+MATCH=${MATCH:-0}
 THREADS=${THREADS:-$(nproc)}
+DATA_SEED=${DATA_SEED:-101}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 
 mkdir -p "$OUT"
-# Held-out problems: stream 101 (training draws from streams no nano-data seed gives).
-"$LEAP" nano-data --seed 101 --count "$COUNT" -o "$OUT/nano-heldout.jsonl"
-# The nano protocol: 3 segments of 40 tokens (a step is 7), pure sampling so the model's own
-# slip rate shows, short summaries and answers.
-common=(-m "$MODEL" --bench "$OUT/nano-heldout.jsonl" -n "$PATHS" -T 40 --segments 3 --summary-tokens 16
-        --answer-tokens 8 --temperature 1 --top-p 1 --min-p 0 --sample-top-k 0 -t "$THREADS"
-        --parallel-problems 8)
+# Held-out problems (training draws from streams no nano-data seed gives).
+"$LEAP" nano-data --seed "$DATA_SEED" --count "$COUNT" -o "$OUT/nano-heldout.jsonl"
+# The nano protocol: 2 segments of 16 tokens (a try is 4 tokens, a step in B 3), one block,
+# short summaries and answers; no top-k/top-p/min-p cut, so temperature alone sets the sampling.
+common=(-m "$MODEL" --bench "$OUT/nano-heldout.jsonl" -n "$PATHS" -T 16 --segments 2 --summary-tokens 16
+        --answer-tokens 6 --sample-top-k 0 --top-p 1 --min-p 0 -t "$THREADS" --parallel-problems 16)
 runs=()
-labels=()
-for method in independent leap-t; do
-    for seed in $SEEDS; do
-        dir="$OUT/$method-n$PATHS-k$K-$ROUTER-seed$seed"
-        echo "== $method, N=$PATHS, seed $seed" >&2
-        "$LEAP" eval "${common[@]}" --method "$method" --top-k "$K" --router "$ROUTER" --seed "$seed" --out "$dir" >&2
+for seed in $SEEDS; do
+    for temp in $TEMPS; do
+        dir="$OUT/independent-n$PATHS-temp$temp-seed$seed"
+        echo "== independent, N=$PATHS, temperature $temp, seed $seed" >&2
+        "$LEAP" eval "${common[@]}" --method independent --temperature "$temp" --seed "$seed" --out "$dir" >&2
         runs+=("$dir")
     done
-    labels+=("$method")
+    for router in $ROUTERS; do
+        dir="$OUT/leap-t-n$PATHS-k$K-$router-seed$seed"
+        echo "== LeaP-T, N=$PATHS, k=$K, $router, seed $seed" >&2
+        "$LEAP" eval "${common[@]}" --method leap-t --temperature 1 --top-k "$K" --router "$router" --seed "$seed" \
+            --out "$dir" >&2
+        runs+=("$dir")
+        if [ "$MATCH" = 1 ]; then
+            dir="$OUT/independent-matched-n$PATHS-k$K-$router-seed$seed"
+            echo "== independent with LeaP-T's budget (more paths), seed $seed" >&2
+            "$LEAP" eval "${common[@]}" --method leap-t --top-k "$K" --router "$router" --match-budget paths \
+                --temperature 1 --seed "$seed" --out "$dir" >&2
+            runs+=("$dir")
+        fi
+    done
 done
-"$LEAP" report "${runs[@]}" -o "$OUT/report" --title "LeaP-T nano: LeaP-T vs independent (N=$PATHS, k=$K, $ROUTER)" >&2
+"$LEAP" report "${runs[@]}" -o "$OUT/report" --title "LeaP-T nano: LeaP-T vs independent sampling (N=$PATHS)" >&2
 cat "$OUT/report.md"

@@ -41,15 +41,16 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheTables) {
 }
 
 TEST(NanoTask, TextsAndTokenSplit) {
-    EXPECT_EQ(nano::try_text(3, 0, false), "3>0 no\n\n");
-    EXPECT_EQ(nano::try_text(4, 5, true), "4>5 yes\n\n");
-    EXPECT_EQ(nano::step_text(4, 6), "4=6\n\n");
-    EXPECT_EQ(nano::summary_text(4, {1, 2}), " key 4 ");
-    EXPECT_EQ(nano::summary_text(-1, {3, 7, 1}), " tried 3 7 1 ");
+    EXPECT_EQ(nano::try_text(3, 0, false), "3?0 no\n\n");
+    EXPECT_EQ(nano::try_text(4, 5, true), "4?5 yes\n\n");
+    EXPECT_EQ(nano::step_text(4, 6), "4:6\n\n");
+    EXPECT_EQ(nano::summary_text(4, {1, 2}), " key 4? ");
+    EXPECT_EQ(nano::summary_text(-1, {3, 7, 1}), " tried 3? 7? 1? ");
     EXPECT_EQ(nano::summary_text(-1, {}), " tried none ");
     const auto words = nano::vocabulary_words(PromptSet::builtin());
-    EXPECT_EQ(nano::split_tokens("3>0 no\n\n", words), (std::vector<std::string>{"3>", "0", " no", "\n\n"}));
-    EXPECT_EQ(nano::split_tokens("x 4=6", words), (std::vector<std::string>{"x", " ", "4=", "6"}));
+    EXPECT_EQ(nano::split_tokens("3?0 no\n\n", words), (std::vector<std::string>{"3?", "0", " no", "\n\n"}));
+    EXPECT_EQ(nano::split_tokens("x 4=6 4:6", words), (std::vector<std::string>{"x", " ", "4=6", " ", "4:", "6"}));
+    EXPECT_EQ(nano::split_tokens("sends to 5,", words), (std::vector<std::string>{"s", "e", "n", "d", "s", " to 5", ","}));
 }
 
 TEST(NanoTask, DatasetFileLoadsAndGradesExactly) {
@@ -146,7 +147,7 @@ TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const auto words = nano::vocabulary_words(prompts);
     const std::set<std::string> set(words.begin(), words.end());
     EXPECT_EQ(set.size(), words.size());
-    for (const auto& w : {std::string("9>"), std::string("0="), std::string(" tried "), std::string("\n\n"),
+    for (const auto& w : {std::string("9?"), std::string("0:"), std::string("3>7"), std::string("0=9"), std::string(" to 4"), std::string(" tried "), std::string("\n\n"),
                           prompts.comment_cue, prompts.answer_opener_math, prompts.triggers[0], prompts.openers[5],
                           std::string("Peer 3: \"")})
         EXPECT_TRUE(set.count(w)) << w;

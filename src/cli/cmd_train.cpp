@@ -91,6 +91,7 @@ void run_nano(TrainArgs& a) {
         mo.n_head_kv = a.n_head;
         mo.n_ff = a.n_ff;
         mo.k_bias_std = a.k_bias_std;
+        mo.for_training = true;
         mo.n_ctx = a.cfg.n_ctx;
         mo.rope_base = 10000.0f;  // short contexts: keep positions distinguishable in more dimensions
         mo.tied = false;  // llama.cpp's trainer leaves token_embd frozen: the output layer must be its own

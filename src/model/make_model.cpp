@@ -438,6 +438,7 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     gguf_set_val_str(m, "leap.weight_type", weight_type_name(opts.type).c_str());
     if (opts.init_std) gguf_set_val_f32(m, "leap.init_std", (float)*opts.init_std);
     if (opts.k_bias_std) gguf_set_val_f32(m, "leap.k_bias_std", (float)*opts.k_bias_std);
+    if (opts.for_training) gguf_set_val_bool(m, "leap.init_for_training", true);
     for (int64_t i = 0; i < gguf_get_n_kv(vocab.get()); ++i) {
         const std::string key = gguf_get_key(vocab.get(), i);
         if (key.rfind("tokenizer.", 0) == 0) copy_kv(m, vocab.get(), i, vocab_path);
@@ -462,6 +463,11 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
         p.ne0 = ne0;
         p.ne1 = ne1;
         p.std = wstd(ne0, gain);
+        if (opts.for_training && !opts.init_std) {
+            const bool small = nm.find("attn_q.") != std::string::npos || nm.find("attn_output.") != std::string::npos ||
+                               nm.find("ffn_down.") != std::string::npos || nm == "output.weight";
+            p.std = small ? 0.02f : wstd(ne0, 1.0);
+        }
         p.type = mat_type;
         plans.push_back(p);
     };

@@ -74,6 +74,11 @@ struct MakeModelOptions {
     // large key bias: a component every key shares, which lets trained queries attend by relative
     // position (RoPE) instead of by token content only.
     std::optional<double> k_bias_std;
+    // Initialise for training with llama.cpp's trainer rather than for random-model tests: the
+    // trained matrices that set attention and the residual branches (attn_q, attn_output,
+    // ffn_down, output) start small (std 0.02: uniform attention, branches near zero), the ones
+    // it cannot train (token_embd, attn_k, attn_v) at unit scale (std 1/sqrt(fan_in)).
+    bool for_training = false;
     int n_threads = 0;                    // <= 0: hardware concurrency
     bool verbose = false;                 // let llama.cpp's quantizer log through
     std::function<void(const MakeModelProgress&)> progress;  // optional, called from this thread

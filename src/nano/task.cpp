@@ -15,7 +15,7 @@ namespace leap::nano {
 namespace {
 const char* kTableA = "A:";
 const char* kTableB = ". B:";
-const char* kFind = ". Find the key that A sends to ";
+const char* kFind = ". Find the key that A sends";
 const char* kFollow = ", then follow B ";
 const char* kTimes = " times from it. Where do you end?";
 const char* kNo = " no";
@@ -23,12 +23,19 @@ const char* kYes = " yes";
 const char* kKey = " key ";
 const char* kTried = " tried ";
 const char* kNone = "none";
-const char* kKeep = "keep ";
+const char* kKeep = "keep";
 const char* kNoKeyYet = "no key yet";
 const char* kBoxed = "\\boxed{";
 
-std::string a_key(int k) { return std::to_string(k) + ">"; }  // one token each
-std::string b_key(int k) { return std::to_string(k) + "="; }
+// Tokens (each one word of the vocabulary). A table entry is one token ("3>0", "4=6"), and a
+// path names keys with other tokens ("3?" for a try in A, "4:" for a step in B): reading an entry
+// is then one attention hop from the key a path writes to the entry with that key, and the
+// keys a path or its peers tried are tokens it can see (and avoid) in the context.
+std::string a_entry(int k, int v) { return std::to_string(k) + ">" + std::to_string(v); }
+std::string b_entry(int k, int v) { return std::to_string(k) + "=" + std::to_string(v); }
+std::string try_key(int k) { return std::to_string(k) + "?"; }
+std::string step_key(int k) { return std::to_string(k) + ":"; }
+std::string target_word(int t) { return " to " + std::to_string(t); }
 
 // A slip: the digit next to the right one (a misread of the table), never the right one.
 int slipped(int right, Rng& rng) { return (right + (rng.below(2) ? 1 : 9)) % 10; }
@@ -42,10 +49,10 @@ void shuffle(int* v, Rng& rng) {
 
 std::string NanoProblem::text() const {
     std::string s = kTableA;
-    for (int k = 0; k < 10; ++k) s += " " + a_key(k) + std::to_string(a[k]);
+    for (int k = 0; k < 10; ++k) s += " " + a_entry(k, a[k]);
     s += kTableB;
-    for (int k = 0; k < 10; ++k) s += " " + b_key(k) + std::to_string(b[k]);
-    return s + kFind + std::to_string(target) + kFollow + std::to_string(steps) + kTimes;
+    for (int k = 0; k < 10; ++k) s += " " + b_entry(k, b[k]);
+    return s + kFind + target_word(target) + kFollow + std::to_string(steps) + kTimes;
 }
 
 NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
@@ -83,18 +90,18 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
 }
 
 std::string try_text(int key, int value, bool hit) {
-    return a_key(key) + std::to_string(value) + (hit ? kYes : kNo) + "\n\n";
+    return try_key(key) + std::to_string(value) + (hit ? kYes : kNo) + "\n\n";
 }
 
-std::string step_text(int from, int to) { return b_key(from) + std::to_string(to) + "\n\n"; }
+std::string step_text(int from, int to) { return step_key(from) + std::to_string(to) + "\n\n"; }
 
 std::string answer_text(int value) { return std::string("\n\n") + kBoxed + std::to_string(value) + "}"; }
 
 std::string summary_text(int key, const std::vector<int>& tried) {
-    if (key >= 0) return kKey + std::to_string(key) + " ";
+    if (key >= 0) return kKey + try_key(key) + " ";
     std::string s = kTried;
     if (tried.empty()) s += kNone;
-    for (size_t i = 0; i < tried.size(); ++i) s += (i ? " " : "") + std::to_string(tried[i]);
+    for (size_t i = 0; i < tried.size(); ++i) s += (i ? " " : "") + try_key(tried[i]);
     return s + " ";
 }
 
@@ -298,7 +305,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
             add(i, comment_block(choices[i], summaries, prompts), true);
             std::string check;
             if (s.key >= 0) {
-                check = "\n\n" + std::string(kKeep) + std::to_string(s.key) + "\n\n";
+                check = "\n\n" + std::string(kKeep) + "\n\n";
             } else {
                 int claimed = -1;
                 for (const auto& c : choices[i]) {
@@ -354,8 +361,13 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
                                   std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kTableA,
                                   kTableB, kFind, kFollow, kTimes, kNo, kYes, kKey, kTried, kNone, kKeep, kNoKeyYet};
     for (int d = 0; d <= 9; ++d) {
-        w.push_back(a_key(d));
-        w.push_back(b_key(d));
+        w.push_back(try_key(d));
+        w.push_back(step_key(d));
+        w.push_back(target_word(d));
+        for (int v = 0; v <= 9; ++v) {
+            w.push_back(a_entry(d, v));
+            w.push_back(b_entry(d, v));
+        }
     }
     for (int i = 1; i <= max_peers; ++i) w.push_back("Peer " + std::to_string(i) + ": \"");
     // The prompt set: the plain prompt around its placeholder, and every text a block injects.

@@ -7,12 +7,12 @@
 //   "A: 0>7 1>2 ... 9>4. B: 0=3 1=8 ... 9=5. Find the key that A sends to 5, then follow B 3
 //    times from it. Where do you end?"
 // Nothing in the problem says which key A sends to 5, so a path searches: it tries keys one per
-// paragraph ("3>0 no", "4>5 yes"), then follows B from the key it found ("4=6", "6=1", "1=8")
+// paragraph ("3?0 no", "4?5 yes"), then follows B from the key it found ("4:6", "6:1", "1:8")
 // and answers \boxed{8}. The token budget allows only a few tries, so a path that starts with
 // unlucky tries runs out and guesses: its beginning decides its result (the prefix dominance
 // trap in miniature), and no decoding setting helps, because which key is right cannot be known
-// before trying it. At a LeaP block a path reports the key it found (" key 4 ") or the keys it
-// tried (" tried 3 7 "); a path that hears of a key checks it with one try of its own and
+// before trying it. At a LeaP block a path reports the key it found (" key 4? ") or the keys it
+// tried (" tried 3? 7? "); a path that hears of a key checks it with one try of its own and
 // follows B from it, and one that hears only of failed tries skips them.
 #include <cstdint>
 #include <string>
@@ -46,11 +46,11 @@ std::vector<NanoProblem> make_problems(uint64_t seed, int count, const TaskSpec&
 std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
-std::string try_text(int key, int value, bool hit);  // "3>0 no\n\n", "4>5 yes\n\n"
-std::string step_text(int from, int to);             // "4=6\n\n"
+std::string try_text(int key, int value, bool hit);  // "3?0 no\n\n", "4?5 yes\n\n"
+std::string step_text(int from, int to);             // "4:6\n\n"
 std::string answer_text(int value);                  // "\n\n\\boxed{8}" (after the end-of-thinking marker)
-// A summary, as the model writes it between the tags: " key 4 " once a key is found, else the
-// keys tried so far in order (" tried 3 7 1 ", " tried none ").
+// A summary, as the model writes it between the tags: " key 4? " once a key is found, else the
+// keys tried so far in order (" tried 3? 7? 1? ", " tried none ").
 std::string summary_text(int key, const std::vector<int>& tried);
 
 // A training sequence, in pieces: `injected` text is what the engine writes (prompt, triggers,

@@ -50,8 +50,6 @@ struct LiveProgress {
     const std::function<void(const Progress&)>* report = nullptr;
     Progress p;
     int64_t done_before = 0;   // examples before this chunk
-    int64_t ubatch_per_example = 1;
-    int pack = 1;
     int n_ctx = 0;
     std::chrono::steady_clock::time_point t0;
     int64_t tokens_before = 0;
@@ -69,7 +67,7 @@ void on_batch(bool train, ggml_opt_context_t, ggml_opt_dataset_t, ggml_opt_resul
     double loss = 0, unc = 0, acc = 0;
     ggml_opt_result_loss(result, &loss, &unc);
     ggml_opt_result_accuracy(result, &acc, &unc);
-    L.p.done = std::min(L.p.total, L.done_before + ibatch / L.ubatch_per_example * L.pack);
+    L.p.done = std::min(L.p.total, L.done_before + ibatch);  // a ubatch is one example
     L.p.loss = loss;
     L.p.accuracy = acc;
     const double secs = std::chrono::duration<double>(now - L.t0).count();
@@ -124,7 +122,11 @@ Trainer::Trainer(const std::string& model_path, const TrainConfig& config) : imp
     llama_context_params cp = llama_context_default_params();
     cp.n_ctx = seq;
     cp.n_batch = seq;
-    cp.n_ubatch = seq;
+    // One example per ubatch: llama.cpp accumulates the gradients of a sequence's ubatches and
+    // steps the optimizer once per sequence (opt_period = n_batch / n_ubatch), so `pack` examples
+    // make one optimizer step, and attention is computed ubatch by ubatch (a ubatch attends to
+    // the earlier examples of its sequence through the KV cache).
+    cp.n_ubatch = (uint32_t)config.n_ctx;
     cp.n_threads = config.threads;
     cp.n_threads_batch = config.threads;
     cp.type_k = GGML_TYPE_F32;  // OUT_PROD (backward) has no F16 path
@@ -200,7 +202,6 @@ double Trainer::train(std::vector<Example> train, const std::vector<Example>& va
     live.p.epochs = epochs;
     live.p.total = (int64_t)train.size() * epochs;
     live.n_ctx = n_ctx;
-    live.pack = I.cfg.pack;
     live.t0 = std::chrono::steady_clock::now();
     g_live = &live;
     double val_loss = std::nan("");
