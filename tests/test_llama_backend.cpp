@@ -9,6 +9,7 @@
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
 #include "backends/llama/path_sequence.h"
+#include "core/error.h"
 #include "fixtures.h"
 
 namespace {
@@ -318,6 +319,33 @@ TEST(LlamaEngine, IndependentAndUnifiedLayoutRun) {
         }
     EXPECT_EQ(r.stats.history_reevaluated, 0);
     EXPECT_EQ(r.left_in_cache, 0);
+}
+
+TEST(LlamaEngine, KvCacheTypesF32EqualsF16ForGreedyAndBadNamesAreNamed) {
+    // An f32 cache (--cache-type-k/-v f32: for models trained with llama.cpp's trainer, whose
+    // queries can grow large) runs the same method; on the tiny model greedy text matches f16.
+    RunConfig c = small_leap();
+    EngineOptions f16, f32;
+    f16.sampling.temperature = f32.sampling.temperature = 0;
+    f16.flash_attn = f32.flash_attn = 0;
+    f32.cache_type_k = f32.cache_type_v = "f32";
+    const auto a = run_engine(c, f16, two_problems());
+    const auto b = run_engine(c, f32, two_problems());
+    ASSERT_EQ(a.traces.size(), b.traces.size());
+    int same = 0, paths = 0;
+    for (size_t i = 0; i < a.traces.size(); ++i)
+        for (size_t j = 0; j < a.traces[i]["paths"].size(); ++j, ++paths)
+            same += a.traces[i]["paths"][j]["text"] == b.traces[i]["paths"][j]["text"];
+    EXPECT_GE(same, paths / 2);
+    EXPECT_EQ(b.stats.history_reevaluated, 0);
+    EngineOptions bad;
+    bad.cache_type_k = "f8";
+    try {
+        run_engine(c, bad, two_problems());
+        FAIL() << "an unknown cache type was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--cache-type-k: unknown KV cache type 'f8'"), std::string::npos) << e.what();
+    }
 }
 
 TEST(LlamaModelLoad, MissingModelNamesTheFile) {

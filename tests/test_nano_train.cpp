@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <set>
 
+#include "core/error.h"
 #include "core/prompts.h"
 #include "model/make_model.h"
 #include "nano/task.h"
@@ -102,6 +104,38 @@ TEST(NanoTrain, LabelsPointAtTheNextStepBeforeInjectedBlocks) {
     EXPECT_EQ(e->tokens.size(), 256u);
     EXPECT_EQ(e->tokens.back(), t.eos());
     EXPECT_FALSE(train::make_example(t, "x", pieces, 8));  // longer than n_ctx
+}
+
+TEST(NanoTrain, PackedExamplesKeepEveryTokenAndLabelInOrder) {
+    auto ex = [](int len, int32_t base) {
+        train::Example e;
+        for (int i = 0; i < len; ++i) e.tokens.push_back(base + i);
+        e.labels.assign(e.tokens.begin() + 1, e.tokens.end());
+        e.labels.push_back(-1);  // the end: the pad label
+        e.length = len;
+        e.tokens.resize(16, -1);
+        e.labels.resize(16, -1);
+        return e;
+    };
+    const std::vector<train::Example> in = {ex(5, 100), ex(9, 200), ex(7, 300), ex(16, 400), ex(3, 500)};
+    const auto out = train::pack_examples(in, 16, -1, 7);
+    long content = 0;
+    std::multiset<int32_t> seen;
+    for (const auto& s : out) {
+        ASSERT_EQ(s.tokens.size(), 16u);
+        ASSERT_EQ(s.labels.size(), 16u);
+        for (int i = 0; i < s.length; ++i) {
+            seen.insert(s.tokens[i]);
+            // Within a sequence, every label is the next token (the last one the pad).
+            EXPECT_EQ(s.labels[i], i + 1 < s.length ? s.tokens[i + 1] : -1) << i;
+        }
+        for (int i = s.length; i < 16; ++i) EXPECT_EQ(s.tokens[i], -1);
+        content += s.length;
+    }
+    EXPECT_EQ(content, 5 + 9 + 7 + 16 + 3);
+    EXPECT_EQ(seen.size(), 40u);
+    EXPECT_LE(out.size(), 4u);  // 40 tokens in sequences of 16: whole examples only, so 3 or 4
+    EXPECT_THROW(train::pack_examples({ex(16, 1)}, 8, -1, 1), Error);
 }
 
 TEST(NanoTrain, LossFallsAndTheSavedModelKeepsTheWeights) {

@@ -37,6 +37,7 @@ struct TrainArgs {
     double slip = nano::TaskSpec{}.slip;
     int64_t n_embd = 128, n_layer = 4, n_head = 4, n_ff = 384;
     double k_bias_std = 1.0;
+    bool no_pack = false;  // one example per sequence, padded
     train::TrainConfig cfg;
     bool keep_temp = false;
     std::vector<std::string> results;  // --from-results: leap eval results files
@@ -59,10 +60,10 @@ std::string describe(const TrainArgs& a) {
     if (a.nano)
         std::snprintf(b, sizeof b,
                       "leap train --nano --seed %llu --runs %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
-                      "--n-head %lld --n-ff %lld --k-bias-std %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s",
+                      "--n-head %lld --n-ff %lld --k-bias-std %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
                       (unsigned long long)a.seed, a.runs, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
                       (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
-                      a.cfg.warmup, a.cfg.weight_decay, a.init.empty() ? "" : " --init ", a.init.c_str());
+                      a.cfg.warmup, a.cfg.weight_decay, a.no_pack ? " --no-pack" : "", a.init.empty() ? "" : " --init ", a.init.c_str());
     else
         std::snprintf(b, sizeof b, "leap train --from-results (%zu files) -m %s --seed %llu --n-ctx %d --epochs %d --lr %g",
                       a.results.size(), a.base.c_str(), (unsigned long long)a.seed, a.cfg.n_ctx, a.cfg.epochs, a.cfg.lr);
@@ -133,13 +134,20 @@ void run_nano(TrainArgs& a) {
                          "%d longer than n_ctx %d (dropped); mean length %.0f, longest %d tokens\n",
                  a.runs, traces, 100.0 * correct / std::max(1, traces), train_set.size(), val_set.size(), too_long,
                  a.cfg.n_ctx, (double)tokens / std::max<size_t>(1, train_set.size() + val_set.size()), longest);
+    if (!a.no_pack) {
+        const size_t n_train = train_set.size();
+        train_set = train::pack_examples(std::move(train_set), a.cfg.n_ctx, trainer.eos(), a.seed);
+        val_set = train::pack_examples(std::move(val_set), a.cfg.n_ctx, trainer.eos(), a.seed + 1);
+        std::fprintf(stderr, "train: %zu examples packed back to back into %zu sequences of %d tokens\n", n_train,
+                     train_set.size(), a.cfg.n_ctx);
+    }
     const double val_before = trainer.evaluate(val_set);
     std::fprintf(stderr, "train: validation loss before training %.4f\n", val_before);
 
     const bool tty = isatty(fileno(stderr)) != 0;
     const double val_after = trainer.train(std::move(train_set), val_set, [&](const train::Progress& p) {
         if (!tty && !p.chunk_end) return;
-        std::fprintf(stderr, "%strain: epoch %d/%d  %lld/%lld examples  loss %.4f  acc %.3f  %.0f tok/s  ETA %s%s",
+        std::fprintf(stderr, "%strain: epoch %d/%d  %lld/%lld sequences  loss %.4f  acc %.3f  %.0f tok/s  ETA %s%s",
                      tty ? "\r" : "", p.epoch, p.epochs, (long long)p.done, (long long)p.total, p.loss, p.accuracy,
                      p.tok_per_s, hms(p.eta_s).c_str(), p.chunk_end ? (a.cfg.checkpoint.empty() ? "\n" : "  (checkpoint)\n") : "");
         std::fflush(stderr);
@@ -181,7 +189,7 @@ void run_from_results(TrainArgs& a) {
     const bool tty = isatty(fileno(stderr)) != 0;
     const double after = trainer.train(std::move(set), val, [&](const train::Progress& p) {
         if (!tty && !p.chunk_end) return;
-        std::fprintf(stderr, "%strain: epoch %d/%d  %lld/%lld examples  loss %.4f  %.0f tok/s  ETA %s%s", tty ? "\r" : "",
+        std::fprintf(stderr, "%strain: epoch %d/%d  %lld/%lld sequences  loss %.4f  %.0f tok/s  ETA %s%s", tty ? "\r" : "",
                      p.epoch, p.epochs, (long long)p.done, (long long)p.total, p.loss, p.tok_per_s, hms(p.eta_s).c_str(),
                      p.chunk_end ? "\n" : "");
     });
@@ -211,7 +219,8 @@ void register_train(CLI::App& app) {
                     "std of the new model's key biases (llama.cpp trains no keys; a shared key component lets "
                     "queries attend by position; docs/nano.md)")->capture_default_str();
     cmd->add_option("--n-ctx", a->cfg.n_ctx, "training context (every example is padded to it)")->capture_default_str();
-    cmd->add_option("--pack", a->cfg.pack, "examples per optimizer step (laid end to end in one sequence)")->capture_default_str();
+    cmd->add_flag("--no-pack", a->no_pack, "--nano: one example per training sequence, padded to --n-ctx (default: examples back to back)");
+    cmd->add_option("--pack", a->cfg.pack, "sequences per optimizer step (gradients accumulated, one ubatch each)")->capture_default_str();
     cmd->add_option("--epochs", a->cfg.epochs, "passes over the examples")->capture_default_str();
     cmd->add_option("--lr", a->cfg.lr, "peak learning rate (AdamW, cosine decay)")->capture_default_str();
     cmd->add_option("--lr-min", a->cfg.lr_min, "final learning rate")->capture_default_str();

@@ -60,6 +60,10 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_option("--parallel-problems", engine.parallel_problems, "problems in flight at once (P)")
         ->capture_default_str();
     app->add_option("--flash-attn", engine.flash_attn, "flash attention: -1 auto, 0 off, 1 on")->capture_default_str();
+    app->add_option("--cache-type-k,--ctk", engine.cache_type_k, "KV cache type of keys: f32, f16, bf16, q8_0, q4_0, ...")
+        ->capture_default_str();
+    app->add_option("--cache-type-v,--ctv", engine.cache_type_v,
+                    "KV cache type of values (quantized values need flash attention)")->capture_default_str();
     app->add_option("-g,--n-gpu-layers", n_gpu_layers, "layers on the GPU (-1: all)")->capture_default_str();
     app->add_option("--backend", backend, "llama (in-process) | openai (OpenAI-compatible servers: vLLM, SGLang, llama-server)")
         ->check(CLI::IsMember({"llama", "openai"}))

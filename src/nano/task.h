@@ -78,9 +78,9 @@ struct Trace {
 struct TraceOptions {
     TaskSpec spec;
     std::vector<int> n_paths = {2, 4, 4, 8, 8};  // drawn uniformly per problem
-    int max_k = 3;                               // k drawn in 1..min(max_k, N-1)
+    int max_k = 2;                               // k drawn in 1..min(max_k, N-1)
     int min_segment_tokens = 10, max_segment_tokens = 20;  // T drawn in this range
-    int min_segments = 2, max_segments = 4;                // M drawn in this range
+    int min_segments = 2, max_segments = 3;                // M drawn in this range
     double independent_share = 0.25;             // runs without blocks (independent sampling)
     // Fixed settings instead of drawn ones (`leap nano-data --simulate`):
     int fixed_k = 0;             // > 0: this k (capped at N-1)

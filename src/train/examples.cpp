@@ -1,6 +1,7 @@
 #include "train/examples.h"
 
 #include "core/error.h"
+#include "core/rng.h"
 
 namespace leap::train {
 
@@ -35,6 +36,30 @@ std::optional<Example> make_example(const Trainer& trainer, const std::vector<in
     e.tokens.resize(n_ctx, pad);
     e.labels.resize(n_ctx, pad);
     return e;
+}
+
+std::vector<Example> pack_examples(std::vector<Example> examples, int n_ctx, int32_t pad, uint64_t seed) {
+    Rng rng(mix_seed({seed, 0x5041434bu}));
+    for (size_t i = examples.size(); i > 1; --i) std::swap(examples[i - 1], examples[rng.below(i)]);
+    std::vector<Example> out;
+    Example cur;
+    auto flush = [&] {
+        if (cur.length == 0) return;
+        cur.tokens.resize(n_ctx, pad);
+        cur.labels.resize(n_ctx, pad);
+        out.push_back(std::move(cur));
+        cur = Example{};
+    };
+    for (const auto& e : examples) {
+        if (e.length > n_ctx) throw Error("train: an example of " + std::to_string(e.length) + " tokens is longer than n_ctx");
+        if (cur.length + e.length > n_ctx) flush();
+        if (cur.length > 0) cur.labels.back() = e.tokens[0];
+        cur.tokens.insert(cur.tokens.end(), e.tokens.begin(), e.tokens.begin() + e.length);
+        cur.labels.insert(cur.labels.end(), e.labels.begin(), e.labels.begin() + e.length);
+        cur.length += e.length;
+    }
+    flush();
+    return out;
 }
 
 }  // namespace leap::train

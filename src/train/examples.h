@@ -21,4 +21,11 @@ std::optional<Example> make_example(const Trainer& trainer, const std::string& u
 std::optional<Example> make_example(const Trainer& trainer, const std::vector<int32_t>& prompt_tokens,
                                     const std::vector<nano::Piece>& pieces, int n_ctx);
 
+// Examples laid back to back in sequences of n_ctx tokens (shuffled first, from `seed`; each
+// sequence padded with `pad` after its last whole example), so training spends no compute on
+// padding. An example's last label becomes the next example's first token. A sequence's later
+// examples attend to its earlier ones (llama.cpp trains one sequence at a time), which they
+// learn to ignore; at inference a path sees only its own problem.
+std::vector<Example> pack_examples(std::vector<Example> examples, int n_ctx, int32_t pad, uint64_t seed);
+
 }  // namespace leap::train

@@ -14,6 +14,20 @@ namespace leap {
 using Clock = std::chrono::steady_clock;
 
 namespace {
+// llama.cpp's KV cache type names (its -ctk/-ctv): the types it can store a cache in.
+ggml_type kv_cache_type(const std::string& name, const char* flag) {
+    static const std::pair<const char*, ggml_type> kTypes[] = {
+        {"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},   {"bf16", GGML_TYPE_BF16}, {"q8_0", GGML_TYPE_Q8_0},
+        {"q4_0", GGML_TYPE_Q4_0}, {"q4_1", GGML_TYPE_Q4_1}, {"iq4_nl", GGML_TYPE_IQ4_NL}, {"q5_0", GGML_TYPE_Q5_0},
+        {"q5_1", GGML_TYPE_Q5_1}};
+    std::string known;
+    for (const auto& [n, t] : kTypes) {
+        if (name == n) return t;
+        known += known.empty() ? n : std::string(", ") + n;
+    }
+    throw Error(std::string(flag) + ": unknown KV cache type '" + name + "' (one of " + known + ")");
+}
+
 double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -107,6 +121,8 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     cp.n_threads_batch = threads;
     cp.no_perf = true;
     cp.flash_attn_type = (llama_flash_attn_type)opt_.flash_attn;
+    cp.type_k = kv_cache_type(opt_.cache_type_k, "--cache-type-k");
+    cp.type_v = kv_cache_type(opt_.cache_type_v, "--cache-type-v");
     ctx_ = llama_init_from_model(model_.get(), cp);
     if (!ctx_)
         throw Error("llama.cpp could not create a context of " + std::to_string(cp.n_ctx) + " tokens for " +

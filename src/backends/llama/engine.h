@@ -32,6 +32,8 @@ struct EngineOptions {
     int parallel_problems = 1; // P
     int n_sequences = 0;       // KV sequences (paths in flight at once); 0: paths x P
     int flash_attn = -1;       // -1 auto, 0 off, 1 on (llama_flash_attn_type)
+    std::string cache_type_k = "f16";  // KV cache types, as llama.cpp's -ctk/-ctv: f32, f16, bf16, q8_0, ...
+    std::string cache_type_v = "f16";
     SamplingOptions sampling;
 };
 
