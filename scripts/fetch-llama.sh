@@ -32,7 +32,21 @@ fi
 
 DEST="${1:-$ROOT/third_party/llama.cpp}"
 STAMP="$DEST/.leap-source"
+
+# Our changes to llama.cpp (patches/llama.cpp-*.patch, each explained in its header and in
+# docs/nano.md), applied once; a checkout that already has one is left as it is.
+apply_patches() {
+    local p
+    for p in "$ROOT"/patches/llama.cpp-*.patch; do
+        [[ -f "$p" ]] || continue
+        if git -C "$DEST" apply --reverse --check "$p" 2>/dev/null; then continue; fi
+        git -C "$DEST" apply "$p"
+        echo "fetch-llama: applied $(basename "$p")"
+    done
+}
+
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$INTEGRITY" ]]; then
+    apply_patches
     echo "fetch-llama: $DEST is already at $PKG"
     exit 0
 fi
@@ -54,5 +68,6 @@ echo "fetch-llama: llama.cpp info: $(tr -d '\n ' < "$WORK/package/llama/llama.cp
 rm -rf "$DEST"
 git -c advice.detachedHead=false clone --quiet "$WORK/package/llama/gitRelease.bundle" "$DEST"
 cp "$WORK/package/llama/llama.cpp.info.json" "$DEST/.leap-info.json"
+apply_patches
 echo "$INTEGRITY" > "$STAMP"
 echo "fetch-llama: llama.cpp source at $DEST (commit $(git -C "$DEST" rev-parse --short HEAD))"

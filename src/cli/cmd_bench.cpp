@@ -488,7 +488,7 @@ void bench(const BenchFlags& f) {
     // share of extra tokens LeaP samples plus 5%. Per size, and the worst (largest) excess.
     json targets = json::object();
     json per_size = json::array();
-    double worst_excess = -1e9;
+    double worst_excess = -1e9, worst_excess_eval = -1e9;
     for (int n : sizes) {
         const json& a = by_name["leap/streams/" + std::to_string(n)];
         const json& b = by_name["independent/streams/" + std::to_string(n)];
@@ -497,12 +497,17 @@ void bench(const BenchFlags& f) {
         const double extra_eval =
             (double)(a["evaluated"].get<long>() - b["evaluated"].get<long>()) / b["evaluated"].get<long>();
         const double excess = wall - (extra + 0.05);
+        // The same target read over every token LeaP makes the model process (its prompt, the
+        // peers' summaries it injects, what it samples): the extra work, not only the extra text.
+        const double excess_eval = wall - (extra_eval + 0.05);
         worst_excess = std::max(worst_excess, excess);
+        worst_excess_eval = std::max(worst_excess_eval, excess_eval);
         per_size.push_back({{"paths", n},
                             {"wall_overhead", wall},
                             {"extra_sampled_share", extra},
                             {"extra_evaluated_share", extra_eval},
-                            {"excess", excess}});
+                            {"excess", excess},
+                            {"excess_over_evaluated", excess_eval}});
     }
     long history = 0;  // over every run done LeaP's way (in-process, sticky HTTP); resend's is its point
     for (const json& r : runs)
@@ -510,6 +515,8 @@ void bench(const BenchFlags& f) {
     targets["wall_vs_independent"] = per_size;
     targets["wall_excess"] = worst_excess;  // <= 0: target met
     targets["wall_target_met"] = worst_excess <= 0;
+    targets["wall_excess_over_evaluated"] = worst_excess_eval;
+    targets["wall_target_met_over_evaluated"] = worst_excess_eval <= 0;
     targets["history_reevaluated"] = history;  // target: 0
 
     json out = {{"leap_version", LEAP_VERSION},
