@@ -44,8 +44,8 @@ TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(nano::try_text(3, 0, false), "3?0 no\n\n");
     EXPECT_EQ(nano::try_text(4, 5, true), "4?5 yes\n\n");
     EXPECT_EQ(nano::step_text(4, 6), "4:6\n\n");
-    EXPECT_EQ(nano::summary_text(4, {1, 2}), " key 4? ");
-    EXPECT_EQ(nano::summary_text(-1, {3, 7, 1}), " tried 3? 7? 1? ");
+    EXPECT_EQ(nano::summary_text(4, {1, 2}), " key 4 ");
+    EXPECT_EQ(nano::summary_text(-1, {3, 7, 1}), " tried 3 7 1 ");
     EXPECT_EQ(nano::summary_text(-1, {}), " tried none ");
     const auto words = nano::vocabulary_words(PromptSet::builtin());
     EXPECT_EQ(nano::split_tokens("3?0 no\n\n", words), (std::vector<std::string>{"3?", "0", " no", "\n\n"}));

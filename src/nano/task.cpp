@@ -98,10 +98,13 @@ std::string step_text(int from, int to) { return step_key(from) + std::to_string
 std::string answer_text(int value) { return std::string("\n\n") + kBoxed + std::to_string(value) + "}"; }
 
 std::string summary_text(int key, const std::vector<int>& tried) {
-    if (key >= 0) return kKey + try_key(key) + " ";
+    // Keys as plain digits here: a try token ("3?") is then always followed by its value, which
+    // a small model learns from the previous token alone (with "3?" in summaries too, it was
+    // followed by a space as often, and telling the two apart needs the wider context).
+    if (key >= 0) return kKey + std::to_string(key) + " ";
     std::string s = kTried;
     if (tried.empty()) s += kNone;
-    for (size_t i = 0; i < tried.size(); ++i) s += (i ? " " : "") + try_key(tried[i]);
+    for (size_t i = 0; i < tried.size(); ++i) s += (i ? " " : "") + std::to_string(tried[i]);
     return s + " ";
 }
 

@@ -11,8 +11,8 @@
 // and answers \boxed{8}. The token budget allows only a few tries, so a path that starts with
 // unlucky tries runs out and guesses: its beginning decides its result (the prefix dominance
 // trap in miniature), and no decoding setting helps, because which key is right cannot be known
-// before trying it. At a LeaP block a path reports the key it found (" key 4? ") or the keys it
-// tried (" tried 3? 7? "); a path that hears of a key checks it with one try of its own and
+// before trying it. At a LeaP block a path reports the key it found (" key 4 ") or the keys it
+// tried (" tried 3 7 "); a path that hears of a key checks it with one try of its own and
 // follows B from it, and one that hears only of failed tries skips them.
 #include <cstdint>
 #include <string>
@@ -49,8 +49,8 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems);
 std::string try_text(int key, int value, bool hit);  // "3?0 no\n\n", "4?5 yes\n\n"
 std::string step_text(int from, int to);             // "4:6\n\n"
 std::string answer_text(int value);                  // "\n\n\\boxed{8}" (after the end-of-thinking marker)
-// A summary, as the model writes it between the tags: " key 4? " once a key is found, else the
-// keys tried so far in order (" tried 3? 7? 1? ", " tried none ").
+// A summary, as the model writes it between the tags: " key 4 " once a key is found, else the
+// keys tried so far in order (" tried 3 7 1 ", " tried none ").
 std::string summary_text(int key, const std::vector<int>& tried);
 
 // A training sequence, in pieces: `injected` text is what the engine writes (prompt, triggers,
