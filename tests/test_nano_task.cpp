@@ -47,10 +47,10 @@ TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(nano::summary_text(4, {1, 2}), " key 4 ");
     EXPECT_EQ(nano::summary_text(-1, {3, 7, 1}), " tried 3 7 1 ");
     EXPECT_EQ(nano::summary_text(-1, {}), " tried none ");
-    const auto words = nano::vocabulary_words(PromptSet::builtin());
-    EXPECT_EQ(nano::split_tokens("3?0 no\n\n", words), (std::vector<std::string>{"3?", "0", " no", "\n\n"}));
-    EXPECT_EQ(nano::split_tokens("x 4=6 4:6", words), (std::vector<std::string>{"x", " ", "4=6", " ", "4:", "6"}));
-    EXPECT_EQ(nano::split_tokens("sends to 5,", words), (std::vector<std::string>{"s", "e", "n", "d", "s", " to 5", ","}));
+    const nano::WordSplitter words(nano::vocabulary_words(PromptSet::builtin()));
+    EXPECT_EQ(words.split("3?0 no\n\n"), (std::vector<std::string>{"3?", "0", " no", "\n\n"}));
+    EXPECT_EQ(words.split("x 4=6 4:6"), (std::vector<std::string>{"x", " ", "4=6", " ", "4:", "6"}));
+    EXPECT_EQ(words.split("sends to 5,"), (std::vector<std::string>{"s", "e", "n", "d", "s", " to 5", ","}));
 }
 
 TEST(NanoTask, DatasetFileLoadsAndGradesExactly) {
@@ -71,7 +71,7 @@ TEST(NanoTask, DatasetFileLoadsAndGradesExactly) {
 
 TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
     const PromptSet prompts = PromptSet::builtin();
-    const auto words = nano::vocabulary_words(prompts);
+    const nano::WordSplitter words(nano::vocabulary_words(prompts));
     const std::set<std::string> triggers(prompts.triggers.begin(), prompts.triggers.end());
     nano::TraceOptions opt;
     int with_blocks = 0, adopted = 0, n_traces = 0, correct = 0, forced = 0;
@@ -93,7 +93,7 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
                     in_summary = true;
                 } else if (!piece.injected && !in_summary && piece.text.find("boxed") == std::string::npos &&
                            piece.text.find("<|end|>") == std::string::npos) {
-                    sampled += (int)nano::split_tokens(piece.text, words).size();
+                    sampled += (int)words.split(piece.text).size();
                 }
                 if (!piece.injected && in_summary) in_summary = false;
                 if (piece.injected && piece.text == prompts.answer_opener_math) ++forced;

@@ -76,16 +76,16 @@ TEST(NanoVocab, EveryWordIsOneTokenAndTextRoundTrips) {
     EXPECT_EQ(prompt, std::string(nano::kUserTurn) + "hi" + nano::kAssistantTurn + "<think>\n");
     const auto ids = t.tokenize(prompt);
     EXPECT_EQ(ids.size(), 6u);  // <|user|> h i <|assistant|> <think> \n
-    // The trace generator's budgets count tokens with nano::split_tokens: it must split as
+    // The trace generator's budgets count tokens with nano::WordSplitter: it must split as
     // llama.cpp does, on every text a trace holds.
     const PromptSet prompts = PromptSet::builtin();
-    const auto words = nano::vocabulary_words(prompts);
+    const nano::WordSplitter words(nano::vocabulary_words(prompts));
     int checked = 0;
     for (int i = 0; i < 20; ++i)
         for (const auto& tr : nano::simulate_run(nano::make_problem(5, i, {}), 9 + i, {}, prompts)) {
-            ASSERT_EQ(t.tokenize(tr.user_message).size(), nano::split_tokens(tr.user_message, words).size());
+            ASSERT_EQ(t.tokenize(tr.user_message).size(), words.split(tr.user_message).size());
             for (const auto& piece : tr.pieces) {
-                ASSERT_EQ(t.tokenize(piece.text).size(), nano::split_tokens(piece.text, words).size()) << piece.text;
+                ASSERT_EQ(t.tokenize(piece.text).size(), words.split(piece.text).size()) << piece.text;
                 ++checked;
             }
         }

@@ -216,8 +216,8 @@ void register_train(CLI::App& app) {
     cmd->add_option("--n-head", a->n_head, "attention heads")->capture_default_str();
     cmd->add_option("--n-ff", a->n_ff, "feed-forward width")->capture_default_str();
     cmd->add_option("--k-bias-std", a->k_bias_std,
-                    "std of the new model's key biases (llama.cpp trains no keys; a shared key component lets "
-                    "queries attend by position; docs/nano.md)")->capture_default_str();
+                    "std of the new model's key biases (a component all keys share lets queries attend by "
+                    "position from the first step; docs/nano.md)")->capture_default_str();
     cmd->add_option("--n-ctx", a->cfg.n_ctx, "training context (every example is padded to it)")->capture_default_str();
     cmd->add_flag("--no-pack", a->no_pack, "--nano: one example per training sequence, padded to --n-ctx (default: examples back to back)");
     cmd->add_option("--pack", a->cfg.pack, "sequences per optimizer step (gradients accumulated, one ubatch each)")->capture_default_str();

@@ -69,15 +69,15 @@ struct MakeModelOptions {
     // attn_output and ffn_down, 1 otherwise: activations stay at unit scale, the logits have std ~1,
     // and greedy continuations vary instead of repeating. Norm weights are 1, q/k/v biases std 0.02.
     std::optional<double> init_std;
-    // Std of the attn_k biases (default 0.02). llama.cpp's trainer cannot update attn_k (keys reach
-    // attention through the KV cache, which has no gradient), so a model meant for training gets a
-    // large key bias: a component every key shares, which lets trained queries attend by relative
-    // position (RoPE) instead of by token content only.
+    // Std of the attn_k biases (default 0.02). A model meant for training gets a large key bias:
+    // a component every key shares, which lets queries attend by relative position (RoPE) from the
+    // first step. (Unpatched, llama.cpp's trainer never updates attn_k; patches/ lets it.)
     std::optional<double> k_bias_std;
     // Initialise for training with llama.cpp's trainer rather than for random-model tests: the
-    // trained matrices that set attention and the residual branches (attn_q, attn_output,
-    // ffn_down, output) start small (std 0.02: uniform attention, branches near zero), the ones
-    // it cannot train (token_embd, attn_k, attn_v) at unit scale (std 1/sqrt(fan_in)).
+    // matrices that set attention scores and the residual branches (attn_q, attn_output,
+    // ffn_down, output) start small (std 0.02: uniform attention, branches near zero); the others
+    // (token_embd, which llama.cpp never trains, attn_k, attn_v, ffn_gate, ffn_up) at unit scale
+    // (std 1/sqrt(fan_in)).
     bool for_training = false;
     int n_threads = 0;                    // <= 0: hardware concurrency
     bool verbose = false;                 // let llama.cpp's quantizer log through

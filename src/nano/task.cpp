@@ -108,18 +108,21 @@ std::string summary_text(int key, const std::vector<int>& tried) {
     return s + " ";
 }
 
-std::vector<std::string> split_tokens(const std::string& text, const std::vector<std::string>& words) {
+WordSplitter::WordSplitter(std::vector<std::string> words) : longest_first_(std::move(words)) {
+    for (const char* control : {kUserTurn, kAssistantTurn, kEndOfText}) longest_first_.push_back(control);
+    std::stable_sort(longest_first_.begin(), longest_first_.end(),
+                     [](const auto& x, const auto& y) { return x.size() > y.size(); });
+}
+
+std::vector<std::string> WordSplitter::split(const std::string& text) const {
     // llama.cpp's partition of raw text by user-defined tokens: longest token first, each splits
     // every raw fragment at its occurrences; what stays raw is byte-level BPE without merges.
-    std::vector<std::string> sorted = words;
-    for (const char* control : {kUserTurn, kAssistantTurn, kEndOfText}) sorted.push_back(control);
-    std::stable_sort(sorted.begin(), sorted.end(), [](const auto& x, const auto& y) { return x.size() > y.size(); });
     struct Fragment {
         std::string text;
         bool word;
     };
     std::vector<Fragment> frags = {{text, false}};
-    for (const auto& w : sorted) {
+    for (const auto& w : longest_first_) {
         std::vector<Fragment> next;
         for (auto& f : frags) {
             if (f.word || f.text.find(w) == std::string::npos) {
@@ -208,8 +211,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
     if (opt.min_segment_tokens < 4 || opt.max_segment_tokens < opt.min_segment_tokens || opt.min_segments < 1 ||
         opt.max_segments < opt.min_segments)
         throw Error("nano traces: bad segment ranges");
-    const std::vector<std::string> words = vocabulary_words(prompts);
-    auto n_tokens = [&](const std::string& s) { return (int)split_tokens(s, words).size(); };
+    const WordSplitter splitter(vocabulary_words(prompts));
     Rng rng(mix_seed({seed, 0x52554eu}));
     const int n = opt.n_paths[rng.below(opt.n_paths.size())];
     if (n < 1) throw Error("nano traces: N must be >= 1");
@@ -261,7 +263,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
             int used = carry[i];
             while (!s.done) {
                 const Action a = next_action(s, p, slip, eot, rng);
-                const auto toks = split_tokens(a.text, words);
+                const auto toks = splitter.split(a.text);
                 if (used + (int)toks.size() <= seg_budget) {
                     add(i, a.text, false);
                     apply(s, a);
@@ -330,7 +332,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
             }
             if (choices[i].empty()) check = "\n\n";  // no peer: carry on after the cue
             add(i, check, false);
-            carry[i] = n_tokens(check);
+            carry[i] = (int)splitter.split(check).size();
         }
     }
     for (int i = 0; i < n; ++i) {

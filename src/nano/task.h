@@ -100,9 +100,17 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
 // texts (so each is one token), longest matched first by llama.cpp's tokenizer.
 std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peers = 16);
 
-// Tokens of `text` the way llama.cpp splits it with the nano vocabulary (`words`): the longest word at each
-// position, else one byte; the chat template's control tokens count as one. (The trainer's
-// tests check this against llama.cpp's tokenizer.)
-std::vector<std::string> split_tokens(const std::string& text, const std::vector<std::string>& words);
+// Tokens of text the way llama.cpp splits it with the nano vocabulary (`words`): the longest word
+// at each position, else one byte; the chat template's control tokens count as one. (The
+// trainer's tests check this against llama.cpp's tokenizer.) Built once, used for every text.
+class WordSplitter {
+public:
+    explicit WordSplitter(std::vector<std::string> words);
+    std::vector<std::string> split(const std::string& text) const;
+
+private:
+    std::vector<std::string> longest_first_;
+};
+
 
 }  // namespace leap::nano

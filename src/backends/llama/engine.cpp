@@ -14,16 +14,14 @@ namespace leap {
 using Clock = std::chrono::steady_clock;
 
 namespace {
-// llama.cpp's KV cache type names (its -ctk/-ctv): the types it can store a cache in.
+// llama.cpp's KV cache types (its -ctk/-ctv), by ggml's name for each.
 ggml_type kv_cache_type(const std::string& name, const char* flag) {
-    static const std::pair<const char*, ggml_type> kTypes[] = {
-        {"f32", GGML_TYPE_F32},   {"f16", GGML_TYPE_F16},   {"bf16", GGML_TYPE_BF16}, {"q8_0", GGML_TYPE_Q8_0},
-        {"q4_0", GGML_TYPE_Q4_0}, {"q4_1", GGML_TYPE_Q4_1}, {"iq4_nl", GGML_TYPE_IQ4_NL}, {"q5_0", GGML_TYPE_Q5_0},
-        {"q5_1", GGML_TYPE_Q5_1}};
+    static const ggml_type kTypes[] = {GGML_TYPE_F32,  GGML_TYPE_F16,  GGML_TYPE_BF16,   GGML_TYPE_Q8_0, GGML_TYPE_Q4_0,
+                                       GGML_TYPE_Q4_1, GGML_TYPE_IQ4_NL, GGML_TYPE_Q5_0, GGML_TYPE_Q5_1};
     std::string known;
-    for (const auto& [n, t] : kTypes) {
-        if (name == n) return t;
-        known += known.empty() ? n : std::string(", ") + n;
+    for (ggml_type t : kTypes) {
+        if (name == ggml_type_name(t)) return t;
+        known += (known.empty() ? "" : ", ") + std::string(ggml_type_name(t));
     }
     throw Error(std::string(flag) + ": unknown KV cache type '" + name + "' (one of " + known + ")");
 }
