@@ -13,44 +13,44 @@
 
 using namespace leap;
 
-TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheTables) {
+TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
     nano::TaskSpec spec;
     const auto a = nano::make_problems(7, 50, spec);
     const auto b = nano::make_problems(7, 50, spec);
     const auto c = nano::make_problems(8, 50, spec);
     int differ = 0;
-    std::set<int> keys;
+    std::set<int> keys, checks;
+    for (int x = 0; x < nano::kKeys; ++x) checks.insert(nano::check_value(x));
+    EXPECT_EQ(checks.size(), (size_t)nano::kKeys);  // one key per target
     for (int i = 0; i < 50; ++i) {
         EXPECT_EQ(a[i].text(), b[i].text());
         differ += a[i].text() != c[i].text();
-        std::set<int> as(a[i].a, a[i].a + 10), bs(a[i].b, a[i].b + 10);
-        EXPECT_EQ(as.size(), 10u);  // permutations: exactly one key reaches the target
-        EXPECT_EQ(bs.size(), 10u);
-        EXPECT_EQ(a[i].a[a[i].key], a[i].target);
+        EXPECT_EQ((7 * a[i].key + 3) % 20, a[i].target);
         int v = a[i].key;
-        for (int s = 0; s < spec.steps; ++s) v = a[i].b[v];
+        for (int s = 0; s < spec.steps; ++s) v = (3 * v + 1) % 20;
         EXPECT_EQ(v, a[i].answer);
         keys.insert(a[i].key);
-        EXPECT_NE(a[i].text().find("A sends to " + std::to_string(a[i].target) + ", then follow B 3 times"),
-                  std::string::npos);
+        EXPECT_EQ(a[i].text(), "Find x below 20 with 7x+3 mod 20 = " + std::to_string(a[i].target) +
+                                   ", then apply y to 3y+1 mod 20 3 times from x. Where do you end?");
     }
-    EXPECT_GT(differ, 45);
-    EXPECT_EQ(keys.size(), 10u);
-    EXPECT_EQ(a[3].text().find("A: 0>" + std::to_string(a[3].a[0]) + " 1>"), 0u);
+    EXPECT_GT(differ, 40);
+    EXPECT_GT(keys.size(), 15u);
     EXPECT_THROW(nano::make_problem(1, 0, {0, 0.0}), Error);
+    EXPECT_THROW(nano::make_problem(1, 0, {6, 0.0}), Error);
 }
 
 TEST(NanoTask, TextsAndTokenSplit) {
-    EXPECT_EQ(nano::try_text(3, 0, false), "3?0 no\n\n");
-    EXPECT_EQ(nano::try_text(4, 5, true), "4?5 yes\n\n");
-    EXPECT_EQ(nano::step_text(4, 6), "4:6\n\n");
-    EXPECT_EQ(nano::summary_text(4, {1, 2}), " key 4 ");
-    EXPECT_EQ(nano::summary_text(-1, {3, 7, 1}), " tried 3 7 1 ");
-    EXPECT_EQ(nano::summary_text(-1, {}), " tried none ");
+    EXPECT_EQ(nano::try_text(4, 11, false), "4?=11 no\n\n");
+    EXPECT_EQ(nano::try_text(10, 13, true), "10?=13 yes so x=10\n\n");
+    EXPECT_EQ(nano::step_text(2, 14), "y2=14\n\n");
+    EXPECT_EQ(nano::summary_text(10), " x=10 ");
+    EXPECT_EQ(nano::summary_text(-1), " none yet ");
     const nano::WordSplitter words(nano::vocabulary_words(PromptSet::builtin()));
-    EXPECT_EQ(words.split("3?0 no\n\n"), (std::vector<std::string>{"3?", "0", " no", "\n\n"}));
-    EXPECT_EQ(words.split("x 4=6 4:6"), (std::vector<std::string>{"x", " ", "4=6", " ", "4:", "6"}));
-    EXPECT_EQ(words.split("sends to 5,"), (std::vector<std::string>{"s", "e", "n", "d", "s", " to 5", ","}));
+    EXPECT_EQ(words.split("10?=13 yes so x=10\n\n"), (std::vector<std::string>{"10?", "=13", " yes", " so x=10\n\n"}));
+    EXPECT_EQ(words.split("1?=10 no\n\ny1=1\n\ny1=11\n\n"),
+              (std::vector<std::string>{"1?", "=10", " no\n\n", "y1=1\n\n", "y1=11\n\n"}));
+    EXPECT_EQ(words.split("mod 20 = 13, then"), (std::vector<std::string>{"m", "o", "d", " ", "2", "0", " = 13", ",", " ", "t", "h", "e", "n"}));
+    EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 
 TEST(NanoTask, DatasetFileLoadsAndGradesExactly) {
@@ -63,8 +63,8 @@ TEST(NanoTask, DatasetFileLoadsAndGradesExactly) {
         EXPECT_EQ(d.items[i].answer, std::to_string(problems[i].answer));
         const int g = problems[i].answer;
         EXPECT_TRUE(grade_math("</think>" + nano::answer_text(g), d.items[i].answer).correct);
-        EXPECT_FALSE(grade_math("</think>" + nano::answer_text((g + 1) % 10), d.items[i].answer).correct);
-        // A forced answer: the engine's opener, then the model's digit and brace.
+        EXPECT_FALSE(grade_math("</think>" + nano::answer_text((g + 1) % 20), d.items[i].answer).correct);
+        // A forced answer: the engine's opener, then the model's number and brace.
         EXPECT_TRUE(grade_math(PromptSet::builtin().answer_opener_math + std::to_string(g) + "}", d.items[i].answer).correct);
     }
 }
@@ -98,7 +98,7 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
                 if (!piece.injected && in_summary) in_summary = false;
                 if (piece.injected && piece.text == prompts.answer_opener_math) ++forced;
                 // A path that heard of a key checks it with a try of its own right after the cue.
-                if (!piece.injected && text.ends_with(prompts.comment_cue) && piece.text.ends_with(" yes\n\n")) ++adopted;
+                if (!piece.injected && text.ends_with(prompts.comment_cue) && piece.text.find(" yes so x=") != std::string::npos) ++adopted;
                 text += piece.text;
             }
             EXPECT_LE(sampled, t.segments * t.segment_tokens + 1) << text;
@@ -126,8 +126,8 @@ TEST(NanoTask, PeersRaisePassAtOneInTheIdealisedRun) {
         o.n_paths = {4};
         o.fixed_k = 2;
         o.fixed_router = 0;
-        o.fixed_segment_tokens = 16;
-        o.fixed_segments = 2;
+        o.fixed_segment_tokens = 8;
+        o.fixed_segments = 4;
         o.fixed_independent = leap ? 0 : 1;
         int ok = 0, all = 0;
         for (int i = 0; i < 200; ++i)
@@ -147,7 +147,8 @@ TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const auto words = nano::vocabulary_words(prompts);
     const std::set<std::string> set(words.begin(), words.end());
     EXPECT_EQ(set.size(), words.size());
-    for (const auto& w : {std::string("9?"), std::string("0:"), std::string("3>7"), std::string("0=9"), std::string(" to 4"), std::string(" tried "), std::string("\n\n"),
+    for (const auto& w : {std::string("19?"), std::string("=0"), std::string(" = 13"), std::string(" x=7"), std::string(" so x=7\n\n"),
+                          std::string("y5=19\n\n"), std::string("19}"), std::string(" none yet"), std::string("\n\n"),
                           prompts.comment_cue, prompts.answer_opener_math, prompts.triggers[0], prompts.openers[5],
                           std::string("Peer 3: \"")})
         EXPECT_TRUE(set.count(w)) << w;

@@ -70,7 +70,7 @@ TEST(NanoVocab, EveryWordIsOneTokenAndTextRoundTrips) {
     train::Trainer t(tiny_model(), cfg);
     EXPECT_EQ(t.n_vocab(), 256 + (int)nano::vocabulary_words(PromptSet::builtin()).size() + 3);
     for (const auto& w : nano::vocabulary_words(PromptSet::builtin())) EXPECT_EQ(t.tokenize(w).size(), 1u) << w;
-    EXPECT_EQ(t.tokenize("3?0 no\n\n").size(), 4u);  // 3? 0 ' no' \n\n
+    EXPECT_EQ(t.tokenize("3?=4 no\n\n").size(), 3u);  // 3? =4 ' no\n\n'
     EXPECT_EQ(t.tokenize("0123456789").size(), 10u);     // no merges: one digit per token
     const std::string prompt = t.render_prompt("hi");
     EXPECT_EQ(prompt, std::string(nano::kUserTurn) + "hi" + nano::kAssistantTurn + "<think>\n");
@@ -96,7 +96,7 @@ TEST(NanoTrain, LabelsPointAtTheNextStepBeforeInjectedBlocks) {
     train::TrainConfig cfg;
     cfg.threads = 1;
     train::Trainer t(tiny_model(), cfg);
-    std::vector<nano::Piece> pieces = {{"3?0 no\n\n", false, ""}, {"Let me", true, "7?2 no\n\n"}, {" 7", false, ""}};
+    std::vector<nano::Piece> pieces = {{"3?=4 no\n\n", false, ""}, {"Let me", true, "7?=12 no\n\n"}, {" 7", false, ""}};
     const auto e = train::make_example(t, "x", pieces, 256);
     ASSERT_TRUE(e);
     const auto prompt = t.tokenize(t.render_prompt("x"));

@@ -28,7 +28,7 @@ void register_nano_data(CLI::App& app) {
     CLI::App* cmd = app.add_subcommand("nano-data", "Write problems of the LeaP-T nano task (docs/nano.md) as a dataset file");
     cmd->add_option("--seed", a->seed, "problem stream (training uses other streams)")->capture_default_str();
     cmd->add_option("--count", a->count, "number of problems")->capture_default_str();
-    cmd->add_option("--steps", a->steps, "steps in table B after the key")->capture_default_str();
+    cmd->add_option("--steps", a->steps, "steps after the key (1..5)")->capture_default_str();
     cmd->add_option("-o,--out", a->out, "output file (.jsonl); not with --simulate");
     cmd->add_flag("--simulate", a->simulate,
                   "print the Pass@1 that a model reproducing the training traces exactly would reach on these "
@@ -45,7 +45,7 @@ void register_nano_data(CLI::App& app) {
         const auto problems = nano::make_problems(a->seed, a->count, spec);
         if (a->simulate) {
             const PromptSet prompts = PromptSet::builtin();
-            std::printf("idealised Pass@1 (slip %.2f per lookup, %d steps in B, T=%d, %d segments, %d problems)\n",
+            std::printf("idealised Pass@1 (slip %.2f per computation, %d steps, T=%d, %d segments, %d problems)\n",
                         spec.slip, spec.steps, a->segment_tokens, a->segments, a->count);
             for (int n : {4, 8}) {
                 for (bool leap : {false, true}) {

@@ -209,8 +209,8 @@ void register_train(CLI::App& app) {
     cmd->add_option("-o,--out", a->out, "output GGUF")->required();
     cmd->add_option("--init", a->init, "continue training this GGUF instead of a new model");
     cmd->add_option("--runs", a->runs, "simulated runs (problems); each gives N traces")->capture_default_str();
-    cmd->add_option("--steps", a->steps, "steps in table B after the key")->capture_default_str();
-    cmd->add_option("--slip", a->slip, "per-lookup slip rate in the traces")->capture_default_str();
+    cmd->add_option("--steps", a->steps, "steps after the key (1..5)")->capture_default_str();
+    cmd->add_option("--slip", a->slip, "per-computation slip rate in the traces")->capture_default_str();
     cmd->add_option("--n-embd", a->n_embd, "model width")->capture_default_str();
     cmd->add_option("--n-layer", a->n_layer, "layers")->capture_default_str();
     cmd->add_option("--n-head", a->n_head, "attention heads")->capture_default_str();

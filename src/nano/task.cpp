@@ -13,61 +13,45 @@
 namespace leap::nano {
 
 namespace {
-const char* kTableA = "A:";
-const char* kTableB = ". B:";
-const char* kFind = ". Find the key that A sends";
-const char* kFollow = ", then follow B ";
-const char* kTimes = " times from it. Where do you end?";
-const char* kNo = " no";
-const char* kYes = " yes";
-const char* kKey = " key ";
-const char* kTried = " tried ";
-const char* kNone = "none";
-const char* kKeep = "keep";
-const char* kNoKeyYet = "no key yet";
+const char* kFind = "Find x below 20 with 7x+3 mod 20";
+const char* kThen = ", then apply y to 3y+1 mod 20";
+const char* kNoneYet = " none yet";
 const char* kBoxed = "\\boxed{";
 
-// Tokens (each one word of the vocabulary). A table entry is one token ("3>0", "4=6"), and a
-// path names keys with other tokens ("3?" for a try in A, "4:" for a step in B): reading an entry
-// is then one attention hop from the key a path writes to the entry with that key, and the
-// keys a path or its peers tried are tokens it can see (and avoid) in the context.
-std::string a_entry(int k, int v) { return std::to_string(k) + ">" + std::to_string(v); }
-std::string b_entry(int k, int v) { return std::to_string(k) + "=" + std::to_string(v); }
-std::string try_key(int k) { return std::to_string(k) + "?"; }
-std::string step_key(int k) { return std::to_string(k) + ":"; }
-std::string target_word(int t) { return " to " + std::to_string(t); }
+// Tokens (each one word of the vocabulary). Each kind of number has its own tokens, so what a
+// model must do at each point is short-range or a lookup by kind: a try "4?" is followed by its
+// product "=11" (a function of the token before), the verdict compares the product with the one
+// target token " = 13", a found key "so x=10" is copied into reports (" x=10") and tries of peers'
+// keys, a step "y2=14" follows from "y1=11", and the answer "3}" copies the last step.
+std::string n(int v) { return std::to_string(v); }
+std::string target_word(int t) { return " = " + n(t); }
+std::string try_key(int k) { return n(k) + "?"; }
+std::string product_word(int v) { return "=" + n(v); }
+std::string found_word(int k) { return " so x=" + n(k) + "\n\n"; }
+std::string report_word(int k) { return " x=" + n(k); }
+std::string times_word(int steps) { return " " + n(steps) + " times from x. Where do you end?"; }
+std::string answer_word(int v) { return n(v) + "}"; }
+const char* kNo = " no\n\n";
+const char* kYes = " yes";
 
-// A slip: the digit next to the right one (a misread of the table), never the right one.
-int slipped(int right, Rng& rng) { return (right + (rng.below(2) ? 1 : 9)) % 10; }
+// A slip: a number next to the right one (a miscalculation), never the right one.
+int slipped(int right, Rng& rng) { return (right + (rng.below(2) ? 1 : kKeys - 1)) % kKeys; }
 
 bool chance(Rng& rng, double p) { return (double)(rng.next() >> 11) / 9007199254740992.0 < p; }
-
-void shuffle(int* v, Rng& rng) {
-    for (int i = 9; i > 0; --i) std::swap(v[i], v[rng.below((uint64_t)i + 1)]);
-}
 }  // namespace
 
-std::string NanoProblem::text() const {
-    std::string s = kTableA;
-    for (int k = 0; k < 10; ++k) s += " " + a_entry(k, a[k]);
-    s += kTableB;
-    for (int k = 0; k < 10; ++k) s += " " + b_entry(k, b[k]);
-    return s + kFind + target_word(target) + kFollow + std::to_string(steps) + kTimes;
-}
+std::string NanoProblem::text() const { return kFind + target_word(target) + kThen + times_word(steps); }
 
 NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
-    if (spec.steps < 1 || spec.steps > 9) throw Error("nano task: steps must be in 1..9, got " + std::to_string(spec.steps));
+    if (spec.steps < 1 || spec.steps > 5) throw Error("nano task: steps must be in 1..5, got " + std::to_string(spec.steps));
     Rng rng(mix_seed({seed, (uint64_t)index, 0x4b4559u}));
     NanoProblem p;
     p.id = "nano-s" + std::to_string(seed) + "-" + std::to_string(index);
-    for (int k = 0; k < 10; ++k) p.a[k] = p.b[k] = k;
-    shuffle(p.a, rng);
-    shuffle(p.b, rng);
-    p.key = (int)rng.below(10);
-    p.target = p.a[p.key];
+    p.key = (int)rng.below(kKeys);
+    p.target = check_value(p.key);
     p.steps = spec.steps;
     int v = p.key;
-    for (int s = 0; s < p.steps; ++s) v = p.b[v];
+    for (int s = 0; s < p.steps; ++s) v = step_value(v);
     p.answer = v;
     return p;
 }
@@ -90,23 +74,14 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
 }
 
 std::string try_text(int key, int value, bool hit) {
-    return try_key(key) + std::to_string(value) + (hit ? kYes : kNo) + "\n\n";
+    return try_key(key) + product_word(value) + (hit ? kYes + found_word(key) : std::string(kNo));
 }
 
-std::string step_text(int from, int to) { return step_key(from) + std::to_string(to) + "\n\n"; }
+std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
 
-std::string answer_text(int value) { return std::string("\n\n") + kBoxed + std::to_string(value) + "}"; }
+std::string answer_text(int value) { return std::string("\n\n") + kBoxed + answer_word(value); }
 
-std::string summary_text(int key, const std::vector<int>& tried) {
-    // Keys as plain digits here: a try token ("3?") is then always followed by its value, which
-    // a small model learns from the previous token alone (with "3?" in summaries too, it was
-    // followed by a space as often, and telling the two apart needs the wider context).
-    if (key >= 0) return kKey + std::to_string(key) + " ";
-    std::string s = kTried;
-    if (tried.empty()) s += kNone;
-    for (size_t i = 0; i < tried.size(); ++i) s += (i ? " " : "") + std::to_string(tried[i]);
-    return s + " ";
-}
+std::string summary_text(int key) { return (key >= 0 ? report_word(key) : std::string(kNoneYet)) + " "; }
 
 WordSplitter::WordSplitter(std::vector<std::string> words) : longest_first_(std::move(words)) {
     for (const char* control : {kUserTurn, kAssistantTurn, kEndOfText}) longest_first_.push_back(control);
@@ -151,10 +126,9 @@ std::vector<std::string> WordSplitter::split(const std::string& text) const {
 namespace {
 // One path of a simulated run: what it knows and what it writes next.
 struct SimPath {
-    std::vector<int> tried;   // own tries, in order
-    std::set<int> excluded;   // keys known to fail (own tries and peers' reports)
-    int key = -1;             // the key it follows B from (wrong after a slip)
-    int value = -1;           // where it is in B
+    std::set<int> tried;      // own tries
+    int key = -1;             // the key it steps on from (wrong after a slip)
+    int value = -1;           // where its steps are
     int steps_done = 0;
     bool done = false;        // wrote the end-of-thinking marker
     bool forced = false;
@@ -165,25 +139,32 @@ struct Action {
     std::string text;
     int tries = -1;           // key tried
     bool hit = false;
-    int to = -1;              // B step: the new value
+    int to = -1;              // a step: the new value
     bool finish = false;
 };
 
-Action next_action(const SimPath& s, const NanoProblem& p, double slip, const std::string& eot, Rng& rng) {
+Action try_action(int key, const NanoProblem& p, double slip, Rng& rng) {
     Action a;
+    a.tries = key;
+    const int v = chance(rng, slip) ? slipped(check_value(key), rng) : check_value(key);
+    a.hit = v == p.target;
+    a.text = try_text(key, v, a.hit);
+    return a;
+}
+
+Action next_action(const SimPath& s, const NanoProblem& p, double slip, const std::string& eot, Rng& rng) {
     if (s.key < 0) {
         std::vector<int> open;
-        for (int k = 0; k < 10; ++k)
-            if (!s.excluded.count(k)) open.push_back(k);
+        for (int k = 0; k < kKeys; ++k)
+            if (!s.tried.count(k)) open.push_back(k);
         if (open.empty())
-            for (int k = 0; k < 10; ++k) open.push_back(k);
-        a.tries = open[rng.below(open.size())];
-        const int v = chance(rng, slip) ? slipped(p.a[a.tries], rng) : p.a[a.tries];
-        a.hit = v == p.target;
-        a.text = try_text(a.tries, v, a.hit);
-    } else if (s.steps_done < p.steps) {
-        a.to = chance(rng, slip) ? slipped(p.b[s.value], rng) : p.b[s.value];
-        a.text = step_text(s.value, a.to);
+            for (int k = 0; k < kKeys; ++k) open.push_back(k);
+        return try_action(open[rng.below(open.size())], p, slip, rng);
+    }
+    Action a;
+    if (s.steps_done < p.steps) {
+        a.to = chance(rng, slip) ? slipped(step_value(s.value), rng) : step_value(s.value);
+        a.text = step_text(s.steps_done + 1, a.to);
     } else {
         a.finish = true;
         a.text = eot;
@@ -193,8 +174,7 @@ Action next_action(const SimPath& s, const NanoProblem& p, double slip, const st
 
 void apply(SimPath& s, const Action& a) {
     if (a.tries >= 0) {
-        s.tried.push_back(a.tries);
-        s.excluded.insert(a.tries);
+        s.tried.insert(a.tries);
         if (a.hit) s.key = s.value = a.tries;
     } else if (a.to >= 0) {
         s.value = a.to;
@@ -299,7 +279,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
                 alt = next_action(state[i], p, slip, eot, peek).text;
             }
             add(i, summary_request(text[i], trigger, opener), true, alt);
-            add(i, summary_text(state[i].key, state[i].tried) + std::string(kSummarizeClose), false);
+            add(i, summary_text(state[i].key) + std::string(kSummarizeClose), false);
             summaries[i] = last_summary(text[i]);
             ++traces[i].blocks;
         }
@@ -308,29 +288,19 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
             if (!active[i]) continue;
             SimPath& s = state[i];
             add(i, comment_block(choices[i], summaries, prompts), true);
-            std::string check;
-            if (s.key >= 0) {
-                check = "\n\n" + std::string(kKeep) + "\n\n";
-            } else {
-                int claimed = -1;
-                for (const auto& c : choices[i]) {
-                    const SimPath& peer = state[c.peer];
-                    if (peer.key >= 0 && claimed < 0) claimed = peer.key;
-                    for (int t : peer.tried) s.excluded.insert(t);
-                }
-                if (claimed >= 0) {
-                    // Check the peer's key with one try of its own.
-                    const int v = chance(rng, slip) ? slipped(p.a[claimed], rng) : p.a[claimed];
-                    const bool hit = v == p.target;
-                    check = "\n\n" + try_text(claimed, v, hit);
-                    s.tried.push_back(claimed);
-                    s.excluded.insert(claimed);
-                    if (hit) s.key = s.value = claimed;
-                } else {
-                    check = "\n\n" + std::string(kNoKeyYet) + "\n\n";
+            // The path goes on after the cue; one that has no key but hears of one first checks it
+            // with a try of its own.
+            std::string check = "\n\n";
+            if (s.key < 0) {
+                std::vector<int> claims;  // keys peers report (some wrong, after a slip)
+                for (const auto& c : choices[i])
+                    if (state[c.peer].key >= 0) claims.push_back(state[c.peer].key);
+                if (!claims.empty()) {
+                    const Action a = try_action(claims[rng.below(claims.size())], p, slip, rng);
+                    check += a.text;
+                    apply(s, a);
                 }
             }
-            if (choices[i].empty()) check = "\n\n";  // no peer: carry on after the cue
             add(i, check, false);
             carry[i] = (int)splitter.split(check).size();
         }
@@ -339,18 +309,15 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
         SimPath& s = state[i];
         int answer;
         if (s.forced) {
-            // Out of budget: the engine's opener, then the best the path has (where it is in B,
-            // else a guess among the keys it has not ruled out).
+            // Out of budget: the engine's opener, then the best the path has (where its steps
+            // are, else a guess).
             add(i, prompts.answer_opener_math, true);
             if (s.value >= 0) {
                 answer = s.value;
             } else {
-                std::vector<int> open;
-                for (int d = 0; d < 10; ++d)
-                    if (!s.excluded.count(d)) open.push_back(d);
-                answer = open.empty() ? (int)rng.below(10) : open[rng.below(open.size())];
+                answer = (int)rng.below(kKeys);
             }
-            add(i, std::to_string(answer) + "}" + kEndOfText, false);
+            add(i, answer_word(answer) + kEndOfText, false);
         } else {
             answer = s.value;
             add(i, answer_text(answer) + kEndOfText, false);
@@ -363,16 +330,15 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
 
 std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peers) {
     std::vector<std::string> w = {"\n\n", "<think>", prompts.end_of_thinking, std::string(kSummarizeOpen),
-                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kTableA,
-                                  kTableB, kFind, kFollow, kTimes, kNo, kYes, kKey, kTried, kNone, kKeep, kNoKeyYet};
-    for (int d = 0; d <= 9; ++d) {
-        w.push_back(try_key(d));
-        w.push_back(step_key(d));
-        w.push_back(target_word(d));
-        for (int v = 0; v <= 9; ++v) {
-            w.push_back(a_entry(d, v));
-            w.push_back(b_entry(d, v));
-        }
+                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kFind, kThen,
+                                  kNo, kYes, kNoneYet};
+    for (int v = 0; v < kKeys; ++v)
+        for (const auto& word : {target_word(v), try_key(v), product_word(v), found_word(v), report_word(v),
+                                 answer_word(v)})
+            w.push_back(word);
+    for (int s = 1; s <= 5; ++s) {
+        w.push_back(times_word(s));
+        for (int v = 0; v < kKeys; ++v) w.push_back(step_text(s, v));
     }
     for (int i = 1; i <= max_peers; ++i) w.push_back("Peer " + std::to_string(i) + ": \"");
     // The prompt set: the plain prompt around its placeholder, and every text a block injects.

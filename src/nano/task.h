@@ -2,18 +2,23 @@
 // LeaP-T nano: a synthetic reasoning task on which a path's start decides its result and peers
 // can help (docs/nano.md).
 //
-// A problem gives two tables of the digits, A and B (each a permutation), a target and a number
-// of steps:
-//   "A: 0>7 1>2 ... 9>4. B: 0=3 1=8 ... 9=5. Find the key that A sends to 5, then follow B 3
-//    times from it. Where do you end?"
-// Nothing in the problem says which key A sends to 5, so a path searches: it tries keys one per
-// paragraph ("3?0 no", "4?5 yes"), then follows B from the key it found ("4:6", "6:1", "1:8")
-// and answers \boxed{8}. The token budget allows only a few tries, so a path that starts with
-// unlucky tries runs out and guesses: its beginning decides its result (the prefix dominance
-// trap in miniature), and no decoding setting helps, because which key is right cannot be known
-// before trying it. At a LeaP block a path reports the key it found (" key 4 ") or the keys it
-// tried (" tried 3 7 "); a path that hears of a key checks it with one try of its own and
-// follows B from it, and one that hears only of failed tries skips them.
+// A problem names a target t:
+//   "Find x below 20 with 7x+3 mod 20 = 13, then apply y to 3y+1 mod 20 3 times from x. Where
+//    do you end?"
+// Checking a candidate is one step of arithmetic, finding one is a search: a path tries keys one
+// per paragraph ("4?=11 no", "5?=18 no", "9?=6 no", "10?=13 yes so x=10"), then applies the
+// steps from the key it found ("y1=11", "y2=14", "y3=3") and answers \boxed{3}. The token budget
+// allows only a few tries, so a path whose first tries miss runs out and guesses: its beginning
+// decides its result (the prefix dominance trap in miniature), and no decoding setting helps,
+// because which key is right cannot be known before trying it. At a LeaP block a path reports
+// the key it found (" x=10") or " none yet"; a path that hears of a key checks it with one try of
+// its own and carries on from it. Slips (a wrong product) make some reports wrong; the check
+// catches them.
+//
+// Every skill a model needs is short-range or a lookup by token kind: a product is a function
+// of the token before it, a verdict compares it with the one target token, a report or an answer
+// copies the one token of its kind (a first nano design that needed lookups in per-problem
+// tables was not learnt by a small model within this machine's training budget; docs/nano.md).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,19 +28,23 @@
 
 namespace leap::nano {
 
+inline constexpr int kKeys = 20;  // keys 0..19
+
+// The task's arithmetic, fixed for every problem (the model learns it as it learns the format).
+inline int check_value(int x) { return (7 * x + 3) % kKeys; }  // what a try computes
+inline int step_value(int y) { return (3 * y + 1) % kKeys; }   // one step after the key
+
 struct TaskSpec {
-    int steps = 3;       // steps in B after the key is found
-    double slip = 0.03;  // per-lookup chance of a wrong digit in generated traces
+    int steps = 3;       // steps after the key is found (1..5)
+    double slip = 0.03;  // per-computation chance of a wrong number in generated traces
 };
 
 struct NanoProblem {
     std::string id;
-    int a[10] = {};   // table A: a[key] (a permutation of the digits)
-    int b[10] = {};   // table B
-    int target = 0;   // the value A must send the key to
-    int steps = 0;    // steps in B
-    int key = 0;      // the key with a[key] == target
-    int answer = 0;   // b applied `steps` times to key
+    int target = 0;   // the value check_value must reach
+    int steps = 0;
+    int key = 0;      // the x with check_value(x) == target
+    int answer = 0;   // step_value applied `steps` times to key
     std::string text() const;
 };
 
@@ -46,12 +55,12 @@ std::vector<NanoProblem> make_problems(uint64_t seed, int count, const TaskSpec&
 std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
-std::string try_text(int key, int value, bool hit);  // "3?0 no\n\n", "4?5 yes\n\n"
-std::string step_text(int from, int to);             // "4:6\n\n"
-std::string answer_text(int value);                  // "\n\n\\boxed{8}" (after the end-of-thinking marker)
-// A summary, as the model writes it between the tags: " key 4 " once a key is found, else the
-// keys tried so far in order (" tried 3 7 1 ", " tried none ").
-std::string summary_text(int key, const std::vector<int>& tried);
+std::string try_text(int key, int value, bool hit);  // "4?=11 no\n\n", "10?=13 yes so x=10\n\n"
+std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
+std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
+// A summary, as the model writes it between the tags: " x=10 " once a key is found, else
+// " none yet ".
+std::string summary_text(int key);
 
 // A training sequence, in pieces: `injected` text is what the engine writes (prompt, triggers,
 // openers, comment blocks, cues, answer openers); the rest is what the model samples.
@@ -69,7 +78,7 @@ struct Trace {
     std::string user_message;  // rendered with the chat template by the trainer
     std::vector<Piece> pieces; // the assistant side, after the template's generation prompt
     bool correct = false;      // the final answer equals the gold answer
-    bool found = false;        // the path followed B from the right key
+    bool found = false;        // the path stepped on from the right key
     int n_paths = 1, k = 0, blocks = 0, segment_tokens = 0, segments = 0;
 };
 
@@ -79,8 +88,8 @@ struct TraceOptions {
     TaskSpec spec;
     std::vector<int> n_paths = {2, 4, 4, 8, 8};  // drawn uniformly per problem
     int max_k = 2;                               // k drawn in 1..min(max_k, N-1)
-    int min_segment_tokens = 10, max_segment_tokens = 20;  // T drawn in this range
-    int min_segments = 2, max_segments = 3;                // M drawn in this range
+    int min_segment_tokens = 6, max_segment_tokens = 12;   // T drawn in this range
+    int min_segments = 3, max_segments = 5;                // M drawn in this range
     double independent_share = 0.25;             // runs without blocks (independent sampling)
     // Fixed settings instead of drawn ones (`leap nano-data --simulate`):
     int fixed_k = 0;             // > 0: this k (capped at N-1)
