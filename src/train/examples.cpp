@@ -13,9 +13,11 @@ std::optional<Example> make_example(const Trainer& trainer, const std::string& u
 std::optional<Example> make_example(const Trainer& trainer, const std::vector<int32_t>& prompt_tokens,
                                     const std::vector<nano::Piece>& pieces, int n_ctx) {
     Example e;
+    e.tokens = prompt_tokens;
+    // Whether each token is the model's own (sampled) text; the prompt and injected pieces are not.
+    std::vector<bool> sampled(prompt_tokens.size(), false);
     // Positions whose label is replaced: (index of the token before the piece, alt's first token).
     std::vector<std::pair<size_t, int32_t>> alt_labels;
-    e.tokens = prompt_tokens;
     for (const auto& piece : pieces) {
         // Pieces are tokenized one by one, as the engine feeds them: appended text and sampled
         // tokens never merge across a boundary.
@@ -26,15 +28,17 @@ std::optional<Example> make_example(const Trainer& trainer, const std::vector<in
             alt_labels.emplace_back(e.tokens.size() - 1, a[0]);
         }
         e.tokens.insert(e.tokens.end(), t.begin(), t.end());
+        sampled.insert(sampled.end(), t.size(), !piece.injected);
     }
     if ((int)e.tokens.size() > n_ctx) return std::nullopt;
     e.length = (int)e.tokens.size();
-    const int32_t pad = trainer.eos();
-    e.labels.assign(e.tokens.begin() + 1, e.tokens.end());
-    e.labels.push_back(pad);
+    // The model learns what it samples: a label is the next token where that token is sampled,
+    // masked where it is the prompt, engine text or padding (those are fed, never sampled).
+    e.labels.assign(n_ctx, kMaskedLabel);
+    for (int i = 0; i + 1 < e.length; ++i)
+        if (sampled[i + 1]) e.labels[i] = e.tokens[i + 1];
     for (const auto& [at, tok] : alt_labels) e.labels[at] = tok;
-    e.tokens.resize(n_ctx, pad);
-    e.labels.resize(n_ctx, pad);
+    e.tokens.resize(n_ctx, trainer.eos());
     return e;
 }
 
@@ -46,14 +50,13 @@ std::vector<Example> pack_examples(std::vector<Example> examples, int n_ctx, int
     auto flush = [&] {
         if (cur.length == 0) return;
         cur.tokens.resize(n_ctx, pad);
-        cur.labels.resize(n_ctx, pad);
+        cur.labels.resize(n_ctx, kMaskedLabel);
         out.push_back(std::move(cur));
         cur = Example{};
     };
     for (const auto& e : examples) {
         if (e.length > n_ctx) throw Error("train: an example of " + std::to_string(e.length) + " tokens is longer than n_ctx");
         if (cur.length + e.length > n_ctx) flush();
-        if (cur.length > 0) cur.labels.back() = e.tokens[0];
         cur.tokens.insert(cur.tokens.end(), e.tokens.begin(), e.tokens.begin() + e.length);
         cur.labels.insert(cur.labels.end(), e.labels.begin(), e.labels.begin() + e.length);
         cur.length += e.length;

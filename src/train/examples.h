@@ -10,10 +10,14 @@
 
 namespace leap::train {
 
-// The prompt (user message through the chat template) followed by the pieces. Labels are the
-// next tokens, except before an injected piece with an `alt`: there the label is alt's first
-// token (what the model should sample if nothing were injected). Padded with EOS to n_ctx;
-// std::nullopt when longer than n_ctx.
+// A label that trains nothing (patches/llama.cpp-train-mask.patch: an all-zero label row).
+inline constexpr int32_t kMaskedLabel = -1;
+
+// The prompt (user message through the chat template) followed by the pieces. A label is the
+// next token where the model samples that token (the pieces not injected) and kMaskedLabel where
+// it is fed (prompt, injected pieces, padding), except before an injected piece with an `alt`:
+// there the label is alt's first token (what the model should sample if nothing were injected).
+// Tokens padded with EOS to n_ctx; std::nullopt when longer than n_ctx.
 std::optional<Example> make_example(const Trainer& trainer, const std::string& user_message,
                                     const std::vector<nano::Piece>& pieces, int n_ctx);
 // The same with the prompt already rendered and tokenized (paths of one run share it, and the
@@ -22,8 +26,8 @@ std::optional<Example> make_example(const Trainer& trainer, const std::vector<in
                                     const std::vector<nano::Piece>& pieces, int n_ctx);
 
 // Examples laid back to back in sequences of n_ctx tokens (shuffled first, from `seed`; each
-// sequence padded with `pad` after its last whole example), so training spends no compute on
-// padding. An example's last label becomes the next example's first token. A sequence's later
+// sequence's tokens padded with `pad` after its last whole example, labels masked), so training
+// spends no compute on padding. A sequence's later
 // examples attend to its earlier ones (llama.cpp trains one sequence at a time), which they
 // learn to ignore; at inference a path sees only its own problem.
 std::vector<Example> pack_examples(std::vector<Example> examples, int n_ctx, int32_t pad, uint64_t seed);

@@ -53,6 +53,7 @@ struct LiveProgress {
     int n_ctx = 0;
     std::chrono::steady_clock::time_point t0;
     int64_t tokens_before = 0;
+    double labelled = 1;  // share of the chunk's positions with a label (the rest are masked)
     std::chrono::steady_clock::time_point last;
 };
 thread_local LiveProgress* g_live = nullptr;
@@ -68,14 +69,25 @@ void on_batch(bool train, ggml_opt_context_t, ggml_opt_dataset_t, ggml_opt_resul
     ggml_opt_result_loss(result, &loss, &unc);
     ggml_opt_result_accuracy(result, &acc, &unc);
     L.p.done = std::min(L.p.total, L.done_before + ibatch);  // a ubatch is one example
-    L.p.loss = loss;
-    L.p.accuracy = acc;
+    L.p.loss = loss / L.labelled;
+    L.p.accuracy = acc / L.labelled;
     const double secs = std::chrono::duration<double>(now - L.t0).count();
     const double tokens = (double)L.p.done * L.n_ctx;
     L.p.tok_per_s = secs > 0 ? tokens / secs : 0;
     L.p.eta_s = L.p.done > 0 ? secs * (double)(L.p.total - L.p.done) / (double)L.p.done : 0;
     L.p.chunk_end = false;
     (*L.report)(L.p);
+}
+
+// ggml's loss and accuracy average over every position, masked ones included (zero loss, counted
+// as misses): divided by the share of labelled positions they are per labelled token.
+double labelled_share(const std::vector<Example>& ex, size_t from, size_t to) {
+    int64_t all = 0, labelled = 0;
+    for (size_t i = from; i < to; ++i) {
+        all += (int64_t)ex[i].labels.size();
+        for (int32_t l : ex[i].labels) labelled += l >= 0;
+    }
+    return labelled > 0 ? (double)labelled / (double)all : 1.0;
 }
 
 // Datapoints of `pack` examples each; a last, partial datapoint is filled up from the chunk's start.
@@ -176,8 +188,13 @@ double Trainer::evaluate(const std::vector<Example>& examples, double* accuracy)
     ggml_opt_result_t rt = ggml_opt_result_init(), re = ggml_opt_result_init();
     llama_opt_epoch(I.ctx, ds, rt, re, /*idata_split=*/0, nullptr, nullptr);
     double loss = 0, unc = 0;
+    const double share = labelled_share(examples, 0, examples.size());
     ggml_opt_result_loss(re, &loss, &unc);
-    if (accuracy) ggml_opt_result_accuracy(re, accuracy, &unc);
+    loss /= share;
+    if (accuracy) {
+        ggml_opt_result_accuracy(re, accuracy, &unc);
+        *accuracy /= share;
+    }
     ggml_opt_result_free(rt);
     ggml_opt_result_free(re);
     ggml_opt_dataset_free(ds);
@@ -215,6 +232,7 @@ double Trainer::train(std::vector<Example> train, const std::vector<Example>& va
             ggml_opt_dataset_t ds = make_dataset(train, from, to, n_ctx, I.cfg.pack);
             ggml_opt_result_t rt = ggml_opt_result_init(), re = ggml_opt_result_init();
             live.done_before = (int64_t)epoch * (int64_t)train.size() + (int64_t)from;
+            live.labelled = labelled_share(train, from, to);
             llama_opt_epoch(I.ctx, ds, rt, re, ggml_opt_dataset_ndata(ds), on_batch, nullptr);
             double loss = 0, unc = 0, acc = 0;
             ggml_opt_result_loss(rt, &loss, &unc);
@@ -224,8 +242,8 @@ double Trainer::train(std::vector<Example> train, const std::vector<Example>& va
             ggml_opt_dataset_free(ds);
             if (!I.cfg.checkpoint.empty()) save(I.cfg.checkpoint);
             live.p.done = live.done_before + (int64_t)(to - from);
-            live.p.loss = loss;
-            live.p.accuracy = acc;
+            live.p.loss = loss / live.labelled;
+            live.p.accuracy = acc / live.labelled;
             live.p.chunk_end = true;
             if (progress) progress(live.p);
         }
