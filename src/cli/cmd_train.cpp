@@ -141,23 +141,26 @@ void run_nano(TrainArgs& a) {
         std::fprintf(stderr, "train: %zu examples packed back to back into %zu sequences of %d tokens\n", n_train,
                      train_set.size(), a.cfg.n_ctx);
     }
-    const double val_before = trainer.evaluate(val_set);
-    std::fprintf(stderr, "train: validation loss before training %.4f\n", val_before);
+    double acc_before = 0;
+    const double val_before = trainer.evaluate(val_set, &acc_before);
+    std::fprintf(stderr, "train: validation loss before training %.4f, next-token accuracy %.3f\n", val_before, acc_before);
 
     const bool tty = isatty(fileno(stderr)) != 0;
     const double val_after = trainer.train(std::move(train_set), val_set, [&](const train::Progress& p) {
         if (!tty && !p.chunk_end) return;
-        std::fprintf(stderr, "%strain: epoch %d/%d  %lld/%lld sequences  loss %.4f  acc %.3f  %.0f tok/s  ETA %s%s",
-                     tty ? "\r" : "", p.epoch, p.epochs, (long long)p.done, (long long)p.total, p.loss, p.accuracy,
+        std::fprintf(stderr, "%strain: epoch %d/%d  %lld/%lld sequences  loss %.4f  %.0f tok/s  ETA %s%s",
+                     tty ? "\r" : "", p.epoch, p.epochs, (long long)p.done, (long long)p.total, p.loss,
                      p.tok_per_s, hms(p.eta_s).c_str(), p.chunk_end ? (a.cfg.checkpoint.empty() ? "\n" : "  (checkpoint)\n") : "");
         std::fflush(stderr);
     });
     trainer.save(a.out, "leap-nano", a.command_line);
     if (!a.keep_temp)
         for (const auto& t : temps) std::filesystem::remove(t);
+    const double acc_after = trainer.decoded_accuracy(val_set);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::fprintf(stderr, "train: validation loss %.4f -> %.4f; wrote %s (%.1f MB) in %s\n", val_before, val_after,
-                 a.out.c_str(), std::filesystem::file_size(a.out) / 1e6, hms(secs).c_str());
+    std::fprintf(stderr, "train: validation loss %.4f -> %.4f, next-token accuracy %.3f -> %.3f; wrote %s (%.1f MB) in %s\n",
+                 val_before, val_after, acc_before, acc_after, a.out.c_str(), std::filesystem::file_size(a.out) / 1e6,
+                 hms(secs).c_str());
 }
 
 void run_from_results(TrainArgs& a) {

@@ -65,12 +65,10 @@ void on_batch(bool train, ggml_opt_context_t, ggml_opt_dataset_t, ggml_opt_resul
     const auto now = std::chrono::steady_clock::now();
     if (ibatch != ibatch_max && now - L.last < std::chrono::milliseconds(500)) return;
     L.last = now;
-    double loss = 0, unc = 0, acc = 0;
+    double loss = 0, unc = 0;
     ggml_opt_result_loss(result, &loss, &unc);
-    ggml_opt_result_accuracy(result, &acc, &unc);
     L.p.done = std::min(L.p.total, L.done_before + ibatch);  // a ubatch is one example
     L.p.loss = loss / L.labelled;
-    L.p.accuracy = acc / L.labelled;
     const double secs = std::chrono::duration<double>(now - L.t0).count();
     const double tokens = (double)L.p.done * L.n_ctx;
     L.p.tok_per_s = secs > 0 ? tokens / secs : 0;
@@ -79,8 +77,8 @@ void on_batch(bool train, ggml_opt_context_t, ggml_opt_dataset_t, ggml_opt_resul
     (*L.report)(L.p);
 }
 
-// ggml's loss and accuracy average over every position, masked ones included (zero loss, counted
-// as misses): divided by the share of labelled positions they are per labelled token.
+// ggml's loss averages over every position, masked ones included (zero loss): divided by the
+// share of labelled positions it is per labelled token.
 double labelled_share(const std::vector<Example>& ex, size_t from, size_t to) {
     int64_t all = 0, labelled = 0;
     for (size_t i = from; i < to; ++i) {
@@ -188,17 +186,55 @@ double Trainer::evaluate(const std::vector<Example>& examples, double* accuracy)
     ggml_opt_result_t rt = ggml_opt_result_init(), re = ggml_opt_result_init();
     llama_opt_epoch(I.ctx, ds, rt, re, /*idata_split=*/0, nullptr, nullptr);
     double loss = 0, unc = 0;
-    const double share = labelled_share(examples, 0, examples.size());
     ggml_opt_result_loss(re, &loss, &unc);
-    loss /= share;
-    if (accuracy) {
-        ggml_opt_result_accuracy(re, accuracy, &unc);
-        *accuracy /= share;
-    }
+    loss /= labelled_share(examples, 0, examples.size());
     ggml_opt_result_free(rt);
     ggml_opt_result_free(re);
     ggml_opt_dataset_free(ds);
+    if (accuracy) *accuracy = decoded_accuracy(examples);
     return loss;
+}
+
+double Trainer::decoded_accuracy(const std::vector<Example>& examples) const {
+    const Impl& I = *impl_;
+    const int n_ctx = I.cfg.n_ctx;
+    llama_context_params cp = llama_context_default_params();
+    cp.n_ctx = (uint32_t)n_ctx;
+    cp.n_batch = (uint32_t)n_ctx;
+    cp.n_ubatch = (uint32_t)n_ctx;
+    cp.n_threads = I.cfg.threads;
+    cp.n_threads_batch = I.cfg.threads;
+    cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    llama_context* ctx = llama_init_from_model(I.model, cp);
+    if (!ctx) throw Error("train: cannot create a context to score the model");
+    const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(I.model));
+    llama_batch b = llama_batch_init(n_ctx, 0, 1);
+    int64_t right = 0, labelled = 0;
+    for (const auto& e : examples) {
+        llama_memory_clear(llama_get_memory(ctx), true);
+        b.n_tokens = n_ctx;
+        for (int i = 0; i < n_ctx; ++i) {
+            b.token[i] = e.tokens[i];
+            b.pos[i] = i;
+            b.n_seq_id[i] = 1;
+            b.seq_id[i][0] = 0;
+            b.logits[i] = e.labels[i] >= 0;
+        }
+        if (llama_decode(ctx, b) != 0) {
+            llama_batch_free(b);
+            llama_free(ctx);
+            throw Error("train: decoding an example failed while scoring the model");
+        }
+        for (int i = 0; i < n_ctx; ++i) {
+            if (e.labels[i] < 0) continue;
+            const float* l = llama_get_logits_ith(ctx, i);
+            right += (int)(std::max_element(l, l + n_vocab) - l) == e.labels[i];
+            ++labelled;
+        }
+    }
+    llama_batch_free(b);
+    llama_free(ctx);
+    return labelled > 0 ? (double)right / (double)labelled : std::nan("");
 }
 
 double Trainer::train(std::vector<Example> train, const std::vector<Example>& val,
@@ -234,16 +270,14 @@ double Trainer::train(std::vector<Example> train, const std::vector<Example>& va
             live.done_before = (int64_t)epoch * (int64_t)train.size() + (int64_t)from;
             live.labelled = labelled_share(train, from, to);
             llama_opt_epoch(I.ctx, ds, rt, re, ggml_opt_dataset_ndata(ds), on_batch, nullptr);
-            double loss = 0, unc = 0, acc = 0;
+            double loss = 0, unc = 0;
             ggml_opt_result_loss(rt, &loss, &unc);
-            ggml_opt_result_accuracy(rt, &acc, &unc);
             ggml_opt_result_free(rt);
             ggml_opt_result_free(re);
             ggml_opt_dataset_free(ds);
             if (!I.cfg.checkpoint.empty()) save(I.cfg.checkpoint);
             live.p.done = live.done_before + (int64_t)(to - from);
             live.p.loss = loss / live.labelled;
-            live.p.accuracy = acc / live.labelled;
             live.p.chunk_end = true;
             if (progress) progress(live.p);
         }

@@ -38,7 +38,7 @@ struct TrainConfig {
 struct Progress {
     int epoch = 0, epochs = 0;
     int64_t done = 0, total = 0;  // examples (all epochs)
-    double loss = 0, accuracy = 0;  // mean over the current chunk so far
+    double loss = 0;  // mean over the current chunk so far, per labelled token
     double tok_per_s = 0, eta_s = 0;
     bool chunk_end = false;
 };
@@ -62,10 +62,13 @@ public:
     // Returns the final validation loss (or NaN without validation examples).
     double train(std::vector<Example> train, const std::vector<Example>& val,
                  const std::function<void(const Progress&)>& progress);
-    // Mean next-token loss on `examples` (no update); `accuracy`, if given, gets the share of
-    // positions whose most likely token is the label.
+    // Mean next-token loss per labelled token of `examples` (no update); `accuracy`, if given,
+    // gets the share of labelled positions whose most likely token is the label (decoded with an
+    // ordinary context: ggml's own count would score masked positions too).
     double evaluate(const std::vector<Example>& examples, double* accuracy = nullptr);
     llama_model* model() const;
+    // The share of labelled positions of `examples` whose most likely token is the label.
+    double decoded_accuracy(const std::vector<Example>& examples) const;
     // Writes the current weights to `path`, with the input file's metadata. A non-empty `name`
     // replaces general.name; a non-empty `training` is stored as leap.training (how the weights
     // were made) and drops make-model's leap.preset/leap.seed, which describe random weights.
