@@ -176,7 +176,7 @@ TEST(NanoTrain, LossFallsAndTheSavedModelKeepsTheWeights) {
     train::Trainer reloaded(out, cfg);
     EXPECT_NEAR(reloaded.evaluate(val), after, 1e-3);
     EXPECT_EQ(reloaded.render_prompt("hi"), t.render_prompt("hi"));  // chat template kept
-    // Every weight matrix trains, keys and values included (patches/llama.cpp-train-kv.patch:
+    // Every weight matrix trains, keys and values included (patches/llama.cpp-training.patch:
     // unpatched, llama.cpp's trainer leaves attn_k and attn_v as they were). token_embd is the
     // one llama.cpp still leaves alone (a FIXME in llama_context::opt_init).
     auto tensor = [](const std::string& file, const char* name) {
@@ -202,7 +202,44 @@ TEST(NanoTrain, LossFallsAndTheSavedModelKeepsTheWeights) {
     }
 }
 
-// A masked label trains nothing (patches/llama.cpp-train-mask.patch): unpatched, an all-zero
+// Examples packed back to back and trained with separate_examples see only themselves
+// (patches/llama.cpp-training.patch): the packed sequence's loss is the token-weighted mean of
+// the examples' losses alone. Without it, later examples attend to earlier ones.
+TEST(NanoTrain, PackedExamplesAttendOnlyToThemselves) {
+    train::TrainConfig cfg;
+    cfg.threads = 1;
+    cfg.separate_examples = true;
+    train::Trainer t(tiny_model(), cfg);
+    auto set = examples(t, 21, 2);
+    ASSERT_GE(set.size(), 3u);
+    std::vector<train::Example> three(set.begin(), set.begin() + 3);
+    auto packed = train::pack_examples(three, 256, t.eos(), 1);
+    ASSERT_EQ(packed.size(), 1u) << "the three examples should fit one sequence";
+    double sum = 0;
+    long labelled = 0;
+    for (const auto& e : three) {
+        long n = std::count_if(e.labels.begin(), e.labels.end(), [](int32_t l) { return l >= 0; });
+        sum += t.evaluate({e}) * n;
+        labelled += n;
+    }
+    const double alone = sum / labelled;
+    const double together = t.evaluate(packed);
+    EXPECT_NEAR(together, alone, 1e-3 * alone);
+    double acc = 0;
+    t.evaluate(packed, &acc);
+    double acc_alone = 0;
+    for (const auto& e : three) {
+        long n = std::count_if(e.labels.begin(), e.labels.end(), [](int32_t l) { return l >= 0; });
+        acc_alone += t.decoded_accuracy({e}) * n;
+    }
+    EXPECT_NEAR(acc, acc_alone / labelled, 1e-9);
+
+    cfg.separate_examples = false;
+    train::Trainer mixed(tiny_model(), cfg);
+    EXPECT_GT(std::abs(mixed.evaluate(packed) - alone), 1e-3 * alone) << "packing without separation changed nothing";
+}
+
+// A masked label trains nothing (patches/llama.cpp-training.patch): unpatched, an all-zero
 // label row gets the gradient softmax(logits) and every weight moves.
 TEST(NanoTrain, MaskedLabelsLeaveTheWeightsAlone) {
     train::TrainConfig cfg;

@@ -102,6 +102,7 @@ void run_nano(TrainArgs& a) {
                      vi.n_tokens, vi.n_bytes, vi.n_user_defined, vi.n_control, r.name.c_str(), r.n_params / 1e6);
         model_in = init;
     }
+    a.cfg.separate_examples = !a.no_pack;  // packed examples must not see each other
     train::Trainer trainer(model_in, a.cfg);
 
     // Training problems come from a stream no `leap nano-data --seed` produces.

@@ -10,7 +10,7 @@
 
 namespace leap::train {
 
-// A label that trains nothing (patches/llama.cpp-train-mask.patch: an all-zero label row).
+// A label that trains nothing (patches/llama.cpp-training.patch: an all-zero label row).
 inline constexpr int32_t kMaskedLabel = -1;
 
 // The prompt (user message through the chat template) followed by the pieces. A label is the
@@ -27,9 +27,8 @@ std::optional<Example> make_example(const Trainer& trainer, const std::vector<in
 
 // Examples laid back to back in sequences of n_ctx tokens (shuffled first, from `seed`; each
 // sequence's tokens padded with `pad` after its last whole example, labels masked), so training
-// spends no compute on padding. A sequence's later
-// examples attend to its earlier ones (llama.cpp trains one sequence at a time), which they
-// learn to ignore; at inference a path sees only its own problem.
+// spends no compute on padding. Train them with TrainConfig::separate_examples, so that each
+// example attends only to itself (every example starts with the chat template's BOS).
 std::vector<Example> pack_examples(std::vector<Example> examples, int n_ctx, int32_t pad, uint64_t seed);
 
 }  // namespace leap::train

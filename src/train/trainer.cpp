@@ -88,6 +88,9 @@ double labelled_share(const std::vector<Example>& ex, size_t from, size_t to) {
     return labelled > 0 ? (double)labelled / (double)all : 1.0;
 }
 
+// Sequences a training context allows (separate_examples): more examples than fit in one.
+constexpr int kMaxExamplesPerSequence = 64;
+
 // Datapoints of `pack` examples each; a last, partial datapoint is filled up from the chunk's start.
 ggml_opt_dataset_t make_dataset(const std::vector<Example>& ex, size_t from, size_t to, int n_ctx, int pack) {
     const size_t n = to - from;
@@ -142,6 +145,10 @@ Trainer::Trainer(const std::string& model_path, const TrainConfig& config) : imp
     cp.type_k = GGML_TYPE_F32;  // OUT_PROD (backward) has no F16 path
     cp.type_v = GGML_TYPE_F32;
     cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    if (config.separate_examples) {
+        cp.kv_unified = true;
+        cp.n_seq_max = kMaxExamplesPerSequence;
+    }
     I.ctx = llama_init_from_model(I.model, cp);
     if (!I.ctx) throw Error("train: cannot create a context for " + model_path);
     I.schedule.lr = config.lr;
@@ -205,19 +212,29 @@ double Trainer::decoded_accuracy(const std::vector<Example>& examples) const {
     cp.n_threads = I.cfg.threads;
     cp.n_threads_batch = I.cfg.threads;
     cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    cp.kv_unified = true;
+    cp.n_seq_max = kMaxExamplesPerSequence;
     llama_context* ctx = llama_init_from_model(I.model, cp);
     if (!ctx) throw Error("train: cannot create a context to score the model");
     const int n_vocab = llama_vocab_n_tokens(llama_model_get_vocab(I.model));
+    const llama_token bos = llama_vocab_bos(llama_model_get_vocab(I.model));
     llama_batch b = llama_batch_init(n_ctx, 0, 1);
     int64_t right = 0, labelled = 0;
     for (const auto& e : examples) {
         llama_memory_clear(llama_get_memory(ctx), true);
         b.n_tokens = n_ctx;
+        // As the trainer sees it: with separate examples, a BOS starts a new sequence.
+        llama_seq_id seq = 0;
+        llama_pos pos = 0;
         for (int i = 0; i < n_ctx; ++i) {
+            if (I.cfg.separate_examples && e.tokens[i] == bos && pos > 0 && seq + 1 < kMaxExamplesPerSequence) {
+                ++seq;
+                pos = 0;
+            }
             b.token[i] = e.tokens[i];
-            b.pos[i] = i;
+            b.pos[i] = pos++;
             b.n_seq_id[i] = 1;
-            b.seq_id[i][0] = 0;
+            b.seq_id[i][0] = seq;
             b.logits[i] = e.labels[i] >= 0;
         }
         if (llama_decode(ctx, b) != 0) {

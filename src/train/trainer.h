@@ -33,6 +33,10 @@ struct TrainConfig {
     int chunk = 2000;         // examples per llama_opt_epoch call; a checkpoint and a progress line after each
     std::string checkpoint;   // written after every chunk (empty: none)
     uint64_t seed = 1;        // example order
+    // Sequences hold several examples back to back, each starting with BOS, and each example
+    // attends only to itself (patches/llama.cpp-training.patch: a BOS starts a new sequence in a
+    // unified KV cache). Off: a sequence is one sequence, whatever its tokens.
+    bool separate_examples = false;
 };
 
 struct Progress {
