@@ -20,13 +20,15 @@ const char* kBoxed = "\\boxed{";
 
 // Tokens (each one word of the vocabulary). Each kind of number has its own tokens, so what a
 // model must do at each point is short-range or a lookup by kind: a try "4?" is followed by its
-// product "=11" (a function of the token before), the verdict compares the product with the one
-// target token " = 13", a found key "so x=10" is copied into reports (" x=10") and tries of peers'
-// keys, a step "y2=14" follows from "y1=11", and the answer "3}" copies the last step.
+// product "=11" (a function of the token before), then the target " vs 13" (copied from the one
+// token of its kind in the prompt, " = 13"), then the verdict (the two tokens before it equal or
+// not); a found key "so x=10" is copied into reports (" x=10") and tries of peers' keys, a step
+// "y2=14" follows from "y1=11", and the answer "3}" copies the last step.
 std::string n(int v) { return std::to_string(v); }
 std::string target_word(int t) { return " = " + n(t); }
 std::string try_key(int k) { return n(k) + "?"; }
 std::string product_word(int v) { return "=" + n(v); }
+std::string versus_word(int t) { return " vs " + n(t); }
 std::string found_word(int k) { return " so x=" + n(k) + "\n\n"; }
 std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps) { return " " + n(steps) + " times from x. Where do you end?"; }
@@ -73,8 +75,9 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
     return out;
 }
 
-std::string try_text(int key, int value, bool hit) {
-    return try_key(key) + product_word(value) + (hit ? kYes + found_word(key) : std::string(kNo));
+std::string try_text(int key, int value, int target) {
+    return try_key(key) + product_word(value) + versus_word(target) +
+           (value == target ? kYes + found_word(key) : std::string(kNo));
 }
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
@@ -148,7 +151,7 @@ Action try_action(int key, const NanoProblem& p, double slip, Rng& rng) {
     a.tries = key;
     const int v = chance(rng, slip) ? slipped(check_value(key), rng) : check_value(key);
     a.hit = v == p.target;
-    a.text = try_text(key, v, a.hit);
+    a.text = try_text(key, v, p.target);
     return a;
 }
 
@@ -333,7 +336,7 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
                                   std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kFind, kThen,
                                   kNo, kYes, kNoneYet};
     for (int v = 0; v < kKeys; ++v)
-        for (const auto& word : {target_word(v), try_key(v), product_word(v), found_word(v), report_word(v),
+        for (const auto& word : {target_word(v), try_key(v), product_word(v), versus_word(v), found_word(v), report_word(v),
                                  answer_word(v)})
             w.push_back(word);
     for (int s = 1; s <= 5; ++s) {

@@ -6,7 +6,7 @@
 //   "Find x below 20 with 7x+3 mod 20 = 13, then apply y to 3y+1 mod 20 3 times from x. Where
 //    do you end?"
 // Checking a candidate is one step of arithmetic, finding one is a search: a path tries keys one
-// per paragraph ("4?=11 no", "5?=18 no", "9?=6 no", "10?=13 yes so x=10"), then applies the
+// per paragraph ("4?=11 vs 13 no", "9?=6 vs 13 no", "10?=13 vs 13 yes so x=10"), then applies the
 // steps from the key it found ("y1=11", "y2=14", "y3=3") and answers \boxed{3}. The token budget
 // allows only a few tries, so a path whose first tries miss runs out and guesses: its beginning
 // decides its result (the prefix dominance trap in miniature), and no decoding setting helps,
@@ -16,8 +16,8 @@
 // catches them.
 //
 // Every skill a model needs is short-range or a lookup by token kind: a product is a function
-// of the token before it, a verdict compares it with the one target token, a report or an answer
-// copies the one token of its kind (a first nano design that needed lookups in per-problem
+// of the token before it, the target is copied from the one prompt token of its kind, a verdict
+// compares the two tokens before it, a report or an answer copies the one token of its kind (a first nano design that needed lookups in per-problem
 // tables was not learnt by a small model within this machine's training budget; docs/nano.md).
 #include <cstdint>
 #include <string>
@@ -35,7 +35,7 @@ inline int check_value(int x) { return (7 * x + 3) % kKeys; }  // what a try com
 inline int step_value(int y) { return (3 * y + 1) % kKeys; }   // one step after the key
 
 struct TaskSpec {
-    int steps = 3;       // steps after the key is found (1..5)
+    int steps = 4;       // steps after the key is found (1..5)
     double slip = 0.03;  // per-computation chance of a wrong number in generated traces
 };
 
@@ -55,7 +55,8 @@ std::vector<NanoProblem> make_problems(uint64_t seed, int count, const TaskSpec&
 std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
-std::string try_text(int key, int value, bool hit);  // "4?=11 no\n\n", "10?=13 yes so x=10\n\n"
+// A try: the key, its product, the target and the verdict.
+std::string try_text(int key, int value, int target);  // "4?=11 vs 13 no\n\n", "10?=13 vs 13 yes so x=10\n\n"
 std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
 std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
 // A summary, as the model writes it between the tags: " x=10 " once a key is found, else
@@ -88,7 +89,7 @@ struct TraceOptions {
     TaskSpec spec;
     std::vector<int> n_paths = {2, 4, 4, 8, 8};  // drawn uniformly per problem
     int max_k = 2;                               // k drawn in 1..min(max_k, N-1)
-    int min_segment_tokens = 6, max_segment_tokens = 12;   // T drawn in this range
+    int min_segment_tokens = 8, max_segment_tokens = 12;   // T drawn in this range
     int min_segments = 3, max_segments = 5;                // M drawn in this range
     double independent_share = 0.25;             // runs without blocks (independent sampling)
     // Fixed settings instead of drawn ones (`leap nano-data --simulate`):
