@@ -40,16 +40,16 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
 }
 
 TEST(NanoTask, TextsAndTokenSplit) {
-    EXPECT_EQ(nano::try_text(4, 11, 13), "4?=11 vs 13 no\n\n");
-    EXPECT_EQ(nano::try_text(10, 13, 13), "10?=13 vs 13 yes so x=10\n\n");
+    EXPECT_EQ(nano::try_text(4, 11, 13), "4?=11 -> no\n\n");
+    EXPECT_EQ(nano::try_text(10, 13, 13), "10?=13 -> yes so x=10\n\n");
     EXPECT_EQ(nano::step_text(2, 14), "y2=14\n\n");
     EXPECT_EQ(nano::summary_text(10), " x=10 ");
     EXPECT_EQ(nano::summary_text(-1), " none yet ");
     const nano::WordSplitter words(nano::vocabulary_words(PromptSet::builtin()));
-    EXPECT_EQ(words.split("10?=13 vs 13 yes so x=10\n\n"),
-              (std::vector<std::string>{"10?", "=13", " vs 13", " yes", " so x=10\n\n"}));
-    EXPECT_EQ(words.split("1?=10 vs 1 no\n\ny1=1\n\ny1=11\n\n"),
-              (std::vector<std::string>{"1?", "=10", " vs 1", " no\n\n", "y1=1\n\n", "y1=11\n\n"}));
+    EXPECT_EQ(words.split("10?=13 -> yes so x=10\n\n"),
+              (std::vector<std::string>{"10?", "=13", " ->", " yes so x=10\n\n"}));
+    EXPECT_EQ(words.split("1?=10 -> no\n\ny1=1\n\ny1=11\n\n"),
+              (std::vector<std::string>{"1?", "=10", " ->", " no\n\n", "y1=1\n\n", "y1=11\n\n"}));
     EXPECT_EQ(words.split("mod 20 = 13, then"), (std::vector<std::string>{"m", "o", "d", " ", "2", "0", " = 13", ",", " ", "t", "h", "e", "n"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
@@ -127,7 +127,7 @@ TEST(NanoTask, PeersRaisePassAtOneInTheIdealisedRun) {
         o.n_paths = {4};
         o.fixed_k = 2;
         o.fixed_router = 0;
-        o.fixed_segment_tokens = 10;
+        o.fixed_segment_tokens = 9;
         o.fixed_segments = 4;
         o.fixed_independent = leap ? 0 : 1;
         int ok = 0, all = 0;
@@ -148,7 +148,7 @@ TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const auto words = nano::vocabulary_words(prompts);
     const std::set<std::string> set(words.begin(), words.end());
     EXPECT_EQ(set.size(), words.size());
-    for (const auto& w : {std::string("19?"), std::string("=0"), std::string(" = 13"), std::string(" x=7"), std::string(" so x=7\n\n"), std::string(" vs 19"),
+    for (const auto& w : {std::string("19?"), std::string("=0"), std::string(" = 13"), std::string(" x=7"), std::string(" yes so x=7\n\n"), std::string(" ->"),
                           std::string("y5=19\n\n"), std::string("19}"), std::string(" none yet"), std::string("\n\n"),
                           prompts.comment_cue, prompts.answer_opener_math, prompts.triggers[0], prompts.openers[5],
                           std::string("Peer 3: \"")})

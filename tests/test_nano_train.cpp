@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/prompts.h"
+#include "core/rng.h"
 #include "model/make_model.h"
 #include "nano/task.h"
 #include "nano/vocab.h"
@@ -72,7 +73,7 @@ TEST(NanoVocab, EveryWordIsOneTokenAndTextRoundTrips) {
     train::Trainer t(tiny_model(), cfg);
     EXPECT_EQ(t.n_vocab(), 256 + (int)nano::vocabulary_words(PromptSet::builtin()).size() + 3);
     for (const auto& w : nano::vocabulary_words(PromptSet::builtin())) EXPECT_EQ(t.tokenize(w).size(), 1u) << w;
-    EXPECT_EQ(t.tokenize("3?=4 vs 6 no\n\n").size(), 4u);  // 3? =4 ' vs 6' ' no\n\n'
+    EXPECT_EQ(t.tokenize("3?=4 -> no\n\n").size(), 4u);  // 3? =4 ' ->' ' no\n\n'
     EXPECT_EQ(t.tokenize("0123456789").size(), 10u);     // no merges: one digit per token
     const std::string prompt = t.render_prompt("hi");
     EXPECT_EQ(prompt, std::string(nano::kUserTurn) + "hi" + nano::kAssistantTurn + "<think>\n");
@@ -98,7 +99,7 @@ TEST(NanoTrain, LabelsPointAtTheNextStepBeforeInjectedBlocks) {
     train::TrainConfig cfg;
     cfg.threads = 1;
     train::Trainer t(tiny_model(), cfg);
-    std::vector<nano::Piece> pieces = {{"3?=4 no\n\n", false, ""}, {"Let me", true, "7?=12 no\n\n"}, {" 7", false, ""}};
+    std::vector<nano::Piece> pieces = {{"3?=4 -> no\n\n", false, ""}, {"Let me", true, "7?=12 -> no\n\n"}, {" 7", false, ""}};
     const auto e = train::make_example(t, "x", pieces, 256);
     ASSERT_TRUE(e);
     const auto prompt = t.tokenize(t.render_prompt("x"));
@@ -200,6 +201,47 @@ TEST(NanoTrain, LossFallsAndTheSavedModelKeepsTheWeights) {
         ASSERT_EQ(a.size(), b.size()) << name;
         EXPECT_NE(a, b) << name << " did not change in training";
     }
+}
+
+// Attention learns: the last token must name a word seen earlier in the sequence (at a varying
+// distance), which no bigram statistic predicts.
+TEST(NanoTrain, AttentionLearnsToCopyAnEarlierToken) {
+    train::TrainConfig cfg;
+    cfg.threads = 1;
+    cfg.lr = 3e-3f;
+    cfg.lr_min = 3e-4f;
+    cfg.chunk = 100000;
+    cfg.separate_examples = true;
+    train::Trainer t(tiny_model(), cfg);
+    const int32_t bos = t.tokenize(nano::kUserTurn)[0];
+    std::vector<int32_t> words, filler;
+    for (int v = 0; v < 10; ++v) words.push_back(t.tokenize(" x=" + std::to_string(v))[0]);
+    for (const char* f : {"a", "b", "c", "d"}) filler.push_back(t.tokenize(f)[0]);
+    const int32_t ask = t.tokenize("\\boxed{")[0];
+    Rng rng(5);
+    auto make = [&](int count) {
+        std::vector<train::Example> out;
+        for (int i = 0; i < count; ++i) {
+            train::Example e;
+            e.tokens = {bos};
+            for (int f = (int)rng.below(4); f > 0; --f) e.tokens.push_back(filler[rng.below(4)]);
+            const int32_t w = words[rng.below(10)];
+            e.tokens.push_back(w);
+            for (int f = 1 + (int)rng.below(6); f > 0; --f) e.tokens.push_back(filler[rng.below(4)]);
+            e.tokens.push_back(ask);
+            e.labels.assign(e.tokens.size(), train::kMaskedLabel);
+            e.labels.back() = w;
+            e.length = (int)e.tokens.size();
+            out.push_back(std::move(e));
+        }
+        return train::pack_examples(out, 256, t.eos(), 1);
+    };
+    const auto train_set = make(8000), val = make(200);
+    const double before = t.decoded_accuracy(val);
+    t.train(train_set, {}, nullptr);
+    const double after = t.decoded_accuracy(val);
+    EXPECT_LT(before, 0.3);
+    EXPECT_GT(after, 0.6) << "copy accuracy " << before << " -> " << after;  // chance: 0.1
 }
 
 // Examples packed back to back and trained with separate_examples see only themselves

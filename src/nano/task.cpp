@@ -18,23 +18,24 @@ const char* kThen = ", then apply y to 3y+1 mod 20";
 const char* kNoneYet = " none yet";
 const char* kBoxed = "\\boxed{";
 
-// Tokens (each one word of the vocabulary). Each kind of number has its own tokens, so what a
-// model must do at each point is short-range or a lookup by kind: a try "4?" is followed by its
-// product "=11" (a function of the token before), then the target " vs 13" (copied from the one
-// token of its kind in the prompt, " = 13"), then the verdict (the two tokens before it equal or
-// not); a found key "so x=10" is copied into reports (" x=10") and tries of peers' keys, a step
-// "y2=14" follows from "y1=11", and the answer "3}" copies the last step.
+// Tokens (each one word of the vocabulary). Each kind of number has its own tokens, and the
+// positions where a model must look back are fixed tokens, so what it learns is a lookup from a
+// constant query: a try "4?" is followed by its product "=11" (a function of the token before),
+// then " ->", where the verdict is decided: " no\n\n", or " yes so x=4\n\n" when the product
+// equals the prompt's one target token " = 11" (the key two tokens back); a found key is copied
+// into reports (" x=4") and a peer's report into a try ("4?"), a step "y2=14" follows from
+// "y1=13", and the answer "3}" after "\boxed{" copies the last step ("y4=3"). (With the verdict
+// decided at the product token, twenty different tokens, no model learnt it; docs/nano.md.)
 std::string n(int v) { return std::to_string(v); }
 std::string target_word(int t) { return " = " + n(t); }
 std::string try_key(int k) { return n(k) + "?"; }
 std::string product_word(int v) { return "=" + n(v); }
-std::string versus_word(int t) { return " vs " + n(t); }
-std::string found_word(int k) { return " so x=" + n(k) + "\n\n"; }
+std::string found_word(int k) { return " yes so x=" + n(k) + "\n\n"; }
 std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps) { return " " + n(steps) + " times from x. Where do you end?"; }
 std::string answer_word(int v) { return n(v) + "}"; }
+const char* kCheck = " ->";
 const char* kNo = " no\n\n";
-const char* kYes = " yes";
 
 // A slip: a number next to the right one (a miscalculation), never the right one.
 int slipped(int right, Rng& rng) { return (right + (rng.below(2) ? 1 : kKeys - 1)) % kKeys; }
@@ -76,8 +77,7 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
 }
 
 std::string try_text(int key, int value, int target) {
-    return try_key(key) + product_word(value) + versus_word(target) +
-           (value == target ? kYes + found_word(key) : std::string(kNo));
+    return try_key(key) + product_word(value) + kCheck + (value == target ? found_word(key) : std::string(kNo));
 }
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
@@ -334,9 +334,9 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
 std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peers) {
     std::vector<std::string> w = {"\n\n", "<think>", prompts.end_of_thinking, std::string(kSummarizeOpen),
                                   std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kFind, kThen,
-                                  kNo, kYes, kNoneYet};
+                                  kCheck, kNo, kNoneYet};
     for (int v = 0; v < kKeys; ++v)
-        for (const auto& word : {target_word(v), try_key(v), product_word(v), versus_word(v), found_word(v), report_word(v),
+        for (const auto& word : {target_word(v), try_key(v), product_word(v), found_word(v), report_word(v),
                                  answer_word(v)})
             w.push_back(word);
     for (int s = 1; s <= 5; ++s) {

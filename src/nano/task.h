@@ -6,8 +6,8 @@
 //   "Find x below 20 with 7x+3 mod 20 = 13, then apply y to 3y+1 mod 20 3 times from x. Where
 //    do you end?"
 // Checking a candidate is one step of arithmetic, finding one is a search: a path tries keys one
-// per paragraph ("4?=11 vs 13 no", "9?=6 vs 13 no", "10?=13 vs 13 yes so x=10"), then applies the
-// steps from the key it found ("y1=11", "y2=14", "y3=3") and answers \boxed{3}. The token budget
+// per paragraph ("4?=11 -> no", "9?=6 -> no", "10?=13 -> yes so x=10"), then applies the
+// steps from the key it found ("y1=11", "y2=14", ...) and answers \boxed{3}. The token budget
 // allows only a few tries, so a path whose first tries miss runs out and guesses: its beginning
 // decides its result (the prefix dominance trap in miniature), and no decoding setting helps,
 // because which key is right cannot be known before trying it. At a LeaP block a path reports
@@ -15,10 +15,11 @@
 // its own and carries on from it. Slips (a wrong product) make some reports wrong; the check
 // catches them.
 //
-// Every skill a model needs is short-range or a lookup by token kind: a product is a function
-// of the token before it, the target is copied from the one prompt token of its kind, a verdict
-// compares the two tokens before it, a report or an answer copies the one token of its kind (a first nano design that needed lookups in per-problem
-// tables was not learnt by a small model within this machine's training budget; docs/nano.md).
+// Every skill a model needs is a bigram or a lookup from a fixed token: a product is a function
+// of the token before it; at the fixed token " ->" the verdict compares the product with the one
+// target token of the prompt; a report or an answer copies the one token of its kind. (Designs
+// that needed lookups from varying tokens were not learnt within this machine's training
+// budget; docs/nano.md.)
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -56,7 +57,7 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
 // A try: the key, its product, the target and the verdict.
-std::string try_text(int key, int value, int target);  // "4?=11 vs 13 no\n\n", "10?=13 vs 13 yes so x=10\n\n"
+std::string try_text(int key, int value, int target);  // "4?=11 -> no\n\n", "10?=13 -> yes so x=10\n\n"
 std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
 std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
 // A summary, as the model writes it between the tags: " x=10 " once a key is found, else
