@@ -19,38 +19,43 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
     const auto b = nano::make_problems(7, 50, spec);
     const auto c = nano::make_problems(8, 50, spec);
     int differ = 0;
-    std::set<int> keys, checks;
-    for (int x = 0; x < nano::kKeys; ++x) checks.insert(nano::check_value(x));
-    EXPECT_EQ(checks.size(), (size_t)nano::kKeys);  // one key per target
+    std::set<int> keys;
     for (int i = 0; i < 50; ++i) {
         EXPECT_EQ(a[i].text(), b[i].text());
         differ += a[i].text() != c[i].text();
-        EXPECT_EQ((7 * a[i].key + 3) % 20, a[i].target);
+        // The listed keys: distinct, exactly one passing the check, the one the problem names.
+        ASSERT_EQ(a[i].keys.size(), (size_t)spec.keys);
+        EXPECT_EQ(std::set<int>(a[i].keys.begin(), a[i].keys.end()).size(), (size_t)spec.keys);
+        int passing = 0;
+        for (int k : a[i].keys) passing += (7 * k + 3) % 20 % 4 == 0;
+        EXPECT_EQ(passing, 1);
+        EXPECT_EQ((7 * a[i].key + 3) % 20 % 4, 0);
         int v = a[i].key;
         for (int s = 0; s < spec.steps; ++s) v = (3 * v + 1) % 20;
         EXPECT_EQ(v, a[i].answer);
         keys.insert(a[i].key);
-        EXPECT_EQ(a[i].text(), "Find x below 20 with 7x+3 mod 20 = " + std::to_string(a[i].target) +
-                                   ", then apply y to 3y+1 mod 20 4 times from x. Where do you end?");
+        std::string listed = "Keys";
+        for (int k : a[i].keys) listed += " #" + std::to_string(k);
+        EXPECT_EQ(a[i].text(), listed + ". Find the key x with 7x+3 mod 20 a multiple of 4, then apply y to 3y+1 mod 20 4 "
+                                        "times from x. Where do you end?");
     }
     EXPECT_GT(differ, 40);
-    EXPECT_GT(keys.size(), 15u);
-    EXPECT_THROW(nano::make_problem(1, 0, {0, 0.0}), Error);
-    EXPECT_THROW(nano::make_problem(1, 0, {6, 0.0}), Error);
+    EXPECT_EQ(keys.size(), 5u);  // 3, 7, 11, 15, 19
+    EXPECT_THROW(nano::make_problem(1, 0, {16, 0, 0.0}), Error);
+    EXPECT_THROW(nano::make_problem(1, 0, {17, 4, 0.0}), Error);
 }
 
 TEST(NanoTask, TextsAndTokenSplit) {
-    EXPECT_EQ(nano::try_text(4, 11, 13), "4?=11 -> no\n\n");
-    EXPECT_EQ(nano::try_text(10, 13, 13), "10?=13 -> yes so x=10\n\n");
+    EXPECT_EQ(nano::try_text(12, 7), "12?=7 no\n\n");
+    EXPECT_EQ(nano::try_text(3, 4), "3?=4 yes so x=3\n\n");
     EXPECT_EQ(nano::step_text(2, 14), "y2=14\n\n");
     EXPECT_EQ(nano::summary_text(10), " x=10 ");
     EXPECT_EQ(nano::summary_text(-1), " none yet ");
     const nano::WordSplitter words(nano::vocabulary_words(PromptSet::builtin()));
-    EXPECT_EQ(words.split("10?=13 -> yes so x=10\n\n"),
-              (std::vector<std::string>{"10?", "=13", " ->", " yes so x=10\n\n"}));
-    EXPECT_EQ(words.split("1?=10 -> no\n\ny1=1\n\ny1=11\n\n"),
-              (std::vector<std::string>{"1?", "=10", " ->", " no\n\n", "y1=1\n\n", "y1=11\n\n"}));
-    EXPECT_EQ(words.split("mod 20 = 13, then"), (std::vector<std::string>{"m", "o", "d", " ", "2", "0", " = 13", ",", " ", "t", "h", "e", "n"}));
+    EXPECT_EQ(words.split("3?=4 yes so x=3\n\n"), (std::vector<std::string>{"3?", "=4", " yes so x=3\n\n"}));
+    EXPECT_EQ(words.split("1?=10 no\n\ny1=1\n\ny1=11\n\n"),
+              (std::vector<std::string>{"1?", "=10", " no\n\n", "y1=1\n\n", "y1=11\n\n"}));
+    EXPECT_EQ(words.split("Keys #1 #12."), (std::vector<std::string>{"Keys", " #1", " #12", "."}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 
@@ -127,7 +132,7 @@ TEST(NanoTask, PeersRaisePassAtOneInTheIdealisedRun) {
         o.n_paths = {4};
         o.fixed_k = 2;
         o.fixed_router = 0;
-        o.fixed_segment_tokens = 9;
+        o.fixed_segment_tokens = 7;
         o.fixed_segments = 4;
         o.fixed_independent = leap ? 0 : 1;
         int ok = 0, all = 0;
@@ -148,7 +153,7 @@ TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const auto words = nano::vocabulary_words(prompts);
     const std::set<std::string> set(words.begin(), words.end());
     EXPECT_EQ(set.size(), words.size());
-    for (const auto& w : {std::string("19?"), std::string("=0"), std::string(" = 13"), std::string(" x=7"), std::string(" yes so x=7\n\n"), std::string(" ->"),
+    for (const auto& w : {std::string("19?"), std::string("=0"), std::string(" #13"), std::string(" x=7"), std::string(" yes so x=7\n\n"),
                           std::string("y5=19\n\n"), std::string("19}"), std::string(" none yet"), std::string("\n\n"),
                           prompts.comment_cue, prompts.answer_opener_math, prompts.triggers[0], prompts.openers[5],
                           std::string("Peer 3: \"")})

@@ -34,9 +34,11 @@ struct TrainArgs {
     std::string init;  // continue from this GGUF instead of a fresh model
     int runs = 6000;   // simulated runs (each gives N traces)
     int steps = nano::TaskSpec{}.steps;
+    int keys = nano::TaskSpec{}.keys;
     double slip = nano::TaskSpec{}.slip;
     int64_t n_embd = 128, n_layer = 4, n_head = 4, n_ff = 384;
     double k_bias_std = 1.0;
+    double number_embeddings = 0.5;
     bool no_pack = false;  // one example per sequence, padded
     train::TrainConfig cfg;
     bool keep_temp = false;
@@ -59,10 +61,10 @@ std::string describe(const TrainArgs& a) {
     char b[512];
     if (a.nano)
         std::snprintf(b, sizeof b,
-                      "leap train --nano --seed %llu --runs %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
-                      "--n-head %lld --n-ff %lld --k-bias-std %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
-                      (unsigned long long)a.seed, a.runs, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
-                      (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
+                      "leap train --nano --seed %llu --runs %d --keys %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
+                      "--n-head %lld --n-ff %lld --k-bias-std %g --number-embeddings %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
+                      (unsigned long long)a.seed, a.runs, a.keys, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
+                      (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.number_embeddings, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
                       a.cfg.warmup, a.cfg.weight_decay, a.no_pack ? " --no-pack" : "", a.init.empty() ? "" : " --init ", a.init.c_str());
     else
         std::snprintf(b, sizeof b, "leap train --from-results (%zu files) -m %s --seed %llu --n-ctx %d --epochs %d --lr %g",
@@ -92,6 +94,7 @@ void run_nano(TrainArgs& a) {
         mo.n_head_kv = a.n_head;
         mo.n_ff = a.n_ff;
         mo.k_bias_std = a.k_bias_std;
+        mo.number_embeddings = a.number_embeddings;
         mo.for_training = true;
         mo.n_ctx = a.cfg.n_ctx;
         mo.rope_base = 10000.0f;  // short contexts: keep positions distinguishable in more dimensions
@@ -108,6 +111,7 @@ void run_nano(TrainArgs& a) {
     // Training problems come from a stream no `leap nano-data --seed` produces.
     nano::TraceOptions to;
     to.spec.steps = a.steps;
+    to.spec.keys = a.keys;
     to.spec.slip = a.slip;
     const uint64_t stream = mix_seed({a.seed, 0x747261696eu});
     std::vector<train::Example> train_set, val_set;
@@ -214,6 +218,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--init", a->init, "continue training this GGUF instead of a new model");
     cmd->add_option("--runs", a->runs, "simulated runs (problems); each gives N traces")->capture_default_str();
     cmd->add_option("--steps", a->steps, "steps after the key (1..5)")->capture_default_str();
+    cmd->add_option("--keys", a->keys, "keys listed in a problem (2..16)")->capture_default_str();
     cmd->add_option("--slip", a->slip, "per-computation slip rate in the traces")->capture_default_str();
     cmd->add_option("--n-embd", a->n_embd, "model width")->capture_default_str();
     cmd->add_option("--n-layer", a->n_layer, "layers")->capture_default_str();
@@ -222,6 +227,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--k-bias-std", a->k_bias_std,
                     "std of the new model's key biases (a component all keys share lets queries attend by "
                     "position from the first step; docs/nano.md)")->capture_default_str();
+    cmd->add_option("--number-embeddings", a->number_embeddings,
+                    "--nano: share of each token embedding shared by the tokens that name the same number "
+                    "(llama.cpp never trains embeddings; docs/nano.md)")->capture_default_str();
     cmd->add_option("--n-ctx", a->cfg.n_ctx, "training context (every example is padded to it)")->capture_default_str();
     cmd->add_flag("--no-pack", a->no_pack, "--nano: one example per training sequence, padded to --n-ctx (default: examples back to back)");
     cmd->add_option("--pack", a->cfg.pack, "sequences per optimizer step (gradients accumulated, one ubatch each)")->capture_default_str();

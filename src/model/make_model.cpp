@@ -1,6 +1,7 @@
 #include "model/make_model.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -197,8 +198,22 @@ struct TensorPlan {
     enum class Fill { Normal, Ones } fill = Fill::Normal;
     float std = 0;
     ggml_type type = GGML_TYPE_F32;
+    // token_embd with MakeModelOptions::number_embeddings: the number each row's token names
+    // (-1: none), and the share of the variance given to that number's shared component.
+    std::vector<int> row_number;
+    double number_share = 0;
     uint64_t n_elements() const { return (uint64_t)ne0 * (uint64_t)ne1; }
 };
+
+// The number a token names: the last run of digits in its text (below 100), else -1.
+int token_number(const std::string& text) {
+    int end = (int)text.size();
+    while (end > 0 && !std::isdigit((unsigned char)text[end - 1])) --end;
+    int begin = end;
+    while (begin > 0 && std::isdigit((unsigned char)text[begin - 1])) --begin;
+    if (begin == end || end - begin > 2) return -1;
+    return std::stoi(text.substr(begin, end - begin));
+}
 
 // Normal-ish deviates from plain integer arithmetic (so the bytes do not depend on the libm): the
 // sum of four 16-bit uniforms (Irwin-Hall), centred and scaled to unit variance. Bounded at
@@ -311,6 +326,19 @@ void write_float_gguf(const std::string& path, gguf_context* meta, const std::ve
                     for (auto& x : th) x.join();
                 }
             }
+            if (!p.row_number.empty()) {
+                // Rows of tokens that name the same number share a component (the number's
+                // vector, drawn from the seed), so a model sees which tokens name equal numbers.
+                const float keep = (float)std::sqrt(1.0 - p.number_share), share = (float)std::sqrt(p.number_share);
+                std::vector<float> number(p.ne0);
+                for (int64_t e = 0; e < ne; ++e) {
+                    const int64_t row = (int64_t)(e0 + e) / p.ne0, col = (int64_t)(e0 + e) % p.ne0;
+                    const int v = row < (int64_t)p.row_number.size() ? p.row_number[row] : -1;
+                    if (v < 0) continue;
+                    if (col == 0 || e == 0) fill_chunk_normal(number.data(), p.ne0, mix_seed({tseed, 0x4e554du, (uint64_t)v}), p.std);
+                    fbuf[e] = keep * fbuf[e] + share * number[col];
+                }
+            }
             if (p.type == GGML_TYPE_F16) {
                 hbuf.resize((size_t)ne);
                 ggml_fp32_to_fp16_row(fbuf.data(), hbuf.data(), ne);
@@ -371,6 +399,8 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     validate_shape(s);
     if (opts.init_std && !(*opts.init_std > 0 && std::isfinite(*opts.init_std)))
         throw Error("--init-std must be a positive number");
+    if (!(opts.number_embeddings >= 0 && opts.number_embeddings < 1))
+        throw Error("number_embeddings must be in [0, 1), got " + std::to_string(opts.number_embeddings));
     if (opts.k_bias_std && !(*opts.k_bias_std >= 0 && std::isfinite(*opts.k_bias_std)))
         throw Error("--k-bias-std must be a non-negative number");
 
@@ -395,6 +425,9 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
         throw Error("vocab file " + vocab_path + " has no tokenizer (no tokenizer.ggml.tokens string array)");
     const int64_t n_vocab = (int64_t)gguf_get_arr_n(vocab.get(), tok_id);
     if (n_vocab <= 0) throw Error("vocab file " + vocab_path + " has an empty token list");
+    std::vector<std::string> token_texts;
+    if (opts.number_embeddings > 0)
+        for (int64_t i = 0; i < n_vocab; ++i) token_texts.emplace_back(gguf_get_arr_str(vocab.get(), tok_id, (size_t)i));
 
     // Chat template.
     std::string tmpl_source;
@@ -439,6 +472,7 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     if (opts.init_std) gguf_set_val_f32(m, "leap.init_std", (float)*opts.init_std);
     if (opts.k_bias_std) gguf_set_val_f32(m, "leap.k_bias_std", (float)*opts.k_bias_std);
     if (opts.for_training) gguf_set_val_bool(m, "leap.init_for_training", true);
+    if (opts.number_embeddings > 0) gguf_set_val_f32(m, "leap.number_embeddings", (float)opts.number_embeddings);
     for (int64_t i = 0; i < gguf_get_n_kv(vocab.get()); ++i) {
         const std::string key = gguf_get_key(vocab.get(), i);
         if (key.rfind("tokenizer.", 0) == 0) copy_kv(m, vocab.get(), i, vocab_path);
@@ -482,6 +516,10 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
         plans.push_back(p);
     };
     mat("token_embd.weight", s.n_embd, n_vocab);
+    if (opts.number_embeddings > 0) {
+        plans.back().number_share = opts.number_embeddings;
+        for (int64_t i = 0; i < n_vocab; ++i) plans.back().row_number.push_back(token_number(token_texts[i]));
+    }
     for (int64_t il = 0; il < s.n_layer; ++il) {
         const std::string b = "blk." + std::to_string(il) + ".";
         vec(b + "attn_norm.weight", s.n_embd, true);

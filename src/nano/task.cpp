@@ -13,28 +13,28 @@
 namespace leap::nano {
 
 namespace {
-const char* kFind = "Find x below 20 with 7x+3 mod 20";
-const char* kThen = ", then apply y to 3y+1 mod 20";
+const char* kKeysWord = "Keys";
+const char* kFind = ". Find the key x with 7x+3 mod 20 a multiple of 4, then apply y to 3y+1 mod 20";
 const char* kNoneYet = " none yet";
 const char* kBoxed = "\\boxed{";
 
-// Tokens (each one word of the vocabulary). Each kind of number has its own tokens, and the
-// positions where a model must look back are fixed tokens, so what it learns is a lookup from a
-// constant query: a try "4?" is followed by its product "=11" (a function of the token before),
-// then " ->", where the verdict is decided: " no\n\n", or " yes so x=4\n\n" when the product
-// equals the prompt's one target token " = 11" (the key two tokens back); a found key is copied
-// into reports (" x=4") and a peer's report into a try ("4?"), a step "y2=14" follows from
-// "y1=13", and the answer "3}" after "\boxed{" copies the last step ("y4=3"). (With the verdict
-// decided at the product token, twenty different tokens, no model learnt it; docs/nano.md.)
+// Tokens (each one word of the vocabulary). Each kind of number has its own tokens, and every
+// step a model takes is a function of the token before it or a copy of the one token of a kind
+// (looked up from a fixed token): a try "12?" copies one of the prompt's keys (" #12"); its product
+// "=7" is a function of the try token; the verdict (" no\n\n", or " yes so x=3\n\n" when the product
+// is a multiple of 4) is a function of the product, which names the key too (7x+3 is one-to-one
+// mod 20); a found key is copied into reports (" x=3") and a peer's report into a try ("3?"), a
+// step "y2=14\n\n" follows from "y1=13\n\n", and the answer "3}" after "\boxed{" copies the last
+// step. (Designs that needed a model to compare two numbers or to look a key up in a table were
+// not learnt within this machine's training budget; docs/nano.md.)
 std::string n(int v) { return std::to_string(v); }
-std::string target_word(int t) { return " = " + n(t); }
+std::string key_word(int k) { return " #" + n(k); }
 std::string try_key(int k) { return n(k) + "?"; }
 std::string product_word(int v) { return "=" + n(v); }
 std::string found_word(int k) { return " yes so x=" + n(k) + "\n\n"; }
 std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps) { return " " + n(steps) + " times from x. Where do you end?"; }
 std::string answer_word(int v) { return n(v) + "}"; }
-const char* kCheck = " ->";
 const char* kNo = " no\n\n";
 
 // A slip: a number next to the right one (a miscalculation), never the right one.
@@ -43,15 +43,25 @@ int slipped(int right, Rng& rng) { return (right + (rng.below(2) ? 1 : kKeys - 1
 bool chance(Rng& rng, double p) { return (double)(rng.next() >> 11) / 9007199254740992.0 < p; }
 }  // namespace
 
-std::string NanoProblem::text() const { return kFind + target_word(target) + kThen + times_word(steps); }
+std::string NanoProblem::text() const {
+    std::string s = kKeysWord;
+    for (int k : keys) s += key_word(k);
+    return s + kFind + times_word(steps);
+}
 
 NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
     if (spec.steps < 1 || spec.steps > 5) throw Error("nano task: steps must be in 1..5, got " + std::to_string(spec.steps));
+    if (spec.keys < 2 || spec.keys > 16) throw Error("nano task: keys must be in 2..16, got " + std::to_string(spec.keys));
     Rng rng(mix_seed({seed, (uint64_t)index, 0x4b4559u}));
     NanoProblem p;
     p.id = "nano-s" + std::to_string(seed) + "-" + std::to_string(index);
-    p.key = (int)rng.below(kKeys);
-    p.target = check_value(p.key);
+    // One key that passes the check and keys-1 that do not, in random order.
+    std::vector<int> pass, fail;
+    for (int k = 0; k < kKeys; ++k) (passes_check(k) ? pass : fail).push_back(k);
+    p.key = pass[rng.below(pass.size())];
+    for (size_t i = fail.size(); i > 1; --i) std::swap(fail[i - 1], fail[rng.below(i)]);
+    p.keys.assign(fail.begin(), fail.begin() + (spec.keys - 1));
+    p.keys.insert(p.keys.begin() + (ptrdiff_t)rng.below((uint64_t)spec.keys), p.key);
     p.steps = spec.steps;
     int v = p.key;
     for (int s = 0; s < p.steps; ++s) v = step_value(v);
@@ -76,8 +86,8 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
     return out;
 }
 
-std::string try_text(int key, int value, int target) {
-    return try_key(key) + product_word(value) + kCheck + (value == target ? found_word(key) : std::string(kNo));
+std::string try_text(int key, int value) {
+    return try_key(key) + product_word(value) + (value % 4 == 0 ? found_word(key) : std::string(kNo));
 }
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
@@ -150,18 +160,17 @@ Action try_action(int key, const NanoProblem& p, double slip, Rng& rng) {
     Action a;
     a.tries = key;
     const int v = chance(rng, slip) ? slipped(check_value(key), rng) : check_value(key);
-    a.hit = v == p.target;
-    a.text = try_text(key, v, p.target);
+    a.hit = v % 4 == 0;
+    a.text = try_text(key, v);
     return a;
 }
 
 Action next_action(const SimPath& s, const NanoProblem& p, double slip, const std::string& eot, Rng& rng) {
     if (s.key < 0) {
         std::vector<int> open;
-        for (int k = 0; k < kKeys; ++k)
+        for (int k : p.keys)
             if (!s.tried.count(k)) open.push_back(k);
-        if (open.empty())
-            for (int k = 0; k < kKeys; ++k) open.push_back(k);
+        if (open.empty()) open = p.keys;
         return try_action(open[rng.below(open.size())], p, slip, rng);
     }
     Action a;
@@ -333,10 +342,10 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
 
 std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peers) {
     std::vector<std::string> w = {"\n\n", "<think>", prompts.end_of_thinking, std::string(kSummarizeOpen),
-                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kFind, kThen,
-                                  kCheck, kNo, kNoneYet};
+                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kKeysWord, kFind,
+                                  kNo, kNoneYet};
     for (int v = 0; v < kKeys; ++v)
-        for (const auto& word : {target_word(v), try_key(v), product_word(v), found_word(v), report_word(v),
+        for (const auto& word : {key_word(v), try_key(v), product_word(v), found_word(v), report_word(v),
                                  answer_word(v)})
             w.push_back(word);
     for (int s = 1; s <= 5; ++s) {

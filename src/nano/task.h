@@ -2,24 +2,22 @@
 // LeaP-T nano: a synthetic reasoning task on which a path's start decides its result and peers
 // can help (docs/nano.md).
 //
-// A problem names a target t:
-//   "Find x below 20 with 7x+3 mod 20 = 13, then apply y to 3y+1 mod 20 3 times from x. Where
-//    do you end?"
-// Checking a candidate is one step of arithmetic, finding one is a search: a path tries keys one
-// per paragraph ("4?=11 -> no", "9?=6 -> no", "10?=13 -> yes so x=10"), then applies the
-// steps from the key it found ("y1=11", "y2=14", ...) and answers \boxed{3}. The token budget
+// A problem lists keys, one of which passes a check:
+//   "Keys #12 #3 #5 #18 #9 #0. Find the key x with 7x+3 mod 20 a multiple of 4, then apply y to
+//    3y+1 mod 20 4 times from x. Where do you end?"
+// Checking a key is one step of arithmetic, finding the one that passes is a search: a path
+// tries keys one per paragraph ("12?=7 no", "5?=18 no", "3?=4 yes so x=3"), then applies the
+// steps from the key it found ("y1=10", "y2=11", ...) and answers \boxed{...}. The token budget
 // allows only a few tries, so a path whose first tries miss runs out and guesses: its beginning
 // decides its result (the prefix dominance trap in miniature), and no decoding setting helps,
-// because which key is right cannot be known before trying it. At a LeaP block a path reports
-// the key it found (" x=10") or " none yet"; a path that hears of a key checks it with one try of
-// its own and carries on from it. Slips (a wrong product) make some reports wrong; the check
-// catches them.
+// because which key passes cannot be known before trying it. At a LeaP block a path reports the
+// key it found (" x=3") or " none yet"; a path that hears of a key checks it with one try of its
+// own and carries on from it. Slips (a wrong product) make some reports wrong; the check catches
+// them.
 //
-// Every skill a model needs is a bigram or a lookup from a fixed token: a product is a function
-// of the token before it; at the fixed token " ->" the verdict compares the product with the one
-// target token of the prompt; a report or an answer copies the one token of its kind. (Designs
-// that needed lookups from varying tokens were not learnt within this machine's training
-// budget; docs/nano.md.)
+// Every step a model takes is a function of the token before it or a copy of the one token of a
+// kind. (Designs that needed a model to compare two numbers or to look a key up in a per-problem
+// table were not learnt within this machine's training budget; docs/nano.md.)
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -33,18 +31,20 @@ inline constexpr int kKeys = 20;  // keys 0..19
 
 // The task's arithmetic, fixed for every problem (the model learns it as it learns the format).
 inline int check_value(int x) { return (7 * x + 3) % kKeys; }  // what a try computes
+inline bool passes_check(int x) { return check_value(x) % 4 == 0; }  // 5 of the 20 keys
 inline int step_value(int y) { return (3 * y + 1) % kKeys; }   // one step after the key
 
 struct TaskSpec {
+    int keys = 16;       // keys listed in a problem (one passes the check)
     int steps = 4;       // steps after the key is found (1..5)
     double slip = 0.03;  // per-computation chance of a wrong number in generated traces
 };
 
 struct NanoProblem {
     std::string id;
-    int target = 0;   // the value check_value must reach
+    std::vector<int> keys;  // the listed keys, in order
     int steps = 0;
-    int key = 0;      // the x with check_value(x) == target
+    int key = 0;      // the listed key that passes the check
     int answer = 0;   // step_value applied `steps` times to key
     std::string text() const;
 };
@@ -56,8 +56,8 @@ std::vector<NanoProblem> make_problems(uint64_t seed, int count, const TaskSpec&
 std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
-// A try: the key, its product, the target and the verdict.
-std::string try_text(int key, int value, int target);  // "4?=11 -> no\n\n", "10?=13 -> yes so x=10\n\n"
+// A try: the key, its product and the verdict (from the product).
+std::string try_text(int key, int value);  // "12?=7 no\n\n", "3?=4 yes so x=3\n\n"
 std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
 std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
 // A summary, as the model writes it between the tags: " x=10 " once a key is found, else
@@ -90,7 +90,7 @@ struct TraceOptions {
     TaskSpec spec;
     std::vector<int> n_paths = {2, 4, 4, 8, 8};  // drawn uniformly per problem
     int max_k = 2;                               // k drawn in 1..min(max_k, N-1)
-    int min_segment_tokens = 8, max_segment_tokens = 12;   // T drawn in this range
+    int min_segment_tokens = 6, max_segment_tokens = 9;    // T drawn in this range
     int min_segments = 3, max_segments = 5;                // M drawn in this range
     double independent_share = 0.25;             // runs without blocks (independent sampling)
     // Fixed settings instead of drawn ones (`leap nano-data --simulate`):
