@@ -321,15 +321,13 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
         SimPath& s = state[i];
         int answer;
         if (s.forced) {
-            // Out of budget: the engine's opener, then the best the path has (where its steps
-            // are, else a guess).
+            // Out of budget: the engine's opener, then where its steps are, or, without a key,
+            // that it has none. (Not a guess: a guess drawn at random teaches nothing, and at
+            // greedy decoding a model turns the faint pull of the answers it saw after finding
+            // keys into an answer read off the prompt, a shortcut no trace ever takes.)
             add(i, prompts.answer_opener_math, true);
-            if (s.value >= 0) {
-                answer = s.value;
-            } else {
-                answer = (int)rng.below(kKeys);
-            }
-            add(i, answer_word(answer) + kEndOfText, false);
+            answer = s.value;
+            add(i, (answer >= 0 ? answer_word(answer) : std::string(kNoneYet) + "}") + kEndOfText, false);
         } else {
             answer = s.value;
             add(i, answer_text(answer) + kEndOfText, false);
