@@ -27,32 +27,32 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
         ASSERT_EQ(a[i].keys.size(), (size_t)spec.keys);
         EXPECT_EQ(std::set<int>(a[i].keys.begin(), a[i].keys.end()).size(), (size_t)spec.keys);
         int passing = 0;
-        for (int k : a[i].keys) passing += (7 * k + 3) % 20 % 4 == 0;
+        for (int k : a[i].keys) passing += (7 * k + 3) % 40 % 8 == 0;
         EXPECT_EQ(passing, 1);
-        EXPECT_EQ((7 * a[i].key + 3) % 20 % 4, 0);
+        EXPECT_EQ((7 * a[i].key + 3) % 40 % 8, 0);
         int v = a[i].key;
-        for (int s = 0; s < spec.steps; ++s) v = (3 * v + 1) % 20;
+        for (int s = 0; s < spec.steps; ++s) v = (3 * v + 1) % 40;
         EXPECT_EQ(v, a[i].answer);
         keys.insert(a[i].key);
         std::string listed = "Keys";
         for (int k : a[i].keys) listed += " #" + std::to_string(k);
-        EXPECT_EQ(a[i].text(), listed + ". Find the key x with 7x+3 mod 20 a multiple of 4, then apply y to 3y+1 mod 20 4 "
+        EXPECT_EQ(a[i].text(), listed + ". Find the key x with 7x+3 mod 40 a multiple of 8, then apply y to 3y+1 mod 40 4 "
                                         "times from x. Where do you end?");
     }
     EXPECT_GT(differ, 40);
-    EXPECT_EQ(keys.size(), 5u);  // 3, 7, 11, 15, 19
+    EXPECT_EQ(keys.size(), 5u);  // 3, 11, 19, 27, 35
     EXPECT_THROW(nano::make_problem(1, 0, {16, 0, 0.0}), Error);
     EXPECT_THROW(nano::make_problem(1, 0, {17, 4, 0.0}), Error);
 }
 
 TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(nano::try_text(12, 7), "12?=7 no\n\n");
-    EXPECT_EQ(nano::try_text(3, 4), "3?=4 yes so x=3\n\n");
+    EXPECT_EQ(nano::try_text(3, 24), "3?=24 yes so x=3\n\n");
     EXPECT_EQ(nano::step_text(2, 14), "y2=14\n\n");
     EXPECT_EQ(nano::summary_text(10), " x=10 ");
     EXPECT_EQ(nano::summary_text(-1), " none yet ");
     const nano::WordSplitter words(nano::vocabulary_words(PromptSet::builtin()));
-    EXPECT_EQ(words.split("3?=4 yes so x=3\n\n"), (std::vector<std::string>{"3?", "=4", " yes so x=3\n\n"}));
+    EXPECT_EQ(words.split("3?=24 yes so x=3\n\n"), (std::vector<std::string>{"3?", "=24", " yes so x=3\n\n"}));
     EXPECT_EQ(words.split("1?=10 no\n\ny1=1\n\ny1=11\n\n"),
               (std::vector<std::string>{"1?", "=10", " no\n\n", "y1=1\n\n", "y1=11\n\n"}));
     EXPECT_EQ(words.split("Keys #1 #12."), (std::vector<std::string>{"Keys", " #1", " #12", "."}));
@@ -69,7 +69,7 @@ TEST(NanoTask, DatasetFileLoadsAndGradesExactly) {
         EXPECT_EQ(d.items[i].answer, std::to_string(problems[i].answer));
         const int g = problems[i].answer;
         EXPECT_TRUE(grade_math("</think>" + nano::answer_text(g), d.items[i].answer).correct);
-        EXPECT_FALSE(grade_math("</think>" + nano::answer_text((g + 1) % 20), d.items[i].answer).correct);
+        EXPECT_FALSE(grade_math("</think>" + nano::answer_text((g + 1) % 40), d.items[i].answer).correct);
         // A forced answer: the engine's opener, then the model's number and brace.
         EXPECT_TRUE(grade_math(PromptSet::builtin().answer_opener_math + std::to_string(g) + "}", d.items[i].answer).correct);
     }

@@ -14,7 +14,7 @@ namespace leap::nano {
 
 namespace {
 const char* kKeysWord = "Keys";
-const char* kFind = ". Find the key x with 7x+3 mod 20 a multiple of 4, then apply y to 3y+1 mod 20";
+const char* kFind = ". Find the key x with 7x+3 mod 40 a multiple of 8, then apply y to 3y+1 mod 40";
 const char* kNoneYet = " none yet";
 const char* kBoxed = "\\boxed{";
 
@@ -22,8 +22,8 @@ const char* kBoxed = "\\boxed{";
 // step a model takes is a function of the token before it or a copy of the one token of a kind
 // (looked up from a fixed token): a try "12?" copies one of the prompt's keys (" #12"); its product
 // "=7" is a function of the try token; the verdict (" no\n\n", or " yes so x=3\n\n" when the product
-// is a multiple of 4) is a function of the product, which names the key too (7x+3 is one-to-one
-// mod 20); a found key is copied into reports (" x=3") and a peer's report into a try ("3?"), a
+// is a multiple of 8) is a function of the product, which names the key too (7x+3 is one-to-one
+// mod 40); a found key is copied into reports (" x=3") and a peer's report into a try ("3?"), a
 // step "y2=14\n\n" follows from "y1=13\n\n", and the answer "3}" after "\boxed{" copies the last
 // step. (Designs that needed a model to compare two numbers or to look a key up in a table were
 // not learnt within this machine's training budget; docs/nano.md.)
@@ -87,7 +87,7 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
 }
 
 std::string try_text(int key, int value) {
-    return try_key(key) + product_word(value) + (value % 4 == 0 ? found_word(key) : std::string(kNo));
+    return try_key(key) + product_word(value) + (value % 8 == 0 ? found_word(key) : std::string(kNo));
 }
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
@@ -160,7 +160,7 @@ Action try_action(int key, const NanoProblem& p, double slip, Rng& rng) {
     Action a;
     a.tries = key;
     const int v = chance(rng, slip) ? slipped(check_value(key), rng) : check_value(key);
-    a.hit = v % 4 == 0;
+    a.hit = v % 8 == 0;
     a.text = try_text(key, v);
     return a;
 }

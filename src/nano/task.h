@@ -3,10 +3,10 @@
 // can help (docs/nano.md).
 //
 // A problem lists keys, one of which passes a check:
-//   "Keys #12 #3 #5 #18 #9 #0. Find the key x with 7x+3 mod 20 a multiple of 4, then apply y to
-//    3y+1 mod 20 4 times from x. Where do you end?"
+//   "Keys #12 #3 #5 #18 #9 #0 ... Find the key x with 7x+3 mod 40 a multiple of 8, then apply y
+//    to 3y+1 mod 40 4 times from x. Where do you end?"
 // Checking a key is one step of arithmetic, finding the one that passes is a search: a path
-// tries keys one per paragraph ("12?=7 no", "5?=18 no", "3?=4 yes so x=3"), then applies the
+// tries keys one per paragraph ("12?=7 no", "5?=38 no", "3?=24 yes so x=3"), then applies the
 // steps from the key it found ("y1=10", "y2=11", ...) and answers \boxed{...}. The token budget
 // allows only a few tries, so a path whose first tries miss runs out and guesses: its beginning
 // decides its result (the prefix dominance trap in miniature), and no decoding setting helps,
@@ -27,11 +27,11 @@
 
 namespace leap::nano {
 
-inline constexpr int kKeys = 20;  // keys 0..19
+inline constexpr int kKeys = 40;  // keys 0..39
 
 // The task's arithmetic, fixed for every problem (the model learns it as it learns the format).
 inline int check_value(int x) { return (7 * x + 3) % kKeys; }  // what a try computes
-inline bool passes_check(int x) { return check_value(x) % 4 == 0; }  // 5 of the 20 keys
+inline bool passes_check(int x) { return check_value(x) % 8 == 0; }  // 5 of the 40 keys
 inline int step_value(int y) { return (3 * y + 1) % kKeys; }   // one step after the key
 
 struct TaskSpec {
@@ -57,7 +57,7 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
 // A try: the key, its product and the verdict (from the product).
-std::string try_text(int key, int value);  // "12?=7 no\n\n", "3?=4 yes so x=3\n\n"
+std::string try_text(int key, int value);  // "12?=7 no\n\n", "3?=24 yes so x=3\n\n"
 std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
 std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
 // A summary, as the model writes it between the tags: " x=10 " once a key is found, else
