@@ -333,7 +333,7 @@ void write_float_gguf(const std::string& path, gguf_context* meta, const std::ve
                 std::vector<float> number(p.ne0);
                 for (int64_t e = 0; e < ne; ++e) {
                     const int64_t row = (int64_t)(e0 + e) / p.ne0, col = (int64_t)(e0 + e) % p.ne0;
-                    const int v = row < (int64_t)p.row_number.size() ? p.row_number[row] : -1;
+                    const int v = p.row_number[(size_t)row];  // one entry per token (row)
                     if (v < 0) continue;
                     if (col == 0 || e == 0) fill_chunk_normal(number.data(), p.ne0, mix_seed({tseed, 0x4e554du, (uint64_t)v}), p.std);
                     fbuf[e] = keep * fbuf[e] + share * number[col];

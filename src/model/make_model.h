@@ -82,7 +82,7 @@ struct MakeModelOptions {
     // Share of the variance of token_embd rows given to a component that every token naming the
     // same number shares (the last integer in the token's text, below 100), 0 for none. llama.cpp
     // never trains token_embd, so a trained model keeps its initial embeddings: with this, tokens
-    // that name equal numbers ("=13", " = 13", "13?") start out alike, as in a pretrained model,
+    // that name equal numbers ("=13", " #13", "13?") start out alike, as in a pretrained model,
     // and comparing numbers is a shared linear map instead of one learnt pair at a time.
     double number_embeddings = 0;
     int n_threads = 0;                    // <= 0: hardware concurrency

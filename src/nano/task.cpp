@@ -87,7 +87,7 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
 }
 
 std::string try_text(int key, int value) {
-    return try_key(key) + product_word(value) + (value % 8 == 0 ? found_word(key) : std::string(kNo));
+    return try_key(key) + product_word(value) + (product_passes(value) ? found_word(key) : std::string(kNo));
 }
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
@@ -160,7 +160,7 @@ Action try_action(int key, const NanoProblem& p, double slip, Rng& rng) {
     Action a;
     a.tries = key;
     const int v = chance(rng, slip) ? slipped(check_value(key), rng) : check_value(key);
-    a.hit = v % 8 == 0;
+    a.hit = product_passes(v);
     a.text = try_text(key, v);
     return a;
 }

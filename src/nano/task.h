@@ -31,7 +31,8 @@ inline constexpr int kKeys = 40;  // keys 0..39
 
 // The task's arithmetic, fixed for every problem (the model learns it as it learns the format).
 inline int check_value(int x) { return (7 * x + 3) % kKeys; }  // what a try computes
-inline bool passes_check(int x) { return check_value(x) % 8 == 0; }  // 5 of the 40 keys
+inline bool product_passes(int v) { return v % 8 == 0; }  // the check, on a product as written
+inline bool passes_check(int x) { return product_passes(check_value(x)); }  // 5 of the 40 keys
 inline int step_value(int y) { return (3 * y + 1) % kKeys; }   // one step after the key
 
 struct TaskSpec {
