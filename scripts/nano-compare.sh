@@ -26,7 +26,7 @@ mkdir -p "$OUT"
 "$LEAP" nano-data --seed "$DATA_SEED" --count "$COUNT" -o "$OUT/nano-heldout.jsonl"
 # The nano protocol: 4 segments of 7 tokens (a try is 3 tokens, a step 1), three blocks, short
 # summaries and answers; no top-k/top-p/min-p cut, so temperature alone sets the sampling.
-common=(-m "$MODEL" --bench "$OUT/nano-heldout.jsonl" -n "$PATHS" -T "${T:-7}" --segments "${SEGMENTS:-4}"
+common=(-m "$MODEL" --bench "$OUT/nano-heldout.jsonl" -n "$PATHS" -T "${T:-4}" --segments "${SEGMENTS:-4}"
         --summary-tokens 6 --answer-tokens 4 --sample-top-k 0 --top-p 1 --min-p 0 -t "$THREADS" --parallel-problems 16)
 runs=()
 for seed in $SEEDS; do

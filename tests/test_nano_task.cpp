@@ -23,39 +23,36 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
     for (int i = 0; i < 50; ++i) {
         EXPECT_EQ(a[i].text(), b[i].text());
         differ += a[i].text() != c[i].text();
-        // The listed keys: distinct, exactly one passing the check, the one the problem names.
-        ASSERT_EQ(a[i].keys.size(), (size_t)spec.keys);
-        EXPECT_EQ(std::set<int>(a[i].keys.begin(), a[i].keys.end()).size(), (size_t)spec.keys);
+        // Exactly one key in 0..9 passes the check, the one the problem names.
         int passing = 0;
-        for (int k : a[i].keys) passing += (7 * k + 3) % 40 % 8 == 0;
+        for (int k = 0; k < 10; ++k) passing += (3 * k + a[i].target) % 10 == 0;
         EXPECT_EQ(passing, 1);
-        EXPECT_EQ((7 * a[i].key + 3) % 40 % 8, 0);
+        EXPECT_EQ((3 * a[i].key + a[i].target) % 10, 0);
         int v = a[i].key;
-        for (int s = 0; s < spec.steps; ++s) v = (3 * v + 1) % 40;
+        for (int s = 0; s < spec.steps; ++s) v = (3 * v + 1) % 10;
         EXPECT_EQ(v, a[i].answer);
         keys.insert(a[i].key);
-        std::string listed = "Keys";
-        for (int k : a[i].keys) listed += " #" + std::to_string(k);
-        EXPECT_EQ(a[i].text(), listed + ". Find the key x with 7x+3 mod 40 a multiple of 8, then apply y to 3y+1 mod 40 4 "
-                                        "times from x. Where do you end?");
+        EXPECT_EQ(a[i].text(), "Find x in 0..9 with 10 dividing 3x+" + std::to_string(a[i].target) +
+                                   ", then apply y to 3y+1 mod 10 3 times from x. Where do you end?");
     }
-    EXPECT_GT(differ, 40);
-    EXPECT_EQ(keys.size(), 5u);  // 3, 11, 19, 27, 35
-    EXPECT_THROW(nano::make_problem(1, 0, {16, 0, 0.0}), Error);
-    EXPECT_THROW(nano::make_problem(1, 0, {17, 4, 0.0}), Error);
+    EXPECT_GT(differ, 30);
+    EXPECT_GE(keys.size(), 8u);
+    EXPECT_THROW(nano::make_problem(1, 0, {0, 0.0}), Error);
+    EXPECT_THROW(nano::make_problem(1, 0, {6, 0.0}), Error);
 }
 
 TEST(NanoTask, TextsAndTokenSplit) {
-    EXPECT_EQ(nano::try_text(12, 7), "12?=7 no\n\n");
-    EXPECT_EQ(nano::try_text(3, 24), "3?=24 yes so x=3\n\n");
-    EXPECT_EQ(nano::step_text(2, 14), "y2=14\n\n");
-    EXPECT_EQ(nano::summary_text(10), " x=10 ");
+    EXPECT_EQ(nano::try_text(4, 7, 19), "x=4? 3x+7=19 no\n\n");
+    EXPECT_EQ(nano::try_text(1, 7, 10), "x=1? 3x+7=10 yes so x=1\n\n");
+    EXPECT_EQ(nano::step_text(2, 3), "y2=3\n\n");
+    EXPECT_EQ(nano::summary_text(1), " x=1 ");
     EXPECT_EQ(nano::summary_text(-1), " none yet ");
     const nano::WordSplitter words(nano::vocabulary_words(PromptSet::builtin()));
-    EXPECT_EQ(words.split("3?=24 yes so x=3\n\n"), (std::vector<std::string>{"3?", "=24", " yes so x=3\n\n"}));
-    EXPECT_EQ(words.split("1?=10 no\n\ny1=1\n\ny1=11\n\n"),
-              (std::vector<std::string>{"1?", "=10", " no\n\n", "y1=1\n\n", "y1=11\n\n"}));
-    EXPECT_EQ(words.split("Keys #1 #12."), (std::vector<std::string>{"Keys", " #1", " #12", "."}));
+    EXPECT_EQ(words.split("x=1? 3x+7=10 yes so x=1\n\n"), (std::vector<std::string>{"x=1? 3x+7", "=10 yes so x=1\n\n"}));
+    EXPECT_EQ(words.split("x=3? 3x+0=9 no\n\ny1=4\n\ny2=3\n\n"),
+              (std::vector<std::string>{"x=3? 3x+0", "=9 no\n\n", "y1=4\n\n", "y2=3\n\n"}));
+    EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, then apply y to 3y+1 mod 10"),
+              (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2", ", then apply y to 3y+1 mod 10"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 
@@ -69,7 +66,7 @@ TEST(NanoTask, DatasetFileLoadsAndGradesExactly) {
         EXPECT_EQ(d.items[i].answer, std::to_string(problems[i].answer));
         const int g = problems[i].answer;
         EXPECT_TRUE(grade_math("</think>" + nano::answer_text(g), d.items[i].answer).correct);
-        EXPECT_FALSE(grade_math("</think>" + nano::answer_text((g + 1) % 40), d.items[i].answer).correct);
+        EXPECT_FALSE(grade_math("</think>" + nano::answer_text((g + 1) % 10), d.items[i].answer).correct);
         // A forced answer: the engine's opener, then the model's number and brace.
         EXPECT_TRUE(grade_math(PromptSet::builtin().answer_opener_math + std::to_string(g) + "}", d.items[i].answer).correct);
     }
@@ -132,7 +129,7 @@ TEST(NanoTask, PeersRaisePassAtOneInTheIdealisedRun) {
         o.n_paths = {4};
         o.fixed_k = 2;
         o.fixed_router = 0;
-        o.fixed_segment_tokens = 7;
+        o.fixed_segment_tokens = 4;
         o.fixed_segments = 4;
         o.fixed_independent = leap ? 0 : 1;
         int ok = 0, all = 0;
@@ -153,8 +150,8 @@ TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const auto words = nano::vocabulary_words(prompts);
     const std::set<std::string> set(words.begin(), words.end());
     EXPECT_EQ(set.size(), words.size());
-    for (const auto& w : {std::string("19?"), std::string("=0"), std::string(" #13"), std::string(" x=7"), std::string(" yes so x=7\n\n"),
-                          std::string("y5=19\n\n"), std::string("19}"), std::string(" none yet"), std::string("\n\n"),
+    for (const auto& w : {std::string("x=9? 3x+9"), std::string("=37 no\n\n"), std::string("=0 yes so x=0\n\n"),
+                          std::string("=20 yes so x=9\n\n"), std::string(" x=7"), std::string("y5=9\n\n"), std::string("9}"), std::string(" none yet"), std::string("\n\n"),
                           prompts.comment_cue, prompts.answer_opener_math, prompts.triggers[0], prompts.openers[5],
                           std::string("Peer 3: \"")})
         EXPECT_TRUE(set.count(w)) << w;

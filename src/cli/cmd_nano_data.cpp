@@ -19,18 +19,16 @@ void register_nano_data(CLI::App& app) {
         uint64_t seed = 1;
         int count = 300;
         int steps = nano::TaskSpec{}.steps;
-        int keys = nano::TaskSpec{}.keys;
         std::string out;
         bool traces = false;
         bool simulate = false;
-        int segment_tokens = 7, segments = 4;  // the protocol of scripts/nano-compare.sh
+        int segment_tokens = 4, segments = 4;  // the protocol of scripts/nano-compare.sh
     };
     auto a = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("nano-data", "Write problems of the LeaP-T nano task (docs/nano.md) as a dataset file");
     cmd->add_option("--seed", a->seed, "problem stream (training uses other streams)")->capture_default_str();
     cmd->add_option("--count", a->count, "number of problems")->capture_default_str();
     cmd->add_option("--steps", a->steps, "steps after the key (1..5)")->capture_default_str();
-    cmd->add_option("--keys", a->keys, "keys listed in a problem (2..16)")->capture_default_str();
     cmd->add_option("-o,--out", a->out, "output file (.jsonl); not with --simulate");
     cmd->add_flag("--simulate", a->simulate,
                   "print the Pass@1 that a model reproducing the training traces exactly would reach on these "
@@ -44,7 +42,6 @@ void register_nano_data(CLI::App& app) {
         if (a->count < 1) throw Error("nano-data: --count must be >= 1");
         nano::TaskSpec spec;
         spec.steps = a->steps;
-        spec.keys = a->keys;
         const auto problems = nano::make_problems(a->seed, a->count, spec);
         if (a->simulate) {
             const PromptSet prompts = PromptSet::builtin();

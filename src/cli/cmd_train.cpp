@@ -34,7 +34,6 @@ struct TrainArgs {
     std::string init;  // continue from this GGUF instead of a fresh model
     int runs = 6000;   // simulated runs (each gives N traces)
     int steps = nano::TaskSpec{}.steps;
-    int keys = nano::TaskSpec{}.keys;
     double slip = nano::TaskSpec{}.slip;
     int64_t n_embd = 128, n_layer = 4, n_head = 4, n_ff = 384;
     double k_bias_std = 1.0;
@@ -61,9 +60,9 @@ std::string describe(const TrainArgs& a) {
     char b[512];
     if (a.nano)
         std::snprintf(b, sizeof b,
-                      "leap train --nano --seed %llu --runs %d --keys %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
+                      "leap train --nano --seed %llu --runs %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
                       "--n-head %lld --n-ff %lld --k-bias-std %g --number-embeddings %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
-                      (unsigned long long)a.seed, a.runs, a.keys, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
+                      (unsigned long long)a.seed, a.runs, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
                       (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.number_embeddings, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
                       a.cfg.warmup, a.cfg.weight_decay, a.no_pack ? " --no-pack" : "", a.init.empty() ? "" : " --init ", a.init.c_str());
     else
@@ -111,7 +110,6 @@ void run_nano(TrainArgs& a) {
     // Training problems come from a stream no `leap nano-data --seed` produces.
     nano::TraceOptions to;
     to.spec.steps = a.steps;
-    to.spec.keys = a.keys;
     to.spec.slip = a.slip;
     const uint64_t stream = mix_seed({a.seed, 0x747261696eu});
     std::vector<train::Example> train_set, val_set;
@@ -218,7 +216,6 @@ void register_train(CLI::App& app) {
     cmd->add_option("--init", a->init, "continue training this GGUF instead of a new model");
     cmd->add_option("--runs", a->runs, "simulated runs (problems); each gives N traces")->capture_default_str();
     cmd->add_option("--steps", a->steps, "steps after the key (1..5)")->capture_default_str();
-    cmd->add_option("--keys", a->keys, "keys listed in a problem (2..16)")->capture_default_str();
     cmd->add_option("--slip", a->slip, "per-computation slip rate in the traces")->capture_default_str();
     cmd->add_option("--n-embd", a->n_embd, "model width")->capture_default_str();
     cmd->add_option("--n-layer", a->n_layer, "layers")->capture_default_str();

@@ -13,55 +13,45 @@
 namespace leap::nano {
 
 namespace {
-const char* kKeysWord = "Keys";
-const char* kFind = ". Find the key x with 7x+3 mod 40 a multiple of 8, then apply y to 3y+1 mod 40";
+const char* kThen = ", then apply y to 3y+1 mod 10";
 const char* kNoneYet = " none yet";
 const char* kBoxed = "\\boxed{";
 
-// Tokens (each one word of the vocabulary). Each kind of number has its own tokens, and every
-// step a model takes is a function of the token before it or a copy of the one token of a kind
-// (looked up from a fixed token): a try "12?" copies one of the prompt's keys (" #12"); its product
-// "=7" is a function of the try token; the verdict (" no\n\n", or " yes so x=3\n\n" when the product
-// is a multiple of 8) is a function of the product, which names the key too (7x+3 is one-to-one
-// mod 40); a found key is copied into reports (" x=3") and a peer's report into a try ("3?"), a
-// step "y2=14\n\n" follows from "y1=13\n\n", and the answer "3}" after "\boxed{" copies the last
-// step. (Designs that needed a model to compare two numbers or to look a key up in a table were
-// not learnt within this machine's training budget; docs/nano.md.)
+// Tokens (each one word of the vocabulary). Every step a model takes is a function of the token
+// before it, a copy of the one token of a kind, or both in one token: a try "x=4? 3x+7" names a
+// key drawn at will and copies the problem's target (the one "Find x ... 3x+7" token); its product
+// and verdict ("=19 no\n\n", or "=10 yes so x=1\n\n" when the product is a multiple of 10) are one
+// token, a function of the try; a found key is copied into reports (" x=1") and a peer's report
+// into a try; a step "y2=3\n\n" follows from "y1=4\n\n" (the first from the found key), and the
+// answer "3}" after "\boxed{" copies the last step. (Designs that needed a model to compare two
+// numbers or to choose one of several listed keys were not learnt within this machine's training
+// budget; docs/nano.md.)
 std::string n(int v) { return std::to_string(v); }
-std::string key_word(int k) { return " #" + n(k); }
-std::string try_key(int k) { return n(k) + "?"; }
-std::string product_word(int v) { return "=" + n(v); }
-std::string found_word(int k) { return " yes so x=" + n(k) + "\n\n"; }
+std::string find_word(int t) { return "Find x in 0..9 with 10 dividing 3x+" + n(t); }
+std::string try_word(int k, int t) { return "x=" + n(k) + "? 3x+" + n(t); }
+std::string verdict_word(int v, int k) {
+    return "=" + n(v) + (product_passes(v) ? " yes so x=" + n(k) + "\n\n" : std::string(" no\n\n"));
+}
 std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps) { return " " + n(steps) + " times from x. Where do you end?"; }
 std::string answer_word(int v) { return n(v) + "}"; }
-const char* kNo = " no\n\n";
+constexpr int kMaxProduct = 3 * (kKeys - 1) + (kTargets - 1) + 1;  // a slip may write one more
 
 // A slip: a number next to the right one (a miscalculation), never the right one.
-int slipped(int right, Rng& rng) { return (right + (rng.below(2) ? 1 : kKeys - 1)) % kKeys; }
+int slipped(int right, Rng& rng) { return right == 0 || rng.below(2) ? right + 1 : right - 1; }
 
 bool chance(Rng& rng, double p) { return (double)(rng.next() >> 11) / 9007199254740992.0 < p; }
 }  // namespace
 
-std::string NanoProblem::text() const {
-    std::string s = kKeysWord;
-    for (int k : keys) s += key_word(k);
-    return s + kFind + times_word(steps);
-}
+std::string NanoProblem::text() const { return find_word(target) + kThen + times_word(steps); }
 
 NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
     if (spec.steps < 1 || spec.steps > 5) throw Error("nano task: steps must be in 1..5, got " + std::to_string(spec.steps));
-    if (spec.keys < 2 || spec.keys > 16) throw Error("nano task: keys must be in 2..16, got " + std::to_string(spec.keys));
     Rng rng(mix_seed({seed, (uint64_t)index, 0x4b4559u}));
     NanoProblem p;
     p.id = "nano-s" + std::to_string(seed) + "-" + std::to_string(index);
-    // One key that passes the check and keys-1 that do not, in random order.
-    std::vector<int> pass, fail;
-    for (int k = 0; k < kKeys; ++k) (passes_check(k) ? pass : fail).push_back(k);
-    p.key = pass[rng.below(pass.size())];
-    for (size_t i = fail.size(); i > 1; --i) std::swap(fail[i - 1], fail[rng.below(i)]);
-    p.keys.assign(fail.begin(), fail.begin() + (spec.keys - 1));
-    p.keys.insert(p.keys.begin() + (ptrdiff_t)rng.below((uint64_t)spec.keys), p.key);
+    p.target = (int)rng.below(kTargets);
+    p.key = passing_key(p.target);
     p.steps = spec.steps;
     int v = p.key;
     for (int s = 0; s < p.steps; ++s) v = step_value(v);
@@ -86,9 +76,7 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
     return out;
 }
 
-std::string try_text(int key, int value) {
-    return try_key(key) + product_word(value) + (product_passes(value) ? found_word(key) : std::string(kNo));
-}
+std::string try_text(int key, int target, int value) { return try_word(key, target) + verdict_word(value, key); }
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
 
@@ -139,7 +127,6 @@ std::vector<std::string> WordSplitter::split(const std::string& text) const {
 namespace {
 // One path of a simulated run: what it knows and what it writes next.
 struct SimPath {
-    std::set<int> tried;      // own tries
     int key = -1;             // the key it steps on from (wrong after a slip)
     int value = -1;           // where its steps are
     int steps_done = 0;
@@ -159,20 +146,16 @@ struct Action {
 Action try_action(int key, const NanoProblem& p, double slip, Rng& rng) {
     Action a;
     a.tries = key;
-    const int v = chance(rng, slip) ? slipped(check_value(key), rng) : check_value(key);
+    const int v = chance(rng, slip) ? slipped(check_value(key, p.target), rng) : check_value(key, p.target);
     a.hit = product_passes(v);
-    a.text = try_text(key, v);
+    a.text = try_text(key, p.target, v);
     return a;
 }
 
 Action next_action(const SimPath& s, const NanoProblem& p, double slip, const std::string& eot, Rng& rng) {
-    if (s.key < 0) {
-        std::vector<int> open;
-        for (int k : p.keys)
-            if (!s.tried.count(k)) open.push_back(k);
-        if (open.empty()) open = p.keys;
-        return try_action(open[rng.below(open.size())], p, slip, rng);
-    }
+    // Keys are drawn with replacement: a path's next try does not depend on its earlier ones
+    // (a model this small would not learn to avoid them, so the traces do not ask it to).
+    if (s.key < 0) return try_action((int)rng.below(kKeys), p, slip, rng);
     Action a;
     if (s.steps_done < p.steps) {
         a.to = chance(rng, slip) ? slipped(step_value(s.value), rng) : step_value(s.value);
@@ -186,7 +169,6 @@ Action next_action(const SimPath& s, const NanoProblem& p, double slip, const st
 
 void apply(SimPath& s, const Action& a) {
     if (a.tries >= 0) {
-        s.tried.insert(a.tries);
         if (a.hit) s.key = s.value = a.tries;
     } else if (a.to >= 0) {
         s.value = a.to;
@@ -340,12 +322,19 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
 
 std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peers) {
     std::vector<std::string> w = {"\n\n", "<think>", prompts.end_of_thinking, std::string(kSummarizeOpen),
-                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kKeysWord, kFind,
-                                  kNo, kNoneYet};
-    for (int v = 0; v < kKeys; ++v)
-        for (const auto& word : {key_word(v), try_key(v), product_word(v), found_word(v), report_word(v),
-                                 answer_word(v)})
-            w.push_back(word);
+                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kThen, kNoneYet};
+    for (int t = 0; t < kTargets; ++t) {
+        w.push_back(find_word(t));
+        for (int k = 0; k < kKeys; ++k) w.push_back(try_word(k, t));
+    }
+    for (int v = 0; v <= kMaxProduct; ++v)
+        if (!product_passes(v)) w.push_back(verdict_word(v, 0));
+        else
+            for (int k = 0; k < kKeys; ++k) w.push_back(verdict_word(v, k));  // slips find wrong keys
+    for (int v = 0; v < kKeys; ++v) {
+        w.push_back(report_word(v));
+        w.push_back(answer_word(v));
+    }
     for (int s = 1; s <= 5; ++s) {
         w.push_back(times_word(s));
         for (int v = 0; v < kKeys; ++v) w.push_back(step_text(s, v));

@@ -2,22 +2,22 @@
 // LeaP-T nano: a synthetic reasoning task on which a path's start decides its result and peers
 // can help (docs/nano.md).
 //
-// A problem lists keys, one of which passes a check:
-//   "Keys #12 #3 #5 #18 #9 #0 ... Find the key x with 7x+3 mod 40 a multiple of 8, then apply y
-//    to 3y+1 mod 40 4 times from x. Where do you end?"
+// A problem names a target t; one of the keys 0..9 passes a check that depends on it:
+//   "Find x in 0..9 with 10 dividing 3x+7, then apply y to 3y+1 mod 10 3 times from x.
+//    Where do you end?"
 // Checking a key is one step of arithmetic, finding the one that passes is a search: a path
-// tries keys one per paragraph ("12?=7 no", "5?=38 no", "3?=24 yes so x=3"), then applies the
-// steps from the key it found ("y1=10", "y2=11", ...) and answers \boxed{...}. The token budget
-// allows only a few tries, so a path whose first tries miss runs out and guesses: its beginning
-// decides its result (the prefix dominance trap in miniature), and no decoding setting helps,
-// because which key passes cannot be known before trying it. At a LeaP block a path reports the
-// key it found (" x=3") or " none yet"; a path that hears of a key checks it with one try of its
-// own and carries on from it. Slips (a wrong product) make some reports wrong; the check catches
-// them.
+// tries keys one per paragraph ("x=4? 3x+7=19 no", "x=1? 3x+7=10 yes so x=1"), then applies the
+// steps from the key it found ("y1=4", "y2=3", ...) and answers \boxed{...}. The token budget
+// allows only a few tries, so a path whose first tries miss runs out: its beginning decides its
+// result (the prefix dominance trap in miniature), and no decoding setting helps, because which
+// key passes cannot be known before trying it. At a LeaP block a path reports the key it found
+// (" x=1") or " none yet"; a path that hears of a key checks it with one try of its own and
+// carries on from it. Slips (a wrong product) make some reports wrong; the check catches them.
 //
-// Every step a model takes is a function of the token before it or a copy of the one token of a
-// kind. (Designs that needed a model to compare two numbers or to look a key up in a per-problem
-// table were not learnt within this machine's training budget; docs/nano.md.)
+// Every step a model takes is a function of the token before it, a copy of the one token of a
+// kind, or both at once in one token (a try names a key drawn at will and the problem's target).
+// Designs that needed a model to compare two numbers or to choose one of several listed keys
+// were not learnt within this machine's training budget (docs/nano.md).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -27,25 +27,26 @@
 
 namespace leap::nano {
 
-inline constexpr int kKeys = 40;  // keys 0..39
+inline constexpr int kKeys = 10;     // keys 0..9
+inline constexpr int kTargets = 10;  // targets 0..9
 
 // The task's arithmetic, fixed for every problem (the model learns it as it learns the format).
-inline int check_value(int x) { return (7 * x + 3) % kKeys; }  // what a try computes
-inline bool product_passes(int v) { return v % 8 == 0; }  // the check, on a product as written
-inline bool passes_check(int x) { return product_passes(check_value(x)); }  // 5 of the 40 keys
+inline int check_value(int x, int t) { return 3 * x + t; }  // what a try computes (0..36)
+inline bool product_passes(int v) { return v % 10 == 0; }  // the check, on a product as written
+inline bool passes_check(int x, int t) { return product_passes(check_value(x, t)); }  // one key per t
+inline int passing_key(int t) { return (7 * (10 - t % 10)) % 10; }  // 3 * 7 = 21 = 1 mod 10
 inline int step_value(int y) { return (3 * y + 1) % kKeys; }   // one step after the key
 
 struct TaskSpec {
-    int keys = 16;       // keys listed in a problem (one passes the check)
-    int steps = 4;       // steps after the key is found (1..5)
-    double slip = 0.03;  // per-computation chance of a wrong number in generated traces
+    int steps = 3;       // steps after the key is found (1..5)
+    double slip = 0.02;  // per-computation chance of a wrong number in generated traces
 };
 
 struct NanoProblem {
     std::string id;
-    std::vector<int> keys;  // the listed keys, in order
+    int target = 0;   // t of the check 3x+t
     int steps = 0;
-    int key = 0;      // the listed key that passes the check
+    int key = 0;      // the key that passes the check
     int answer = 0;   // step_value applied `steps` times to key
     std::string text() const;
 };
@@ -57,8 +58,8 @@ std::vector<NanoProblem> make_problems(uint64_t seed, int count, const TaskSpec&
 std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
-// A try: the key, its product and the verdict (from the product).
-std::string try_text(int key, int value);  // "12?=7 no\n\n", "3?=24 yes so x=3\n\n"
+// A try: the key and the check, its product and the verdict (from the product).
+std::string try_text(int key, int target, int value);  // "x=4? 3x+7=19 no\n\n", "x=1? 3x+7=10 yes so x=1\n\n"
 std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
 std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
 // A summary, as the model writes it between the tags: " x=10 " once a key is found, else
@@ -91,7 +92,7 @@ struct TraceOptions {
     TaskSpec spec;
     std::vector<int> n_paths = {2, 4, 4, 8, 8};  // drawn uniformly per problem
     int max_k = 2;                               // k drawn in 1..min(max_k, N-1)
-    int min_segment_tokens = 6, max_segment_tokens = 9;    // T drawn in this range
+    int min_segment_tokens = 4, max_segment_tokens = 6;    // T drawn in this range
     int min_segments = 3, max_segments = 5;                // M drawn in this range
     double independent_share = 0.25;             // runs without blocks (independent sampling)
     // Fixed settings instead of drawn ones (`leap nano-data --simulate`):
