@@ -1,34 +1,42 @@
 #!/usr/bin/env python3
-# Skills of a nano model, read off the texts `leap eval` sampled (docs/nano.md, session-4 runs):
+# Skills of a nano model, read off the texts `leap eval` sampled (docs/nano.md):
 #   scripts/nano-skills.py RESULTS_DIR...   (each a leap eval --out folder; the dataset file d.jsonl
 #   beside it, as scripts written by hand put it; override with NANO_DATA=FILE)
-# product: tries whose product 7x+3 mod 40 is right; yes-key: found keys that name the key tried;
-# listed: tries of a key the problem lists; verdict: verdicts right for the product written;
-# on hits: passing products answered yes; step: steps right given the one before.
+# target: tries that copy the problem's target; product: tries whose product 3x+t is right for the
+# try as written; verdict: verdicts right for the product written (on hits: passing products
+# answered yes), yes-key: found keys that name the key tried; step: steps right given the one
+# before; found: paths that found the right key; peer-try: tries right after a comment that
+# name a key a peer reported.
 import glob, json, os, re, sys
 from collections import Counter
+TRY = re.compile(r'x=(\d)\? 3x\+(\d)=(\d+)( no| yes so x=(\d))')
 for d in sys.argv[1:]:
     data = os.environ.get('NANO_DATA') or os.path.join(os.path.dirname(d.rstrip('/')), 'd.jsonl')
     tgt = {}
     for l in open(data):
-        j = json.loads(l); tgt[len(tgt)] = [int(x) for x in re.findall(r'#(\d+)', j['problem'])]
-    prod=[0,0]; cand=[0,0]; copy=[0,0]; verd=[0,0]; yes_ok=[0,0]; step=[0,0]; found=0; paths=0; ends=[]
+        j = json.loads(l); tgt[len(tgt)] = int(re.search(r'3x\+(\d)', j['problem']).group(1))
+    tc=[0,0]; prod=[0,0]; verd=[0,0]; yes_ok=[0,0]; copy=[0,0]; step=[0,0]; peer=[0,0]; found=0; paths=0; ends=Counter()
     for f in glob.glob(d+'/*.jsonl'):
         for l in open(f):
             j=json.loads(l)
             t_ = tgt[j['index']]
+            key = (7 * (10 - t_)) % 10
             for p in j['trace']['paths']:
                 paths+=1
                 t=p['text']
-                for m in re.finditer(r'(\d+)\?=(\d+)( no| yes so x=(\d+))', t):
-                    k,v=int(m.group(1)),int(m.group(2)); vd=' yes' if 'yes' in m.group(3) else ' no'
-                    prod[1]+=1; prod[0]+= v==(7*k+3)%40
-                    if vd==' yes': copy[1]+=1; copy[0]+= int(m.group(4))==k
-                    verd[1]+=1; verd[0]+= (vd==' yes')==(v%8==0)
-                    if v%8==0: yes_ok[1]+=1; yes_ok[0]+= vd==' yes'
-                    cand[1]+=1; cand[0]+= k in t_
-                for m in re.finditer(r'y(\d)=(\d+)\n\ny(\d)=(\d+)', t):
-                    step[1]+=1; step[0]+= int(m.group(4))==(3*int(m.group(2))+1)%40
-                found+= ' so x=' in t
-                ends.append(p['finish'])
-    print(os.path.basename(d.rstrip('/')), 'paths',paths,'product %.2f (%d)'%(prod[0]/max(1,prod[1]),prod[1]), 'yes-key %.2f'%(copy[0]/max(1,copy[1])), 'listed %.2f'%(cand[0]/max(1,cand[1])), 'verdict %.2f, on hits %.2f (%d)'%(verd[0]/max(1,verd[1]), yes_ok[0]/max(1,yes_ok[1]), yes_ok[1]), 'step %.2f (%d)'%(step[0]/max(1,step[1]),step[1]), 'found %.2f'%(found/max(1,paths)), Counter(ends).most_common(3))
+                for m in TRY.finditer(t):
+                    k,tt,v=int(m.group(1)),int(m.group(2)),int(m.group(3)); yes='yes' in m.group(4)
+                    tc[1]+=1; tc[0]+= tt==t_
+                    prod[1]+=1; prod[0]+= v==3*k+tt
+                    verd[1]+=1; verd[0]+= yes==(v%10==0)
+                    if v%10==0: yes_ok[1]+=1; yes_ok[0]+= yes
+                    if yes: copy[1]+=1; copy[0]+= int(m.group(5))==k
+                for m in re.finditer(r'Peer \d+: "[^"]*x=(\d)[^"]*" </comment>\n\n[^\n]*\n\nx=(\d)\?', t):
+                    peer[1]+=1; peer[0]+= m.group(1)==m.group(2)
+                for m in re.finditer(r'y(\d)=(\d+)\n\n(?:[^y]*?)y(\d)=(\d+)', t):
+                    step[1]+=1; step[0]+= int(m.group(4))==(3*int(m.group(2))+1)%10
+                found+= ('yes so x=%d' % key) in t
+                ends[p['finish']]+=1
+    r=lambda a: '%.2f (%d)'%(a[0]/max(1,a[1]),a[1])
+    print(os.path.basename(d.rstrip('/')), 'paths',paths,'target',r(tc),'product',r(prod),'verdict',r(verd),'on hits',r(yes_ok),
+          'yes-key',r(copy),'step',r(step),'peer-try',r(peer),'found %.2f'%(found/max(1,paths)), ends.most_common(3))

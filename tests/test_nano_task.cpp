@@ -44,6 +44,7 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
 TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(nano::try_text(4, 7, 19), "x=4? 3x+7=19 no\n\n");
     EXPECT_EQ(nano::try_text(1, 7, 10), "x=1? 3x+7=10 yes so x=1\n\n");
+    EXPECT_EQ(nano::try_text(1, 7, 10, true), "peer's x=1? 3x+7=10 yes so x=1\n\n");
     EXPECT_EQ(nano::step_text(2, 3), "y2=3\n\n");
     EXPECT_EQ(nano::summary_text(1), " x=1 ");
     EXPECT_EQ(nano::summary_text(-1), " none yet ");
@@ -53,6 +54,7 @@ TEST(NanoTask, TextsAndTokenSplit) {
               (std::vector<std::string>{"x=3? 3x+0", "=9 no\n\n", "y1=4\n\n", "y2=3\n\n"}));
     EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, then apply y to 3y+1 mod 10"),
               (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2", ", then apply y to 3y+1 mod 10"}));
+    EXPECT_EQ(words.split("\n\npeer's x=1? 3x+7=10 yes so x=1\n\n"), (std::vector<std::string>{"\n\n", "peer's x=1? 3x+7", "=10 yes so x=1\n\n"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 
@@ -77,7 +79,7 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
     const nano::WordSplitter words(nano::vocabulary_words(prompts));
     const std::set<std::string> triggers(prompts.triggers.begin(), prompts.triggers.end());
     nano::TraceOptions opt;
-    int with_blocks = 0, adopted = 0, n_traces = 0, correct = 0, forced = 0;
+    int with_blocks = 0, adopted = 0, n_traces = 0, correct = 0, forced = 0, free_tries = 0, passer_tries = 0;
     for (int i = 0; i < 200; ++i) {
         const auto p = nano::make_problem(11, i, opt.spec);
         for (const auto& t : nano::simulate_run(p, 1000 + i, opt, prompts)) {
@@ -101,7 +103,14 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
                 if (!piece.injected && in_summary) in_summary = false;
                 if (piece.injected && piece.text == prompts.answer_opener_math) ++forced;
                 // A path that heard of a key checks it with a try of its own right after the cue.
-                if (!piece.injected && text.ends_with(prompts.comment_cue) && piece.text.find(" yes so x=") != std::string::npos) ++adopted;
+                if (!piece.injected && text.ends_with(prompts.comment_cue) && piece.text.starts_with("\n\npeer's x=")) ++adopted;
+                if (!piece.injected)
+                    for (const auto& w : words.split(piece.text)) {
+                        if (w.starts_with("peer's x=")) EXPECT_TRUE(text.ends_with(prompts.comment_cue)) << text;
+                        if (!w.starts_with("x=")) continue;
+                        ++free_tries;
+                        passer_tries += w.starts_with("x=" + std::to_string(p.key) + "?");
+                    }
                 text += piece.text;
             }
             EXPECT_LE(sampled, t.segments * t.segment_tokens + 1) << text;
@@ -113,6 +122,10 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
     }
     EXPECT_GT(with_blocks, n_traces / 3);
     EXPECT_GT(adopted, 50);
+    // Free tries draw keys uniformly (peers' keys have their own tokens), so nothing in the traces
+    // teaches a model to try the passing key first.
+    EXPECT_GT(free_tries, 1000);
+    EXPECT_NEAR((double)passer_tries / free_tries, 0.1, 0.02);
     EXPECT_GT(forced, n_traces / 10);
     // Budgets make a good share of the traces end wrong (the task must leave room to improve).
     EXPECT_GT(correct, n_traces / 4);

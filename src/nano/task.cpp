@@ -29,6 +29,10 @@ const char* kBoxed = "\\boxed{";
 std::string n(int v) { return std::to_string(v); }
 std::string find_word(int t) { return "Find x in 0..9 with 10 dividing 3x+" + n(t); }
 std::string try_word(int k, int t) { return "x=" + n(k) + "? 3x+" + n(t); }
+// A try of a key a peer reported has its own tokens: were it spelt like a free try, tries of the
+// passing key would be more frequent than others in the traces, and a model would learn to try it
+// first (greedy decoding then "finds" the key on its first try without any search).
+std::string peer_try_word(int k, int t) { return "peer's x=" + n(k) + "? 3x+" + n(t); }
 std::string verdict_word(int v, int k) {
     return "=" + n(v) + (product_passes(v) ? " yes so x=" + n(k) + "\n\n" : std::string(" no\n\n"));
 }
@@ -76,7 +80,9 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
     return out;
 }
 
-std::string try_text(int key, int target, int value) { return try_word(key, target) + verdict_word(value, key); }
+std::string try_text(int key, int target, int value, bool peers_key) {
+    return (peers_key ? peer_try_word(key, target) : try_word(key, target)) + verdict_word(value, key);
+}
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
 
@@ -143,12 +149,12 @@ struct Action {
     bool finish = false;
 };
 
-Action try_action(int key, const NanoProblem& p, double slip, Rng& rng) {
+Action try_action(int key, const NanoProblem& p, double slip, Rng& rng, bool peers_key = false) {
     Action a;
     a.tries = key;
     const int v = chance(rng, slip) ? slipped(check_value(key, p.target), rng) : check_value(key, p.target);
     a.hit = product_passes(v);
-    a.text = try_text(key, p.target, v);
+    a.text = try_text(key, p.target, v, peers_key);
     return a;
 }
 
@@ -290,7 +296,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
                 for (const auto& c : choices[i])
                     if (state[c.peer].key >= 0) claims.push_back(state[c.peer].key);
                 if (!claims.empty()) {
-                    const Action a = try_action(claims[rng.below(claims.size())], p, slip, rng);
+                    const Action a = try_action(claims[rng.below(claims.size())], p, slip, rng, true);
                     check += a.text;
                     apply(s, a);
                 }
@@ -325,7 +331,10 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
                                   std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kThen, kNoneYet};
     for (int t = 0; t < kTargets; ++t) {
         w.push_back(find_word(t));
-        for (int k = 0; k < kKeys; ++k) w.push_back(try_word(k, t));
+        for (int k = 0; k < kKeys; ++k) {
+            w.push_back(try_word(k, t));
+            w.push_back(peer_try_word(k, t));
+        }
     }
     for (int v = 0; v <= kMaxProduct; ++v)
         if (!product_passes(v)) w.push_back(verdict_word(v, 0));

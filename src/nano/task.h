@@ -11,8 +11,8 @@
 // allows only a few tries, so a path whose first tries miss runs out: its beginning decides its
 // result (the prefix dominance trap in miniature), and no decoding setting helps, because which
 // key passes cannot be known before trying it. At a LeaP block a path reports the key it found
-// (" x=1") or " none yet"; a path that hears of a key checks it with one try of its own and
-// carries on from it. Slips (a wrong product) make some reports wrong; the check catches them.
+// (" x=1") or " none yet"; a path that hears of a key checks it with one try of its own
+// ("peer's x=1? 3x+7=10 yes so x=1") and carries on from it. Slips (a wrong product) make some reports wrong; the check catches them.
 //
 // Every step a model takes is a function of the token before it, a copy of the one token of a
 // kind, or both at once in one token (a try names a key drawn at will and the problem's target).
@@ -59,7 +59,8 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
 // A try: the key and the check, its product and the verdict (from the product).
-std::string try_text(int key, int target, int value);  // "x=4? 3x+7=19 no\n\n", "x=1? 3x+7=10 yes so x=1\n\n"
+// A key a peer reported is tried with its own tokens ("peer's x=1? 3x+7=10 yes so x=1\n\n").
+std::string try_text(int key, int target, int value, bool peers_key = false);  // "x=4? 3x+7=19 no\n\n"
 std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
 std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
 // A summary, as the model writes it between the tags: " x=10 " once a key is found, else
