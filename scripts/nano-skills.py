@@ -6,16 +6,16 @@
 # try as written; verdict: verdicts right for the product written (on hits: passing products
 # answered yes), yes-key: found keys that name the key tried; step: steps right given the one
 # before; found: paths that found the right key; peer-try: tries right after a comment that
-# name a key a peer reported.
+# name a key a peer reported (the last peer's); stray: verdicts written without a try before.
 import glob, json, os, re, sys
 from collections import Counter
-TRY = re.compile(r'x=(\d)\? 3x\+(\d)=(\d+)( no| yes so x=(\d))')
+TRY = re.compile(r'3x\+(\d) at x=(\d) gives (\d+)( no| yes so x=(\d))')
 for d in sys.argv[1:]:
     data = os.environ.get('NANO_DATA') or os.path.join(os.path.dirname(d.rstrip('/')), 'd.jsonl')
     tgt = {}
     for l in open(data):
         j = json.loads(l); tgt[len(tgt)] = int(re.search(r'3x\+(\d)', j['problem']).group(1))
-    tc=[0,0]; prod=[0,0]; verd=[0,0]; yes_ok=[0,0]; copy=[0,0]; step=[0,0]; peer=[0,0]; found=0; paths=0; ends=Counter()
+    tc=[0,0]; prod=[0,0]; verd=[0,0]; yes_ok=[0,0]; copy=[0,0]; step=[0,0]; peer=[0,0]; stray=[0,0]; found=0; paths=0; ends=Counter()
     for f in glob.glob(d+'/*.jsonl'):
         for l in open(f):
             j=json.loads(l)
@@ -25,18 +25,19 @@ for d in sys.argv[1:]:
                 paths+=1
                 t=p['text']
                 for m in TRY.finditer(t):
-                    k,tt,v=int(m.group(1)),int(m.group(2)),int(m.group(3)); yes='yes' in m.group(4)
+                    tt,k,v=int(m.group(1)),int(m.group(2)),int(m.group(3)); yes='yes' in m.group(4)
                     tc[1]+=1; tc[0]+= tt==t_
                     prod[1]+=1; prod[0]+= v==3*k+tt
                     verd[1]+=1; verd[0]+= yes==(v%10==0)
                     if v%10==0: yes_ok[1]+=1; yes_ok[0]+= yes
                     if yes: copy[1]+=1; copy[0]+= int(m.group(5))==k
-                for m in re.finditer(r'Peer \d+: "[^"]*x=(\d)[^"]*" </comment>\n\n[^\n]*\n\nx=(\d)\?', t):
+                for m in re.finditer(r'Peer \d+: "[^"]*x=(\d)[^"]*" </comment>\n\n[^\n]*\n\npeer\'s 3x\+\d at x=(\d)', t):
                     peer[1]+=1; peer[0]+= m.group(1)==m.group(2)
                 for m in re.finditer(r'y(\d)=(\d+)\n\n(?:[^y]*?)y(\d)=(\d+)', t):
                     step[1]+=1; step[0]+= int(m.group(4))==(3*int(m.group(2))+1)%10
+                stray[1]+=len(re.findall(r'=\d+ (?:no|yes so x=\d)\n\n', t)); stray[0]+=len(re.findall(r'(?:^|\n\n)=\d+ (?:no|yes so x=\d)\n\n', t))
                 found+= ('yes so x=%d' % key) in t
                 ends[p['finish']]+=1
     r=lambda a: '%.2f (%d)'%(a[0]/max(1,a[1]),a[1])
     print(os.path.basename(d.rstrip('/')), 'paths',paths,'target',r(tc),'product',r(prod),'verdict',r(verd),'on hits',r(yes_ok),
-          'yes-key',r(copy),'step',r(step),'peer-try',r(peer),'found %.2f'%(found/max(1,paths)), ends.most_common(3))
+          'yes-key',r(copy),'step',r(step),'peer-try',r(peer),'stray',r(stray),'found %.2f'%(found/max(1,paths)), ends.most_common(3))

@@ -42,19 +42,19 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
 }
 
 TEST(NanoTask, TextsAndTokenSplit) {
-    EXPECT_EQ(nano::try_text(4, 7, 19), "x=4? 3x+7=19 no\n\n");
-    EXPECT_EQ(nano::try_text(1, 7, 10), "x=1? 3x+7=10 yes so x=1\n\n");
-    EXPECT_EQ(nano::try_text(1, 7, 10, true), "peer's x=1? 3x+7=10 yes so x=1\n\n");
+    EXPECT_EQ(nano::try_text(4, 7, 19), "3x+7 at x=4 gives 19 no\n\n");
+    EXPECT_EQ(nano::try_text(1, 7, 10), "3x+7 at x=1 gives 10 yes so x=1\n\n");
+    EXPECT_EQ(nano::try_text(1, 7, 10, true), "peer's 3x+7 at x=1 gives 10 yes so x=1\n\n");
     EXPECT_EQ(nano::step_text(2, 3), "y2=3\n\n");
     EXPECT_EQ(nano::summary_text(1), " x=1 ");
     EXPECT_EQ(nano::summary_text(-1), " none yet ");
     const nano::WordSplitter words(nano::vocabulary_words(PromptSet::builtin()));
-    EXPECT_EQ(words.split("x=1? 3x+7=10 yes so x=1\n\n"), (std::vector<std::string>{"x=1? 3x+7", "=10 yes so x=1\n\n"}));
-    EXPECT_EQ(words.split("x=3? 3x+0=9 no\n\ny1=4\n\ny2=3\n\n"),
-              (std::vector<std::string>{"x=3? 3x+0", "=9 no\n\n", "y1=4\n\n", "y2=3\n\n"}));
+    EXPECT_EQ(words.split("3x+7 at x=1 gives 10 yes so x=1\n\n"), (std::vector<std::string>{"3x+7 at x=1", " gives 10 yes so x=1\n\n"}));
+    EXPECT_EQ(words.split("3x+0 at x=3 gives 9 no\n\ny1=4\n\ny2=3\n\n"),
+              (std::vector<std::string>{"3x+0 at x=3", " gives 9 no\n\n", "y1=4\n\n", "y2=3\n\n"}));
     EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, then apply y to 3y+1 mod 10"),
               (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2", ", then apply y to 3y+1 mod 10"}));
-    EXPECT_EQ(words.split("\n\npeer's x=1? 3x+7=10 yes so x=1\n\n"), (std::vector<std::string>{"\n\n", "peer's x=1? 3x+7", "=10 yes so x=1\n\n"}));
+    EXPECT_EQ(words.split("\n\npeer's 3x+7 at x=1 gives 10 yes so x=1\n\n"), (std::vector<std::string>{"\n\n", "peer's 3x+7 at x=1", " gives 10 yes so x=1\n\n"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 
@@ -103,13 +103,13 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
                 if (!piece.injected && in_summary) in_summary = false;
                 if (piece.injected && piece.text == prompts.answer_opener_math) ++forced;
                 // A path that heard of a key checks it with a try of its own right after the cue.
-                if (!piece.injected && text.ends_with(prompts.comment_cue) && piece.text.starts_with("\n\npeer's x=")) ++adopted;
+                if (!piece.injected && text.ends_with(prompts.comment_cue) && piece.text.starts_with("\n\npeer's ")) ++adopted;
                 if (!piece.injected)
                     for (const auto& w : words.split(piece.text)) {
-                        if (w.starts_with("peer's x=")) EXPECT_TRUE(text.ends_with(prompts.comment_cue)) << text;
-                        if (!w.starts_with("x=")) continue;
+                        if (w.starts_with("peer's ")) EXPECT_TRUE(text.ends_with(prompts.comment_cue)) << text;
+                        if (!w.starts_with("3x+")) continue;
                         ++free_tries;
-                        passer_tries += w.starts_with("x=" + std::to_string(p.key) + "?");
+                        passer_tries += w.ends_with(" at x=" + std::to_string(p.key));
                     }
                 text += piece.text;
             }
@@ -163,8 +163,8 @@ TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const auto words = nano::vocabulary_words(prompts);
     const std::set<std::string> set(words.begin(), words.end());
     EXPECT_EQ(set.size(), words.size());
-    for (const auto& w : {std::string("x=9? 3x+9"), std::string("=37 no\n\n"), std::string("=0 yes so x=0\n\n"),
-                          std::string("=20 yes so x=9\n\n"), std::string(" x=7"), std::string("y5=9\n\n"), std::string("9}"), std::string(" none yet"), std::string("\n\n"),
+    for (const auto& w : {std::string("3x+9 at x=9"), std::string(" gives 37 no\n\n"), std::string(" gives 0 yes so x=0\n\n"),
+                          std::string(" gives 20 yes so x=9\n\n"), std::string(" x=7"), std::string("y5=9\n\n"), std::string("9}"), std::string(" none yet"), std::string("\n\n"),
                           prompts.comment_cue, prompts.answer_opener_math, prompts.triggers[0], prompts.openers[5],
                           std::string("Peer 3: \"")})
         EXPECT_TRUE(set.count(w)) << w;

@@ -73,7 +73,7 @@ TEST(NanoVocab, EveryWordIsOneTokenAndTextRoundTrips) {
     train::Trainer t(tiny_model(), cfg);
     EXPECT_EQ(t.n_vocab(), 256 + (int)nano::vocabulary_words(PromptSet::builtin()).size() + 3);
     for (const auto& w : nano::vocabulary_words(PromptSet::builtin())) EXPECT_EQ(t.tokenize(w).size(), 1u) << w;
-    EXPECT_EQ(t.tokenize("x=4? 3x+7=19 no\n\n").size(), 2u);  // 'x=4? 3x+7' '=19 no\n\n'
+    EXPECT_EQ(t.tokenize("3x+7 at x=4 gives 19 no\n\n").size(), 2u);  // '3x+7 at x=4' ' gives 19 no\n\n'
     EXPECT_EQ(t.tokenize("0123456789").size(), 10u);     // no merges: one digit per token
     const std::string prompt = t.render_prompt("hi");
     EXPECT_EQ(prompt, std::string(nano::kUserTurn) + "hi" + nano::kAssistantTurn + "<think>\n");
@@ -99,15 +99,15 @@ TEST(NanoTrain, LabelsPointAtTheNextStepBeforeInjectedBlocks) {
     train::TrainConfig cfg;
     cfg.threads = 1;
     train::Trainer t(tiny_model(), cfg);
-    std::vector<nano::Piece> pieces = {{"x=4? 3x+7=19 no\n\n", false, ""}, {"Let me", true, "x=7? 3x+7=28 no\n\n"}, {" 7", false, ""}};
+    std::vector<nano::Piece> pieces = {{"3x+7 at x=4 gives 19 no\n\n", false, ""}, {"Let me", true, "3x+7 at x=7 gives 28 no\n\n"}, {" 7", false, ""}};
     const auto e = train::make_example(t, "x", pieces, 256);
     ASSERT_TRUE(e);
     const auto prompt = t.tokenize(t.render_prompt("x"));
     const size_t before_injected = prompt.size() + t.tokenize(pieces[0].text).size() - 1;
-    EXPECT_EQ(e->labels[before_injected], t.tokenize("x=7? 3x+7")[0]);
+    EXPECT_EQ(e->labels[before_injected], t.tokenize("3x+7 at x=7")[0]);
     EXPECT_EQ(e->tokens[before_injected + 1], t.tokenize("Let me")[0]);
     // Sampled tokens are labels; the prompt, injected text and padding are masked.
-    EXPECT_EQ(e->labels[prompt.size() - 1], t.tokenize("x=4? 3x+7")[0]);
+    EXPECT_EQ(e->labels[prompt.size() - 1], t.tokenize("3x+7 at x=4")[0]);
     EXPECT_EQ(e->labels[prompt.size()], e->tokens[prompt.size() + 1]);
     for (size_t i = 0; i + 1 < prompt.size(); ++i) EXPECT_EQ(e->labels[i], train::kMaskedLabel) << i;
     const size_t injected_end = before_injected + t.tokenize("Let me").size();  // its last token

@@ -18,23 +18,25 @@ const char* kNoneYet = " none yet";
 const char* kBoxed = "\\boxed{";
 
 // Tokens (each one word of the vocabulary). Every step a model takes is a function of the token
-// before it, a copy of the one token of a kind, or both in one token: a try "x=4? 3x+7" names a
+// before it, a copy of the one token of a kind, or both in one token: a try "3x+7 at x=4" names a
 // key drawn at will and copies the problem's target (the one "Find x ... 3x+7" token); its product
-// and verdict ("=19 no\n\n", or "=10 yes so x=1\n\n" when the product is a multiple of 10) are one
-// token, a function of the try; a found key is copied into reports (" x=1") and a peer's report
+// and verdict (" gives 19 no\n\n", or " gives 10 yes so x=1\n\n" when the product is a multiple
+// of 10) are one token, a function of the try; a found key is copied into reports (" x=1") and a peer's report
 // into a try; a step "y2=3\n\n" follows from "y1=4\n\n" (the first from the found key), and the
 // answer "3}" after "\boxed{" copies the last step. (Designs that needed a model to compare two
 // numbers or to choose one of several listed keys were not learnt within this machine's training
 // budget; docs/nano.md.)
 std::string n(int v) { return std::to_string(v); }
 std::string find_word(int t) { return "Find x in 0..9 with 10 dividing 3x+" + n(t); }
-std::string try_word(int k, int t) { return "x=" + n(k) + "? 3x+" + n(t); }
+// The key last: number-structured embeddings (make_model) give a token the component of the last
+// number in its text, so a try shares it with its key's report " x=4" and found-key verdict.
+std::string try_word(int k, int t) { return "3x+" + n(t) + " at x=" + n(k); }
 // A try of a key a peer reported has its own tokens: were it spelt like a free try, tries of the
 // passing key would be more frequent than others in the traces, and a model would learn to try it
 // first (greedy decoding then "finds" the key on its first try without any search).
-std::string peer_try_word(int k, int t) { return "peer's x=" + n(k) + "? 3x+" + n(t); }
+std::string peer_try_word(int k, int t) { return "peer's " + try_word(k, t); }
 std::string verdict_word(int v, int k) {
-    return "=" + n(v) + (product_passes(v) ? " yes so x=" + n(k) + "\n\n" : std::string(" no\n\n"));
+    return " gives " + n(v) + (product_passes(v) ? " yes so x=" + n(k) + "\n\n" : std::string(" no\n\n"));
 }
 std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps) { return " " + n(steps) + " times from x. Where do you end?"; }

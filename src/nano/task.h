@@ -6,13 +6,14 @@
 //   "Find x in 0..9 with 10 dividing 3x+7, then apply y to 3y+1 mod 10 3 times from x.
 //    Where do you end?"
 // Checking a key is one step of arithmetic, finding the one that passes is a search: a path
-// tries keys one per paragraph ("x=4? 3x+7=19 no", "x=1? 3x+7=10 yes so x=1"), then applies the
-// steps from the key it found ("y1=4", "y2=3", ...) and answers \boxed{...}. The token budget
+// tries keys one per paragraph ("3x+7 at x=4 gives 19 no", "3x+7 at x=1 gives 10 yes so x=1"),
+// then applies the steps from the key it found ("y1=4", "y2=3", ...) and answers \boxed{...}. The token budget
 // allows only a few tries, so a path whose first tries miss runs out: its beginning decides its
 // result (the prefix dominance trap in miniature), and no decoding setting helps, because which
 // key passes cannot be known before trying it. At a LeaP block a path reports the key it found
 // (" x=1") or " none yet"; a path that hears of a key checks it with one try of its own
-// ("peer's x=1? 3x+7=10 yes so x=1") and carries on from it. Slips (a wrong product) make some reports wrong; the check catches them.
+// ("peer's 3x+7 at x=1 gives 10 yes so x=1") and carries on from it. Slips (a wrong product)
+// make some reports wrong; the check catches them.
 //
 // Every step a model takes is a function of the token before it, a copy of the one token of a
 // kind, or both at once in one token (a try names a key drawn at will and the problem's target).
@@ -59,8 +60,8 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
 // A try: the key and the check, its product and the verdict (from the product).
-// A key a peer reported is tried with its own tokens ("peer's x=1? 3x+7=10 yes so x=1\n\n").
-std::string try_text(int key, int target, int value, bool peers_key = false);  // "x=4? 3x+7=19 no\n\n"
+// A key a peer reported is tried with its own tokens ("peer's 3x+7 at x=1 gives 10 yes so x=1\n\n").
+std::string try_text(int key, int target, int value, bool peers_key = false);  // "3x+7 at x=4 gives 19 no\n\n"
 std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
 std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
 // A summary, as the model writes it between the tags: " x=10 " once a key is found, else
