@@ -35,7 +35,7 @@ for d in sys.argv[1:]:
                     peer[1]+=1; peer[0]+= m.group(1)==m.group(2)
                 for m in re.finditer(r'y(\d)=(\d+)\n\n(?:[^y]*?)y(\d)=(\d+)', t):
                     step[1]+=1; step[0]+= int(m.group(4))==(3*int(m.group(2))+1)%10
-                stray[1]+=len(re.findall(r'=\d+ (?:no|yes so x=\d)\n\n', t)); stray[0]+=len(re.findall(r'(?:^|\n\n)=\d+ (?:no|yes so x=\d)\n\n', t))
+                stray[1]+=len(re.findall(r' gives \d+ (?:no|yes so x=\d)\n\n', t)); stray[0]+=len(re.findall(r'(?:^|\n\n) gives \d+ (?:no|yes so x=\d)\n\n', t))
                 found+= ('yes so x=%d' % key) in t
                 ends[p['finish']]+=1
     r=lambda a: '%.2f (%d)'%(a[0]/max(1,a[1]),a[1])
