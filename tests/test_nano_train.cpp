@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "core/error.h"
@@ -365,4 +366,66 @@ TEST(NanoTrain, InferenceAgreesWithTheTrainingGraph) {
     EXPECT_NEAR(infer_loss, train_loss, 0.01 * train_loss + 1e-3) << "training graph " << train_loss << ", inference " << infer_loss;
     EXPECT_GT((double)right / labelled, 0.5);  // it learnt the example
     EXPECT_NEAR(t.decoded_accuracy({e}), (double)right / labelled, 1e-9);
+}
+
+// Structured token embeddings (MakeModelOptions::number_embeddings, kind_embeddings): rows of
+// tokens naming the same number share a component, rows of tokens of the same kind (" x=3",
+// " x=7") another; without them rows are independent draws.
+TEST(NanoTrain, NumberAndKindEmbeddingsShareComponents) {
+    const std::string vocab = tmp("vocab-embd.gguf");
+    nano::write_vocab_gguf(vocab, nano::vocabulary_words(PromptSet::builtin()));
+    auto rows = [&](double number, double kind, const std::string& out) {
+        MakeModelOptions o;
+        o.out_path = out;
+        o.type = WeightType::F32;
+        o.seed = 9;
+        o.vocab_path = vocab;
+        o.n_embd = 256;
+        o.n_layer = 1;
+        o.n_head = 2;
+        o.n_head_kv = 2;
+        o.n_ff = 64;
+        o.n_ctx = 256;
+        o.tied = false;
+        o.n_threads = 1;
+        o.number_embeddings = number;
+        o.kind_embeddings = kind;
+        make_model(o);
+        ggml_context* data = nullptr;
+        gguf_init_params ip{/*no_alloc=*/false, &data};
+        gguf_context* g = gguf_init_from_file(out.c_str(), ip);
+        EXPECT_NE(g, nullptr);
+        const int64_t tok = gguf_find_key(g, "tokenizer.ggml.tokens");
+        std::map<std::string, std::vector<float>> r;
+        ggml_tensor* t = ggml_get_tensor(data, "token_embd.weight");
+        for (size_t i = 0; i < gguf_get_arr_n(g, tok); ++i) {
+            const float* row = (const float*)t->data + i * t->ne[0];
+            r[gguf_get_arr_str(g, tok, i)] = std::vector<float>(row, row + t->ne[0]);
+        }
+        gguf_free(g);
+        ggml_free(data);
+        return r;
+    };
+    auto cosine = [](const std::vector<float>& a, const std::vector<float>& b) {
+        double ab = 0, aa = 0, bb = 0;
+        for (size_t i = 0; i < a.size(); ++i) ab += a[i] * b[i], aa += a[i] * a[i], bb += b[i] * b[i];
+        return ab / std::sqrt(aa * bb);
+    };
+    const auto plain = rows(0, 0, tmp("embd-plain.gguf"));
+    const auto both = rows(0.4, 0.3, tmp("embd-both.gguf"));
+    // Independent 256-wide rows: |cosine| is about 0.06.
+    EXPECT_LT(std::abs(cosine(plain.at(" x=3"), plain.at(" x=7"))), 0.2);
+    EXPECT_LT(std::abs(cosine(plain.at(" x=3"), plain.at("y1=3\n\n"))), 0.2);
+    EXPECT_NEAR(cosine(both.at(" x=3"), both.at(" x=7")), 0.3, 0.15);      // same kind
+    EXPECT_NEAR(cosine(both.at(" x=3"), both.at("y1=3\n\n")), 0.4, 0.15);  // same number
+    EXPECT_NEAR(cosine(both.at("y1=3\n\n"), both.at("y2=3\n\n")), 0.7, 0.15);  // both
+    EXPECT_LT(std::abs(cosine(both.at(" x=3"), both.at("y1=7\n\n"))), 0.2);
+    // A token without digits keeps its plain row.
+    EXPECT_EQ(both.at(" none yet"), plain.at(" none yet"));
+    MakeModelOptions bad;
+    bad.vocab_path = vocab;
+    bad.out_path = tmp("embd-bad.gguf");
+    bad.number_embeddings = 0.6;
+    bad.kind_embeddings = 0.4;
+    EXPECT_THROW(make_model(bad), Error);
 }

@@ -202,6 +202,10 @@ struct TensorPlan {
     // (-1: none), and the share of the variance given to that number's shared component.
     std::vector<int> row_number;
     double number_share = 0;
+    // With MakeModelOptions::kind_embeddings: each row's kind (a hash of its text with every digit
+    // run written as '#'; 0: none) and the share of the variance given to that kind's component.
+    std::vector<uint64_t> row_kind;
+    double kind_share = 0;
     uint64_t n_elements() const { return (uint64_t)ne0 * (uint64_t)ne1; }
 };
 
@@ -213,6 +217,26 @@ int token_number(const std::string& text) {
     while (begin > 0 && std::isdigit((unsigned char)text[begin - 1])) --begin;
     if (begin == end || end - begin > 2) return -1;
     return std::stoi(text.substr(begin, end - begin));
+}
+
+// The kind of token a text is: its text with every run of digits written as '#' (" x=13" and
+// " x=4" are both " x=#"), hashed; 0 for a text without digits.
+uint64_t token_kind(const std::string& text) {
+    std::string k;
+    bool digit = false;
+    for (char c : text) {
+        if (std::isdigit((unsigned char)c)) {
+            if (!digit) k += '#';
+            digit = true;
+        } else {
+            k += c;
+            digit = false;
+        }
+    }
+    if (k == text) return 0;
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (unsigned char c : k) h = (h ^ c) * 1099511628211ULL;
+    return h | 1;
 }
 
 // Normal-ish deviates from plain integer arithmetic (so the bytes do not depend on the libm): the
@@ -326,17 +350,29 @@ void write_float_gguf(const std::string& path, gguf_context* meta, const std::ve
                     for (auto& x : th) x.join();
                 }
             }
-            if (!p.row_number.empty()) {
+            if (!p.row_number.empty() || !p.row_kind.empty()) {
                 // Rows of tokens that name the same number share a component (the number's
-                // vector, drawn from the seed), so a model sees which tokens name equal numbers.
-                const float keep = (float)std::sqrt(1.0 - p.number_share), share = (float)std::sqrt(p.number_share);
-                std::vector<float> number(p.ne0);
+                // vector, drawn from the seed), so a model sees which tokens name equal numbers;
+                // rows of the same kind share another, so a model sees which tokens play the
+                // same part. Each row keeps the variance it had.
+                std::vector<float> number(p.ne0), kind(p.ne0);
+                int v = -1;
+                uint64_t kd = 0;
+                float keep = 1, share_n = 0, share_k = 0;
                 for (int64_t e = 0; e < ne; ++e) {
                     const int64_t row = (int64_t)(e0 + e) / p.ne0, col = (int64_t)(e0 + e) % p.ne0;
-                    const int v = p.row_number[(size_t)row];  // one entry per token (row)
-                    if (v < 0) continue;
-                    if (col == 0 || e == 0) fill_chunk_normal(number.data(), p.ne0, mix_seed({tseed, 0x4e554du, (uint64_t)v}), p.std);
-                    fbuf[e] = keep * fbuf[e] + share * number[col];
+                    if (col == 0 || e == 0) {
+                        v = p.row_number.empty() ? -1 : p.row_number[(size_t)row];  // one entry per token (row)
+                        kd = p.row_kind.empty() ? 0 : p.row_kind[(size_t)row];
+                        const double sn = v >= 0 ? p.number_share : 0.0, sk = kd ? p.kind_share : 0.0;
+                        keep = (float)std::sqrt(1.0 - sn - sk);
+                        share_n = (float)std::sqrt(sn);
+                        share_k = (float)std::sqrt(sk);
+                        if (v >= 0) fill_chunk_normal(number.data(), p.ne0, mix_seed({tseed, 0x4e554du, (uint64_t)v}), p.std);
+                        if (kd) fill_chunk_normal(kind.data(), p.ne0, mix_seed({tseed, 0x4b494eu, kd}), p.std);
+                    }
+                    if (v < 0 && !kd) continue;
+                    fbuf[e] = keep * fbuf[e] + (v >= 0 ? share_n * number[col] : 0.f) + (kd ? share_k * kind[col] : 0.f);
                 }
             }
             if (p.type == GGML_TYPE_F16) {
@@ -401,6 +437,9 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
         throw Error("--init-std must be a positive number");
     if (!(opts.number_embeddings >= 0 && opts.number_embeddings < 1))
         throw Error("number_embeddings must be in [0, 1), got " + std::to_string(opts.number_embeddings));
+    if (!(opts.kind_embeddings >= 0 && opts.number_embeddings + opts.kind_embeddings < 1))
+        throw Error("kind_embeddings must be >= 0 and, with number_embeddings, below 1; got " +
+                    std::to_string(opts.kind_embeddings));
     if (opts.k_bias_std && !(*opts.k_bias_std >= 0 && std::isfinite(*opts.k_bias_std)))
         throw Error("--k-bias-std must be a non-negative number");
 
@@ -426,7 +465,7 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     const int64_t n_vocab = (int64_t)gguf_get_arr_n(vocab.get(), tok_id);
     if (n_vocab <= 0) throw Error("vocab file " + vocab_path + " has an empty token list");
     std::vector<std::string> token_texts;
-    if (opts.number_embeddings > 0)
+    if (opts.number_embeddings > 0 || opts.kind_embeddings > 0)
         for (int64_t i = 0; i < n_vocab; ++i) token_texts.emplace_back(gguf_get_arr_str(vocab.get(), tok_id, (size_t)i));
 
     // Chat template.
@@ -473,6 +512,7 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     if (opts.k_bias_std) gguf_set_val_f32(m, "leap.k_bias_std", (float)*opts.k_bias_std);
     if (opts.for_training) gguf_set_val_bool(m, "leap.init_for_training", true);
     if (opts.number_embeddings > 0) gguf_set_val_f32(m, "leap.number_embeddings", (float)opts.number_embeddings);
+    if (opts.kind_embeddings > 0) gguf_set_val_f32(m, "leap.kind_embeddings", (float)opts.kind_embeddings);
     for (int64_t i = 0; i < gguf_get_n_kv(vocab.get()); ++i) {
         const std::string key = gguf_get_key(vocab.get(), i);
         if (key.rfind("tokenizer.", 0) == 0) copy_kv(m, vocab.get(), i, vocab_path);
@@ -519,6 +559,10 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     if (opts.number_embeddings > 0) {
         plans.back().number_share = opts.number_embeddings;
         for (int64_t i = 0; i < n_vocab; ++i) plans.back().row_number.push_back(token_number(token_texts[i]));
+    }
+    if (opts.kind_embeddings > 0) {
+        plans.back().kind_share = opts.kind_embeddings;
+        for (int64_t i = 0; i < n_vocab; ++i) plans.back().row_kind.push_back(token_kind(token_texts[i]));
     }
     for (int64_t il = 0; il < s.n_layer; ++il) {
         const std::string b = "blk." + std::to_string(il) + ".";

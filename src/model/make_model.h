@@ -85,6 +85,11 @@ struct MakeModelOptions {
     // that name equal numbers ("=13", " #13", "13?") start out alike, as in a pretrained model,
     // and comparing numbers is a shared linear map instead of one learnt pair at a time.
     double number_embeddings = 0;
+    // Share of the variance given to a component that every token of the same kind shares (its
+    // text with each digit run written as '#': " x=4" and " x=13" are one kind), 0 for none. It
+    // lets attention find "a token of this kind" with one query, as a pretrained model's
+    // embeddings would.
+    double kind_embeddings = 0;
     int n_threads = 0;                    // <= 0: hardware concurrency
     bool verbose = false;                 // let llama.cpp's quantizer log through
     std::function<void(const MakeModelProgress&)> progress;  // optional, called from this thread
