@@ -16,6 +16,10 @@ namespace {
 const char* kThen = ", then apply y to 3y+1 mod 10";
 const char* kNoneYet = " none yet";
 const char* kBoxed = "\\boxed{";
+// After the end-of-thinking marker the answer opens with one token: spelt as "\n\n" then
+// "\boxed{", a model must look two tokens back to tell it from the blank line after a peer
+// comment's cue, and a partly trained one answered right after the cue.
+const char* kAnswerOpen = "\n\n\\boxed{";
 
 // Tokens (each one word of the vocabulary). Every step a model takes is a function of the token
 // before it, a copy of the one token of a kind, or both in one token: a try "3x+7 at x=4" names a
@@ -88,7 +92,7 @@ std::string try_text(int key, int target, int value, bool peers_key) {
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
 
-std::string answer_text(int value) { return std::string("\n\n") + kBoxed + answer_word(value); }
+std::string answer_text(int value) { return kAnswerOpen + answer_word(value); }
 
 std::string summary_text(int key) { return (key >= 0 ? report_word(key) : std::string(kNoneYet)) + " "; }
 
@@ -330,7 +334,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
 
 std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peers) {
     std::vector<std::string> w = {"\n\n", "<think>", prompts.end_of_thinking, std::string(kSummarizeOpen),
-                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kThen, kNoneYet};
+                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kAnswerOpen, kThen, kNoneYet};
     for (int t = 0; t < kTargets; ++t) {
         w.push_back(find_word(t));
         for (int k = 0; k < kKeys; ++k) {
