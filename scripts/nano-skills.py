@@ -6,7 +6,12 @@
 # try as written; verdict: verdicts right for the product written (on hits: passing products
 # answered yes), yes-key: found keys that name the key tried; step: steps right given the one
 # before; found: paths that found the right key; peer-try: tries right after a comment that
-# name a key a peer reported (the last peer's); stray: verdicts written without a try before.
+# name a key a peer reported (the last peer's); stray: verdicts written without a try before;
+# adopt: after a comment with a peer's key, paths whose own summary had none that try a peer's key
+# next; unprompted: the same where no peer reported a key (should be 0); earned: Pass@1 counting
+# only paths that reach the right answer the way the traces do (a passing try of the right key
+# and three steps outside summaries and comments), against the plain Pass@1 (the rest is read
+# off the problem: there are only ten of them, docs/nano.md).
 import glob, json, os, re, sys
 from collections import Counter
 TRY = re.compile(r'3x\+(\d) at x=(\d) gives (\d+)( no| yes so x=(\d))')
@@ -15,15 +20,19 @@ for d in sys.argv[1:]:
     tgt = {}
     for l in open(data):
         j = json.loads(l); tgt[len(tgt)] = int(re.search(r'3x\+(\d)', j['problem']).group(1))
-    tc=[0,0]; prod=[0,0]; verd=[0,0]; yes_ok=[0,0]; copy=[0,0]; step=[0,0]; peer=[0,0]; stray=[0,0]; found=0; paths=0; ends=Counter()
+    tc=[0,0]; prod=[0,0]; verd=[0,0]; yes_ok=[0,0]; copy=[0,0]; step=[0,0]; peer=[0,0]; stray=[0,0]; adopt=[0,0]; unprompted=[0,0]; found=0; paths=0; right=0; earned=0; ends=Counter()
     for f in glob.glob(d+'/*.jsonl'):
         for l in open(f):
             j=json.loads(l)
             t_ = tgt[j['index']]
             key = (7 * (10 - t_)) % 10
-            for p in j['trace']['paths']:
+            for p, rec in zip(j['trace']['paths'], j['paths']):
                 paths+=1
                 t=p['text']
+                own = re.sub(r'<summarize>.*?</summarize>|<comment>.*?</comment>', '', t, flags=re.S)
+                if rec.get('correct'):
+                    right+=1
+                    earned+= bool(re.search(r'yes so x=%d\n\n(?:.|\n)*y3=\d' % key, own))
                 for m in TRY.finditer(t):
                     tt,k,v=int(m.group(1)),int(m.group(2)),int(m.group(3)); yes='yes' in m.group(4)
                     tc[1]+=1; tc[0]+= tt==t_
@@ -36,8 +45,13 @@ for d in sys.argv[1:]:
                 for m in re.finditer(r'y(\d)=(\d+)\n\n(?:[^y]*?)y(\d)=(\d+)', t):
                     step[1]+=1; step[0]+= int(m.group(4))==(3*int(m.group(2))+1)%10
                 stray[1]+=len(re.findall(r' gives \d+ (?:no|yes so x=\d)\n\n', t)); stray[0]+=len(re.findall(r'(?:^|\n\n) gives \d+ (?:no|yes so x=\d)\n\n', t))
+                for m in re.finditer(r'<summarize>([^<]*)</summarize> <comment>(.*?)</comment>\n\n[^\n]*', t, re.S):
+                    if 'x=' in m.group(1): continue
+                    nxt = t[m.end():m.end() + 9]
+                    a = adopt if 'x=' in m.group(2) else unprompted
+                    a[1]+=1; a[0]+= nxt.startswith("\n\npeer's")
                 found+= ('yes so x=%d' % key) in t
                 ends[p['finish']]+=1
     r=lambda a: '%.2f (%d)'%(a[0]/max(1,a[1]),a[1])
     print(os.path.basename(d.rstrip('/')), 'paths',paths,'target',r(tc),'product',r(prod),'verdict',r(verd),'on hits',r(yes_ok),
-          'yes-key',r(copy),'step',r(step),'peer-try',r(peer),'stray',r(stray),'found %.2f'%(found/max(1,paths)), ends.most_common(3))
+          'yes-key',r(copy),'step',r(step),'peer-try',r(peer),'stray',r(stray),'adopt',r(adopt),'unprompted',r(unprompted),'found %.2f'%(found/max(1,paths)), 'pass@1 %.3f earned %.3f'%(right/max(1,paths), earned/max(1,paths)), ends.most_common(3))

@@ -19,7 +19,7 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
     const auto b = nano::make_problems(7, 50, spec);
     const auto c = nano::make_problems(8, 50, spec);
     int differ = 0;
-    std::set<int> keys;
+    std::set<int> keys, shifts;
     for (int i = 0; i < 50; ++i) {
         EXPECT_EQ(a[i].text(), b[i].text());
         differ += a[i].text() != c[i].text();
@@ -28,15 +28,18 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
         for (int k = 0; k < 10; ++k) passing += (3 * k + a[i].target) % 10 == 0;
         EXPECT_EQ(passing, 1);
         EXPECT_EQ((3 * a[i].key + a[i].target) % 10, 0);
-        int v = a[i].key;
+        int v = (a[i].key + a[i].shift) % 10;
         for (int s = 0; s < spec.steps; ++s) v = (3 * v + 1) % 10;
         EXPECT_EQ(v, a[i].answer);
         keys.insert(a[i].key);
         EXPECT_EQ(a[i].text(), "Find x in 0..9 with 10 dividing 3x+" + std::to_string(a[i].target) +
-                                   ", then apply y to 3y+1 mod 10 3 times from x. Where do you end?");
+                                   ", then apply y to 3y+1 mod 10 3 times from x+" + std::to_string(a[i].shift) +
+                                   ". Where do you end?");
+        shifts.insert(a[i].shift);
     }
     EXPECT_GT(differ, 30);
     EXPECT_GE(keys.size(), 8u);
+    EXPECT_GE(shifts.size(), 8u);
     EXPECT_THROW(nano::make_problem(1, 0, {0, 0.0}), Error);
     EXPECT_THROW(nano::make_problem(1, 0, {6, 0.0}), Error);
 }
@@ -55,6 +58,7 @@ TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, then apply y to 3y+1 mod 10"),
               (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2", ", then apply y to 3y+1 mod 10"}));
     EXPECT_EQ(words.split("\n\npeer's 3x+7 at x=1 gives 10 yes so x=1\n\n"), (std::vector<std::string>{"\n\n", "peer's 3x+7 at x=1", " gives 10 yes so x=1\n\n"}));
+    EXPECT_EQ(words.split("y0=8+4=2\n\ny1=7\n\n"), (std::vector<std::string>{"y0=8+4=2\n\n", "y1=7\n\n"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 

@@ -43,7 +43,17 @@ std::string verdict_word(int v, int k) {
     return " gives " + n(v) + (product_passes(v) ? " yes so x=" + n(k) + "\n\n" : std::string(" no\n\n"));
 }
 std::string report_word(int k) { return " x=" + n(k); }
-std::string times_word(int steps) { return " " + n(steps) + " times from x. Where do you end?"; }
+std::string times_word(int steps, int shift) {
+    return " " + n(steps) + " times from x+" + n(shift) + ". Where do you end?";
+}
+// Where the steps start: the found key plus the problem's shift, one token naming all three
+// ("y0=8+4=2"): a copy of the key (the token before) and of the shift (the one times-word) at once,
+// as a try is. The shift makes the answer depend on two tokens of the problem, which a model this
+// small does not learn to read off jointly; without it the answer was a function of the target
+// alone, ten problems, and a trained model wrote it down without searching (docs/nano.md).
+std::string start_word(int key, int shift) {
+    return "y0=" + n(key) + "+" + n(shift) + "=" + n((key + shift) % kKeys) + "\n\n";
+}
 std::string answer_word(int v) { return n(v) + "}"; }
 constexpr int kMaxProduct = 3 * (kKeys - 1) + (kTargets - 1) + 1;  // a slip may write one more
 
@@ -53,7 +63,7 @@ int slipped(int right, Rng& rng) { return right == 0 || rng.below(2) ? right + 1
 bool chance(Rng& rng, double p) { return (double)(rng.next() >> 11) / 9007199254740992.0 < p; }
 }  // namespace
 
-std::string NanoProblem::text() const { return find_word(target) + kThen + times_word(steps); }
+std::string NanoProblem::text() const { return find_word(target) + kThen + times_word(steps, shift); }
 
 NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
     if (spec.steps < 1 || spec.steps > 5) throw Error("nano task: steps must be in 1..5, got " + std::to_string(spec.steps));
@@ -62,8 +72,9 @@ NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
     p.id = "nano-s" + std::to_string(seed) + "-" + std::to_string(index);
     p.target = (int)rng.below(kTargets);
     p.key = passing_key(p.target);
+    p.shift = (int)rng.below(kKeys);
     p.steps = spec.steps;
-    int v = p.key;
+    int v = (p.key + p.shift) % kKeys;
     for (int s = 0; s < p.steps; ++s) v = step_value(v);
     p.answer = v;
     return p;
@@ -141,6 +152,7 @@ namespace {
 struct SimPath {
     int key = -1;             // the key it steps on from (wrong after a slip)
     int value = -1;           // where its steps are
+    bool started = false;     // wrote the start (key plus shift)
     int steps_done = 0;
     bool done = false;        // wrote the end-of-thinking marker
     bool forced = false;
@@ -152,6 +164,7 @@ struct Action {
     int tries = -1;           // key tried
     bool hit = false;
     int to = -1;              // a step: the new value
+    bool start = false;       // the step is the start
     bool finish = false;
 };
 
@@ -169,7 +182,11 @@ Action next_action(const SimPath& s, const NanoProblem& p, double slip, const st
     // (a model this small would not learn to avoid them, so the traces do not ask it to).
     if (s.key < 0) return try_action((int)rng.below(kKeys), p, slip, rng);
     Action a;
-    if (s.steps_done < p.steps) {
+    if (!s.started) {
+        a.start = true;
+        a.to = (s.key + p.shift) % kKeys;
+        a.text = start_word(s.key, p.shift);
+    } else if (s.steps_done < p.steps) {
         a.to = chance(rng, slip) ? slipped(step_value(s.value), rng) : step_value(s.value);
         a.text = step_text(s.steps_done + 1, a.to);
     } else {
@@ -182,6 +199,9 @@ Action next_action(const SimPath& s, const NanoProblem& p, double slip, const st
 void apply(SimPath& s, const Action& a) {
     if (a.tries >= 0) {
         if (a.hit) s.key = s.value = a.tries;
+    } else if (a.start) {
+        s.value = a.to;
+        s.started = true;
     } else if (a.to >= 0) {
         s.value = a.to;
         ++s.steps_done;
@@ -346,12 +366,14 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
         if (!product_passes(v)) w.push_back(verdict_word(v, 0));
         else
             for (int k = 0; k < kKeys; ++k) w.push_back(verdict_word(v, k));  // slips find wrong keys
+    for (int k = 0; k < kKeys; ++k)
+        for (int v = 0; v < kKeys; ++v) w.push_back(start_word(k, v));
     for (int v = 0; v < kKeys; ++v) {
         w.push_back(report_word(v));
         w.push_back(answer_word(v));
     }
     for (int s = 1; s <= 5; ++s) {
-        w.push_back(times_word(s));
+        for (int v = 0; v < kKeys; ++v) w.push_back(times_word(s, v));
         for (int v = 0; v < kKeys; ++v) w.push_back(step_text(s, v));
     }
     for (int i = 1; i <= max_peers; ++i) w.push_back("Peer " + std::to_string(i) + ": \"");

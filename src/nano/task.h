@@ -3,12 +3,12 @@
 // can help (docs/nano.md).
 //
 // A problem names a target t; one of the keys 0..9 passes a check that depends on it:
-//   "Find x in 0..9 with 10 dividing 3x+7, then apply y to 3y+1 mod 10 3 times from x.
+//   "Find x in 0..9 with 10 dividing 3x+7, then apply y to 3y+1 mod 10 3 times from x+4.
 //    Where do you end?"
 // Checking a key is one step of arithmetic, finding the one that passes is a search: a path
 // tries keys one per paragraph ("3x+7 at x=4 gives 19 no", "3x+7 at x=1 gives 10 yes so x=1"),
-// then applies the steps from the key it found ("y1=4", "y2=3", ...) and answers \boxed{...}. The token budget
-// allows only a few tries, so a path whose first tries miss runs out: its beginning decides its
+// then starts from the key it found plus the problem's shift ("y0=1+4=5"), applies the steps
+// ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget allows only a few tries, so a path whose first tries miss runs out: its beginning decides its
 // result (the prefix dominance trap in miniature), and no decoding setting helps, because which
 // key passes cannot be known before trying it. At a LeaP block a path reports the key it found
 // (" x=1") or " none yet"; a path that hears of a key checks it with one try of its own
@@ -46,9 +46,10 @@ struct TaskSpec {
 struct NanoProblem {
     std::string id;
     int target = 0;   // t of the check 3x+t
+    int shift = 0;    // the steps start from x + shift (mod 10)
     int steps = 0;
     int key = 0;      // the key that passes the check
-    int answer = 0;   // step_value applied `steps` times to key
+    int answer = 0;   // step_value applied `steps` times to (key + shift) mod 10
     std::string text() const;
 };
 
