@@ -5,7 +5,7 @@
 # target: tries that copy the problem's target; product: tries whose product 3x+t is right for the
 # try as written; verdict: verdicts right for the product written (on hits: passing products
 # answered yes), yes-key: found keys that name the key tried; step: steps right given the one
-# before; found: paths that found the right key; peer-try: tries right after a comment that
+# before; start: starts right (found key, the problem's shift, their sum); found: paths that found the right key; peer-try: tries right after a comment that
 # name a key a peer reported (the last peer's); stray: verdicts written without a try before;
 # adopt: after a comment with a peer's key, paths whose own summary had none that try a peer's key
 # next; unprompted: the same where no peer reported a key (should be 0); earned: Pass@1 counting
@@ -19,12 +19,12 @@ for d in sys.argv[1:]:
     data = os.environ.get('NANO_DATA') or os.path.join(os.path.dirname(d.rstrip('/')), 'd.jsonl')
     tgt = {}
     for l in open(data):
-        j = json.loads(l); tgt[len(tgt)] = int(re.search(r'3x\+(\d)', j['problem']).group(1))
-    tc=[0,0]; prod=[0,0]; verd=[0,0]; yes_ok=[0,0]; copy=[0,0]; step=[0,0]; peer=[0,0]; stray=[0,0]; adopt=[0,0]; unprompted=[0,0]; found=0; paths=0; right=0; earned=0; ends=Counter()
+        j = json.loads(l); tgt[len(tgt)] = (int(re.search(r'3x\+(\d)', j['problem']).group(1)), int(re.search(r'from x\+(\d)', j['problem']).group(1)))
+    tc=[0,0]; prod=[0,0]; verd=[0,0]; yes_ok=[0,0]; copy=[0,0]; step=[0,0]; peer=[0,0]; stray=[0,0]; adopt=[0,0]; unprompted=[0,0]; start=[0,0]; found=0; paths=0; right=0; earned=0; ends=Counter()
     for f in glob.glob(d+'/*.jsonl'):
         for l in open(f):
             j=json.loads(l)
-            t_ = tgt[j['index']]
+            t_, shift = tgt[j['index']]
             key = (7 * (10 - t_)) % 10
             for p, rec in zip(j['trace']['paths'], j['paths']):
                 paths+=1
@@ -40,6 +40,8 @@ for d in sys.argv[1:]:
                     verd[1]+=1; verd[0]+= yes==(v%10==0)
                     if v%10==0: yes_ok[1]+=1; yes_ok[0]+= yes
                     if yes: copy[1]+=1; copy[0]+= int(m.group(5))==k
+                for m in re.finditer(r'yes so x=(\d)\n\ny0=(\d)\+(\d)=(\d)', t):
+                    start[1]+=1; start[0]+= m.group(2)==m.group(1) and int(m.group(3))==shift and int(m.group(4))==(int(m.group(1))+shift)%10
                 for m in re.finditer(r'Peer \d+: "[^"]*x=(\d)[^"]*" </comment>\n\n[^\n]*\n\npeer\'s 3x\+\d at x=(\d)', t):
                     peer[1]+=1; peer[0]+= m.group(1)==m.group(2)
                 for m in re.finditer(r'y(\d)=(\d+)\n\n(?:[^y]*?)y(\d)=(\d+)', t):
@@ -54,4 +56,4 @@ for d in sys.argv[1:]:
                 ends[p['finish']]+=1
     r=lambda a: '%.2f (%d)'%(a[0]/max(1,a[1]),a[1])
     print(os.path.basename(d.rstrip('/')), 'paths',paths,'target',r(tc),'product',r(prod),'verdict',r(verd),'on hits',r(yes_ok),
-          'yes-key',r(copy),'step',r(step),'peer-try',r(peer),'stray',r(stray),'adopt',r(adopt),'unprompted',r(unprompted),'found %.2f'%(found/max(1,paths)), 'pass@1 %.3f earned %.3f'%(right/max(1,paths), earned/max(1,paths)), ends.most_common(3))
+          'yes-key',r(copy),'start',r(start),'step',r(step),'peer-try',r(peer),'stray',r(stray),'adopt',r(adopt),'unprompted',r(unprompted),'found %.2f'%(found/max(1,paths)), 'pass@1 %.3f earned %.3f'%(right/max(1,paths), earned/max(1,paths)), ends.most_common(3))
