@@ -11,9 +11,10 @@
 // ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget allows only a few tries, so a
 // path whose first tries miss runs out: its beginning decides its result (the prefix dominance
 // trap in miniature), and no decoding setting helps, because which key passes cannot be known
-// before trying it. At a LeaP block a path reports the key it found (" x=1") or " none yet"; a path that hears of a key checks it with one try of its own
-// ("peer's 3x+7 at x=1 gives 10 yes so x=1") and carries on from it. Slips (a wrong product)
-// make some reports wrong; the check catches them.
+// before trying it. At a LeaP block a path reports the key it found (" x=1") or " none yet"; a
+// path that hears of a key checks it with one try of its own ("peer's 3x+7 at x=1 gives 10 yes
+// so x=1") and carries on from it. Slips (a wrong product) make some reports wrong; the check
+// catches them.
 //
 // Every step a model takes is a function of the token before it, a copy of the one token of a
 // kind, or both at once in one token (a try names a key drawn at will and the problem's target).
