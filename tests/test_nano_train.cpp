@@ -34,25 +34,30 @@ std::string tmp(const std::string& name) {
     return (d / name).string();
 }
 
+// Options of a one-layer f32 model with the vocabulary `vocab`.
+MakeModelOptions tiny_options(const std::string& vocab, const std::string& out, uint64_t seed, int64_t n_embd) {
+    MakeModelOptions o;
+    o.out_path = out;
+    o.type = WeightType::F32;
+    o.seed = seed;
+    o.vocab_path = vocab;
+    o.n_embd = n_embd;
+    o.n_layer = 1;
+    o.n_head = 2;
+    o.n_head_kv = 2;
+    o.n_ff = 64;
+    o.n_ctx = 256;
+    o.tied = false;
+    o.n_threads = 1;
+    return o;
+}
+
 // A fresh tiny model with the nano vocabulary (written once per test binary).
 const std::string& tiny_model() {
     static const std::string path = [] {
         const std::string vocab = tmp("vocab.gguf"), model = tmp("tiny.gguf");
         nano::write_vocab_gguf(vocab, nano::vocabulary_words(PromptSet::builtin()));
-        MakeModelOptions o;
-        o.out_path = model;
-        o.type = WeightType::F32;
-        o.seed = 3;
-        o.vocab_path = vocab;
-        o.n_embd = 32;
-        o.n_layer = 1;
-        o.n_head = 2;
-        o.n_head_kv = 2;
-        o.n_ff = 64;
-        o.n_ctx = 256;
-        o.tied = false;
-        o.n_threads = 1;
-        make_model(o);
+        make_model(tiny_options(vocab, model, 3, 32));
         return model;
     }();
     return path;
@@ -375,19 +380,7 @@ TEST(NanoTrain, NumberAndKindEmbeddingsShareComponents) {
     const std::string vocab = tmp("vocab-embd.gguf");
     nano::write_vocab_gguf(vocab, nano::vocabulary_words(PromptSet::builtin()));
     auto rows = [&](double number, double kind, const std::string& out) {
-        MakeModelOptions o;
-        o.out_path = out;
-        o.type = WeightType::F32;
-        o.seed = 9;
-        o.vocab_path = vocab;
-        o.n_embd = 256;
-        o.n_layer = 1;
-        o.n_head = 2;
-        o.n_head_kv = 2;
-        o.n_ff = 64;
-        o.n_ctx = 256;
-        o.tied = false;
-        o.n_threads = 1;
+        MakeModelOptions o = tiny_options(vocab, out, 9, 256);
         o.number_embeddings = number;
         o.kind_embeddings = kind;
         make_model(o);
