@@ -4,14 +4,15 @@
 #   beside it, as scripts written by hand put it; override with NANO_DATA=FILE)
 # target: tries that copy the problem's target; product: tries whose product 3x+t is right for the
 # try as written; verdict: verdicts right for the product written (on hits: passing products
-# answered yes), yes-key: found keys that name the key tried; step: steps right given the one
-# before; start: starts right (found key, the problem's shift, their sum); found: paths that found the right key; peer-try: tries right after a comment that
-# name a key a peer reported (the last peer's); stray: verdicts written without a try before;
-# adopt: after a comment with a peer's key, paths whose own summary had none that try a peer's key
-# next; unprompted: the same where no peer reported a key (should be 0); earned: Pass@1 counting
-# only paths that reach the right answer the way the traces do (a passing try of the right key
-# and three steps outside summaries and comments), against the plain Pass@1 (the rest is read
-# off the problem: there are only ten of them, docs/nano.md).
+# answered yes); yes-key: found keys that name the key tried; start: starts right (found key, the
+# problem's shift, their sum); step: steps right given the one before; peer-try: tries right
+# after a comment that name a key a peer reported (the last peer's); stray: verdicts written
+# without a try before; adopt: after a comment with a peer's key, paths whose own summary had
+# none that try a peer's key next; unprompted: the same where no peer reported a key (should be
+# 0); found: paths that found the right key; earned: Pass@1 counting only paths that reach the
+# right answer the way the traces do (a passing try of the right key, then the steps up to y3,
+# outside summaries and comments), beside the plain Pass@1 (a gap is an answer read off the
+# problem without the search, as run 5f did; docs/nano.md).
 import glob, json, os, re, sys
 from collections import Counter
 TRY = re.compile(r'3x\+(\d) at x=(\d) gives (\d+)( no| yes so x=(\d))')

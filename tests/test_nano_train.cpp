@@ -52,6 +52,22 @@ MakeModelOptions tiny_options(const std::string& vocab, const std::string& out, 
     return o;
 }
 
+// The values of an f32 tensor of a GGUF file (empty if it has none of that name).
+std::vector<float> f32_tensor(const std::string& file, const char* name) {
+    ggml_context* data = nullptr;
+    gguf_init_params ip{/*no_alloc=*/false, &data};
+    gguf_context* g = gguf_init_from_file(file.c_str(), ip);
+    EXPECT_NE(g, nullptr) << file;
+    std::vector<float> v;
+    if (ggml_tensor* t = g ? ggml_get_tensor(data, name) : nullptr) {
+        EXPECT_EQ(t->type, GGML_TYPE_F32) << name;
+        v.assign((const float*)t->data, (const float*)t->data + ggml_nelements(t));
+    }
+    if (g) gguf_free(g);
+    if (data) ggml_free(data);
+    return v;
+}
+
 // A fresh tiny model with the nano vocabulary (written once per test binary).
 const std::string& tiny_model() {
     static const std::string path = [] {
@@ -186,23 +202,9 @@ TEST(NanoTrain, LossFallsAndTheSavedModelKeepsTheWeights) {
     // Every weight matrix trains, keys and values included (patches/llama.cpp-training.patch:
     // unpatched, llama.cpp's trainer leaves attn_k and attn_v as they were). token_embd is the
     // one llama.cpp still leaves alone (a FIXME in llama_context::opt_init).
-    auto tensor = [](const std::string& file, const char* name) {
-        ggml_context* data = nullptr;
-        gguf_init_params ip{/*no_alloc=*/false, &data};
-        gguf_context* g = gguf_init_from_file(file.c_str(), ip);
-        EXPECT_NE(g, nullptr) << file;
-        std::vector<float> v;
-        if (ggml_tensor* t = g ? ggml_get_tensor(data, name) : nullptr) {
-            EXPECT_EQ(t->type, GGML_TYPE_F32) << name;
-            v.assign((const float*)t->data, (const float*)t->data + ggml_nelements(t));
-        }
-        if (g) gguf_free(g);
-        if (data) ggml_free(data);
-        return v;
-    };
     for (const char* name : {"blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight", "blk.0.attn_k.bias",
                              "blk.0.ffn_down.weight", "output.weight"}) {
-        const auto a = tensor(tiny_model(), name), b = tensor(out, name);
+        const auto a = f32_tensor(tiny_model(), name), b = f32_tensor(out, name);
         ASSERT_FALSE(a.empty()) << name;
         ASSERT_EQ(a.size(), b.size()) << name;
         EXPECT_NE(a, b) << name << " did not change in training";
@@ -384,19 +386,17 @@ TEST(NanoTrain, NumberAndKindEmbeddingsShareComponents) {
         o.number_embeddings = number;
         o.kind_embeddings = kind;
         make_model(o);
-        ggml_context* data = nullptr;
-        gguf_init_params ip{/*no_alloc=*/false, &data};
+        const std::vector<float> embd = f32_tensor(out, "token_embd.weight");
+        gguf_init_params ip{/*no_alloc=*/true, nullptr};
         gguf_context* g = gguf_init_from_file(out.c_str(), ip);
         EXPECT_NE(g, nullptr);
         const int64_t tok = gguf_find_key(g, "tokenizer.ggml.tokens");
+        const size_t n_embd = (size_t)*o.n_embd;
+        EXPECT_EQ(embd.size(), gguf_get_arr_n(g, tok) * n_embd);
         std::map<std::string, std::vector<float>> r;
-        ggml_tensor* t = ggml_get_tensor(data, "token_embd.weight");
-        for (size_t i = 0; i < gguf_get_arr_n(g, tok); ++i) {
-            const float* row = (const float*)t->data + i * t->ne[0];
-            r[gguf_get_arr_str(g, tok, i)] = std::vector<float>(row, row + t->ne[0]);
-        }
+        for (size_t i = 0; i < std::min(gguf_get_arr_n(g, tok), embd.size() / n_embd); ++i)
+            r[gguf_get_arr_str(g, tok, i)] = std::vector<float>(embd.begin() + i * n_embd, embd.begin() + (i + 1) * n_embd);
         gguf_free(g);
-        ggml_free(data);
         return r;
     };
     auto cosine = [](const std::vector<float>& a, const std::vector<float>& b) {

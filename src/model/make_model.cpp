@@ -219,26 +219,6 @@ int token_number(const std::string& text) {
     return std::stoi(text.substr(begin, end - begin));
 }
 
-// The kind of token a text is: its text with every run of digits written as '#' (" x=13" and
-// " x=4" are both " x=#"), hashed; 0 for a text without digits.
-uint64_t token_kind(const std::string& text) {
-    std::string k;
-    bool digit = false;
-    for (char c : text) {
-        if (std::isdigit((unsigned char)c)) {
-            if (!digit) k += '#';
-            digit = true;
-        } else {
-            k += c;
-            digit = false;
-        }
-    }
-    if (k == text) return 0;
-    uint64_t h = 1469598103934665603ULL;  // FNV-1a
-    for (unsigned char c : k) h = (h ^ c) * 1099511628211ULL;
-    return h | 1;
-}
-
 // Normal-ish deviates from plain integer arithmetic (so the bytes do not depend on the libm): the
 // sum of four 16-bit uniforms (Irwin-Hall), centred and scaled to unit variance. Bounded at
 // +-3.46 sigma, which is harmless for random weights.
@@ -277,6 +257,24 @@ uint64_t hash_name(const std::string& s) {
     uint64_t h = 1469598103934665603ULL;  // FNV-1a
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
     return h;
+}
+
+// The kind of token a text is: its text with every run of digits written as '#' (" x=13" and
+// " x=4" are both " x=#"), hashed; 0 for a text without digits.
+uint64_t token_kind(const std::string& text) {
+    std::string k;
+    bool digit = false;
+    for (char c : text) {
+        if (std::isdigit((unsigned char)c)) {
+            if (!digit) k += '#';
+            digit = true;
+        } else {
+            k += c;
+            digit = false;
+        }
+    }
+    if (k == text) return 0;
+    return hash_name(k) | 1;
 }
 
 // Writes an F32/F16 GGUF: metadata first, then each tensor streamed in chunks.

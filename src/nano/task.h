@@ -35,8 +35,8 @@ inline constexpr int kTargets = 10;  // targets 0..9
 // The task's arithmetic, fixed for every problem (the model learns it as it learns the format).
 inline int check_value(int x, int t) { return 3 * x + t; }  // what a try computes (0..36)
 inline bool product_passes(int v) { return v % 10 == 0; }  // the check, on a product as written
-inline bool passes_check(int x, int t) { return product_passes(check_value(x, t)); }  // one key per t
-inline int passing_key(int t) { return (7 * (10 - t % 10)) % 10; }  // 3 * 7 = 21 = 1 mod 10
+// The one key x with product_passes(check_value(x, t)): x = -t / 3 = -7t mod 10 (3 * 7 = 21).
+inline int passing_key(int t) { return (7 * (10 - t % 10)) % 10; }
 inline int step_value(int y) { return (3 * y + 1) % kKeys; }   // one step after the key
 
 struct TaskSpec {
