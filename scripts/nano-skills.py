@@ -4,8 +4,8 @@
 #   beside it, as scripts written by hand put it; override with NANO_DATA=FILE)
 # target: tries that copy the problem's target; product: tries whose product 3x+t is right for the
 # try as written; verdict: verdicts right for the product written (on hits: passing products
-# answered yes); yes-key: found keys that name the key tried; start: starts right (found key, the
-# problem's shift, their sum); step: steps right given the one before; peer-try: tries right
+# answered yes); yes-key: found keys that name the key tried; start: starts right (found key and
+# the problem's shift); step: steps right given the one before (the first: given the start's sum); peer-try: tries right
 # after a comment that name a key a peer reported (the last peer's); stray: verdicts written
 # without a try before; adopt: after a comment with a peer's key, paths whose own summary had
 # none that try a peer's key next; unprompted: the same where no peer reported a key (should be
@@ -41,8 +41,10 @@ for d in sys.argv[1:]:
                     verd[1]+=1; verd[0]+= yes==(v%10==0)
                     if v%10==0: yes_ok[1]+=1; yes_ok[0]+= yes
                     if yes: copy[1]+=1; copy[0]+= int(m.group(5))==k
-                for m in re.finditer(r'yes so x=(\d)\n\ny0=(\d)\+(\d)=(\d)', t):
-                    start[1]+=1; start[0]+= m.group(2)==m.group(1) and int(m.group(3))==shift and int(m.group(4))==(int(m.group(1))+shift)%10
+                for m in re.finditer(r'yes so x=(\d)\n\ny0=(\d)\+(\d)\n\n', t):
+                    start[1]+=1; start[0]+= m.group(2)==m.group(1) and int(m.group(3))==shift
+                for m in re.finditer(r'y0=(\d)\+(\d)\n\n(?:[^y]*?)y1=(\d+)', t):
+                    step[1]+=1; step[0]+= int(m.group(3))==(3*((int(m.group(1))+int(m.group(2)))%10)+1)%10
                 for m in re.finditer(r'Peer \d+: "[^"]*x=(\d)[^"]*" </comment>\n\n[^\n]*\n\npeer\'s 3x\+\d at x=(\d)', t):
                     peer[1]+=1; peer[0]+= m.group(1)==m.group(2)
                 for m in re.finditer(r'y(\d)=(\d+)\n\n(?:[^y]*?)y(\d)=(\d+)', t):

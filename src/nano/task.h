@@ -3,12 +3,12 @@
 // can help (docs/nano.md).
 //
 // A problem names a target t, for which one of the keys 0..9 passes a check, and a shift:
-//   "Find x in 0..9 with 10 dividing 3x+7, then apply y to 3y+1 mod 10 3 times from x+4.
+//   "Find x in 0..9 with 10 dividing 3x+7, start from x+4, then apply y to 3y+1 mod 10 3 times.
 //    Where do you end?"
 // Checking a key is one step of arithmetic, finding the one that passes is a search: a path
 // tries keys one per paragraph ("3x+7 at x=4 gives 19 no", "3x+7 at x=1 gives 10 yes so x=1"),
-// then starts from the key it found plus the problem's shift ("y0=1+4=5"), applies the steps
-// ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget allows only a few tries, so a
+// then starts from the key it found plus the problem's shift ("y0=1+4", that is 5), applies the
+// steps ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget allows only a few tries, so a
 // path whose first tries miss runs out: its beginning decides its result (the prefix dominance
 // trap in miniature), and no decoding setting helps, because which key passes cannot be known
 // before trying it. At a LeaP block a path reports the key it found (" x=1") or " none yet"; a
