@@ -32,8 +32,9 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
         for (int s = 0; s < spec.steps; ++s) v = (3 * v + 1) % 10;
         EXPECT_EQ(v, a[i].answer);
         keys.insert(a[i].key);
-        EXPECT_EQ(a[i].text(), "Find x in 0..9 with 10 dividing 3x+" + std::to_string(a[i].target) + ", start from x+" +
-                                   std::to_string(a[i].shift) + ", then apply y to 3y+1 mod 10 3 times. Where do you end?");
+        EXPECT_EQ(a[i].text(), "Find x in 0..9 with 10 dividing 3x+" + std::to_string(a[i].target) +
+                                   ", then apply y to 3y+1 mod 10 3 times from x+" + std::to_string(a[i].shift) +
+                                   ". Where do you end?");
         shifts.insert(a[i].shift);
     }
     EXPECT_GT(differ, 30);
@@ -54,9 +55,8 @@ TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(words.split("3x+7 at x=1 gives 10 yes so x=1\n\n"), (std::vector<std::string>{"3x+7 at x=1", " gives 10 yes so x=1\n\n"}));
     EXPECT_EQ(words.split("3x+0 at x=3 gives 9 no\n\ny1=4\n\ny2=3\n\n"),
               (std::vector<std::string>{"3x+0 at x=3", " gives 9 no\n\n", "y1=4\n\n", "y2=3\n\n"}));
-    EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, start from x+5, then apply y to 3y+1 mod 10 3 times. Where do you end?"),
-              (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2, start from x+5", ", then apply y to 3y+1 mod 10",
-                                        " 3 times. Where do you end?"}));
+    EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, then apply y to 3y+1 mod 10"),
+              (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2", ", then apply y to 3y+1 mod 10"}));
     EXPECT_EQ(words.split("\n\npeer's 3x+7 at x=1 gives 10 yes so x=1\n\n"), (std::vector<std::string>{"\n\n", "peer's 3x+7 at x=1", " gives 10 yes so x=1\n\n"}));
     EXPECT_EQ(words.split("y0=8+4\n\ny1=7\n\n"), (std::vector<std::string>{"y0=8+4\n\n", "y1=7\n\n"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));

@@ -381,12 +381,14 @@ TEST(NanoTrain, InferenceAgreesWithTheTrainingGraph) {
 TEST(NanoTrain, NumberAndKindEmbeddingsShareComponents) {
     const std::string vocab = tmp("vocab-embd.gguf");
     nano::write_vocab_gguf(vocab, nano::vocabulary_words(PromptSet::builtin()));
-    auto rows = [&](double number, double kind, const std::string& out) {
+    auto rows = [&](double number, double kind, const std::string& out, const char* tensor = "token_embd.weight",
+                    bool structured_output = false) {
         MakeModelOptions o = tiny_options(vocab, out, 9, 256);
         o.number_embeddings = number;
         o.kind_embeddings = kind;
+        o.structured_output = structured_output;
         make_model(o);
-        const std::vector<float> embd = f32_tensor(out, "token_embd.weight");
+        const std::vector<float> embd = f32_tensor(out, tensor);
         gguf_init_params ip{/*no_alloc=*/true, nullptr};
         gguf_context* g = gguf_init_from_file(out.c_str(), ip);
         EXPECT_NE(g, nullptr);
@@ -415,6 +417,15 @@ TEST(NanoTrain, NumberAndKindEmbeddingsShareComponents) {
     EXPECT_LT(std::abs(cosine(both.at(" x=3"), both.at("y1=7\n\n"))), 0.2);
     // A token without digits keeps its plain row.
     EXPECT_EQ(both.at(" none yet"), plain.at(" none yet"));
+    // The output layer: independent rows unless structured, then the embeddings' components.
+    const auto out_plain = rows(0.4, 0.3, tmp("embd-both.gguf"), "output.weight");
+    EXPECT_LT(std::abs(cosine(out_plain.at(" x=3"), out_plain.at("y1=3\n\n"))), 0.2);
+    EXPECT_LT(std::abs(cosine(out_plain.at(" x=3"), both.at(" x=3"))), 0.2);
+    const auto out_tied = rows(0.4, 0.3, tmp("embd-out.gguf"), "output.weight", true);
+    EXPECT_NEAR(cosine(out_tied.at(" x=3"), out_tied.at("y1=3\n\n")), 0.4, 0.15);  // same number
+    EXPECT_NEAR(cosine(out_tied.at(" x=3"), out_tied.at(" x=7")), 0.3, 0.15);      // same kind
+    EXPECT_NEAR(cosine(out_tied.at(" x=3"), both.at(" x=3")), 0.7, 0.15);  // the embedding's directions
+    EXPECT_LT(std::abs(cosine(out_tied.at(" x=3"), both.at("y1=7\n\n"))), 0.2);
     MakeModelOptions bad;
     bad.vocab_path = vocab;
     bad.out_path = tmp("embd-bad.gguf");

@@ -39,6 +39,7 @@ struct TrainArgs {
     double k_bias_std = 1.0;
     double number_embeddings = 0.5;
     double kind_embeddings = 0;
+    bool structured_output = false;
     bool no_pack = false;  // one example per sequence, padded
     train::TrainConfig cfg;
     bool keep_temp = false;
@@ -58,13 +59,14 @@ std::string hms(double s) {
 
 // The settings that made the weights, stored in the model file (leap.training).
 std::string describe(const TrainArgs& a) {
-    char b[512];
+    char b[1024];
     if (a.nano)
         std::snprintf(b, sizeof b,
                       "leap train --nano --seed %llu --runs %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
-                      "--n-head %lld --n-ff %lld --k-bias-std %g --number-embeddings %g --kind-embeddings %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
+                      "--n-head %lld --n-ff %lld --k-bias-std %g --number-embeddings %g --kind-embeddings %g%s --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
                       (unsigned long long)a.seed, a.runs, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
-                      (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.number_embeddings, a.kind_embeddings, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
+                      (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.number_embeddings, a.kind_embeddings,
+                      a.structured_output ? " --structured-output" : "", a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
                       a.cfg.warmup, a.cfg.weight_decay, a.no_pack ? " --no-pack" : "", a.init.empty() ? "" : " --init ", a.init.c_str());
     else
         std::snprintf(b, sizeof b, "leap train --from-results (%zu files) -m %s --seed %llu --n-ctx %d --epochs %d --lr %g",
@@ -96,6 +98,7 @@ void run_nano(TrainArgs& a) {
         mo.k_bias_std = a.k_bias_std;
         mo.number_embeddings = a.number_embeddings;
         mo.kind_embeddings = a.kind_embeddings;
+        mo.structured_output = a.structured_output;
         mo.for_training = true;
         mo.n_ctx = a.cfg.n_ctx;
         mo.rope_base = 10000.0f;  // short contexts: keep positions distinguishable in more dimensions
@@ -232,6 +235,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--kind-embeddings", a->kind_embeddings,
                     "--nano: share of each token embedding shared by the tokens of the same kind (the same text "
                     "but for its numbers); with --number-embeddings below 1")->capture_default_str();
+    cmd->add_flag("--structured-output", a->structured_output,
+                  "--nano: the output layer's rows share the same number and kind components as the embeddings "
+                  "(as tied embeddings would; docs/nano.md)");
     cmd->add_option("--n-ctx", a->cfg.n_ctx, "training context (every example is padded to it)")->capture_default_str();
     cmd->add_flag("--no-pack", a->no_pack, "--nano: one example per training sequence, padded to --n-ctx (default: examples back to back)");
     cmd->add_option("--pack", a->cfg.pack, "sequences per optimizer step (gradients accumulated, one ubatch each)")->capture_default_str();

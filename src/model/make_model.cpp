@@ -206,6 +206,9 @@ struct TensorPlan {
     // run written as '#'; 0: none) and the share of the variance given to that kind's component.
     std::vector<uint64_t> row_kind;
     double kind_share = 0;
+    // The tensor whose name seeds the shared components (empty: this one), so the output layer
+    // can share token_embd's directions.
+    std::string components_from;
     uint64_t n_elements() const { return (uint64_t)ne0 * (uint64_t)ne1; }
 };
 
@@ -357,6 +360,8 @@ void write_float_gguf(const std::string& path, gguf_context* meta, const std::ve
                 int v = -1;
                 uint64_t kd = 0;
                 float keep = 1, share_n = 0, share_k = 0;
+                const uint64_t cseed =
+                    p.components_from.empty() ? tseed : mix_seed({seed, hash_name(p.components_from)});
                 for (int64_t e = 0; e < ne; ++e) {
                     const int64_t row = (int64_t)(e0 + e) / p.ne0, col = (int64_t)(e0 + e) % p.ne0;
                     if (col == 0 || e == 0) {
@@ -366,8 +371,8 @@ void write_float_gguf(const std::string& path, gguf_context* meta, const std::ve
                         keep = (float)std::sqrt(1.0 - sn - sk);
                         share_n = (float)std::sqrt(sn);
                         share_k = (float)std::sqrt(sk);
-                        if (v >= 0) fill_chunk_normal(number.data(), p.ne0, mix_seed({tseed, 0x4e554du, (uint64_t)v}), p.std);
-                        if (kd) fill_chunk_normal(kind.data(), p.ne0, mix_seed({tseed, 0x4b494eu, kd}), p.std);
+                        if (v >= 0) fill_chunk_normal(number.data(), p.ne0, mix_seed({cseed, 0x4e554du, (uint64_t)v}), p.std);
+                        if (kd) fill_chunk_normal(kind.data(), p.ne0, mix_seed({cseed, 0x4b494eu, kd}), p.std);
                     }
                     if (v < 0 && !kd) continue;
                     fbuf[e] = keep * fbuf[e] + (v >= 0 ? share_n * number[col] : 0.f) + (kd ? share_k * kind[col] : 0.f);
@@ -511,6 +516,8 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     if (opts.for_training) gguf_set_val_bool(m, "leap.init_for_training", true);
     if (opts.number_embeddings > 0) gguf_set_val_f32(m, "leap.number_embeddings", (float)opts.number_embeddings);
     if (opts.kind_embeddings > 0) gguf_set_val_f32(m, "leap.kind_embeddings", (float)opts.kind_embeddings);
+    if (opts.structured_output && !s.tied && (opts.number_embeddings > 0 || opts.kind_embeddings > 0))
+        gguf_set_val_bool(m, "leap.structured_output", true);
     for (int64_t i = 0; i < gguf_get_n_kv(vocab.get()); ++i) {
         const std::string key = gguf_get_key(vocab.get(), i);
         if (key.rfind("tokenizer.", 0) == 0) copy_kv(m, vocab.get(), i, vocab_path);
@@ -553,15 +560,18 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
         p.type = GGML_TYPE_F32;
         plans.push_back(p);
     };
+    auto share_components = [&](TensorPlan& p) {
+        if (opts.number_embeddings > 0) {
+            p.number_share = opts.number_embeddings;
+            for (int64_t i = 0; i < n_vocab; ++i) p.row_number.push_back(token_number(token_texts[i]));
+        }
+        if (opts.kind_embeddings > 0) {
+            p.kind_share = opts.kind_embeddings;
+            for (int64_t i = 0; i < n_vocab; ++i) p.row_kind.push_back(token_kind(token_texts[i]));
+        }
+    };
     mat("token_embd.weight", s.n_embd, n_vocab);
-    if (opts.number_embeddings > 0) {
-        plans.back().number_share = opts.number_embeddings;
-        for (int64_t i = 0; i < n_vocab; ++i) plans.back().row_number.push_back(token_number(token_texts[i]));
-    }
-    if (opts.kind_embeddings > 0) {
-        plans.back().kind_share = opts.kind_embeddings;
-        for (int64_t i = 0; i < n_vocab; ++i) plans.back().row_kind.push_back(token_kind(token_texts[i]));
-    }
+    share_components(plans.back());
     for (int64_t il = 0; il < s.n_layer; ++il) {
         const std::string b = "blk." + std::to_string(il) + ".";
         vec(b + "attn_norm.weight", s.n_embd, true);
@@ -578,7 +588,13 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
         mat(b + "ffn_down.weight", s.n_ff, s.n_embd, 2.0);
     }
     vec("output_norm.weight", s.n_embd, true);
-    if (!s.tied) mat("output.weight", s.n_embd, n_vocab);
+    if (!s.tied) {
+        mat("output.weight", s.n_embd, n_vocab);
+        if (opts.structured_output) {
+            share_components(plans.back());
+            plans.back().components_from = "token_embd.weight";
+        }
+    }
     uint64_t n_params = 0;
     for (const auto& p : plans) n_params += p.n_elements();
 

@@ -90,6 +90,11 @@ struct MakeModelOptions {
     // lets attention find "a token of this kind" with one query, as a pretrained model's
     // embeddings would.
     double kind_embeddings = 0;
+    // With number or kind embeddings and an untied output layer: its rows get the same shared
+    // components as token_embd's (the same directions, at the output's scale), as tied embeddings
+    // would have. Then raising "every token that names 4" is one direction of the hidden state
+    // instead of one per output row, so a copy learnt for some tokens carries to the rest.
+    bool structured_output = false;
     int n_threads = 0;                    // <= 0: hardware concurrency
     bool verbose = false;                 // let llama.cpp's quantizer log through
     std::function<void(const MakeModelProgress&)> progress;  // optional, called from this thread

@@ -31,13 +31,7 @@ const char* kAnswerOpen = "\n\n\\boxed{";
 // numbers or to choose one of several listed keys were not learnt within this machine's training
 // budget; docs/nano.md.)
 std::string n(int v) { return std::to_string(v); }
-// The problem's first token names the target and the shift, so the start reads the shift from the
-// token every try already reads its target from (run 6a: the shift in a token of its own, the
-// times-word, was copied into the start at chance; docs/nano.md). The shift is its last number,
-// the one its number-structured embedding shares with the start's.
-std::string find_word(int t, int shift) {
-    return "Find x in 0..9 with 10 dividing 3x+" + n(t) + ", start from x+" + n(shift);
-}
+std::string find_word(int t) { return "Find x in 0..9 with 10 dividing 3x+" + n(t); }
 // The key last: number-structured embeddings (make_model) give a token the component of the last
 // number in its text, so a try shares it with its key's report " x=4" and found-key verdict.
 std::string try_word(int k, int t) { return "3x+" + n(t) + " at x=" + n(k); }
@@ -49,11 +43,13 @@ std::string verdict_word(int v, int k) {
     return " gives " + n(v) + (product_passes(v) ? " yes so x=" + n(k) + "\n\n" : std::string(" no\n\n"));
 }
 std::string report_word(int k) { return " x=" + n(k); }
-std::string times_word(int steps) { return " " + n(steps) + " times. Where do you end?"; }
+std::string times_word(int steps, int shift) {
+    return " " + n(steps) + " times from x+" + n(shift) + ". Where do you end?";
+}
 // Where the steps start: the found key plus the problem's shift, one token naming both
-// ("y0=8+4"): a copy of the key (the token before) and of the shift (the problem's first token)
-// at once, as a try is, with the copied shift last so it is the number the token's embedding
-// shares with the problem's first token. The sum is left to the first step ("y1=7" from "y0=8+4", a function of the
+// ("y0=8+4"): a copy of the key (the token before) and of the shift (the one times-word) at once,
+// as a try is, with the copied shift last so it is the number the token's embedding shares with
+// the times-word. The sum is left to the first step ("y1=7" from "y0=8+4", a function of the
 // token before): run 5g's start, "y0=8+4=2", ended on the sum, so the shift had to be added
 // before it could be copied, and it was not learnt. The shift makes the answer depend on two tokens
 // of the problem, which a model this small does not learn to read off jointly; without it the
@@ -69,7 +65,7 @@ int slipped(int right, Rng& rng) { return right == 0 || rng.below(2) ? right + 1
 bool chance(Rng& rng, double p) { return (double)(rng.next() >> 11) / 9007199254740992.0 < p; }
 }  // namespace
 
-std::string NanoProblem::text() const { return find_word(target, shift) + kThen + times_word(steps); }
+std::string NanoProblem::text() const { return find_word(target) + kThen + times_word(steps, shift); }
 
 NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
     if (spec.steps < 1 || spec.steps > 5) throw Error("nano task: steps must be in 1..5, got " + std::to_string(spec.steps));
@@ -362,7 +358,7 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
     std::vector<std::string> w = {"\n\n", "<think>", prompts.end_of_thinking, std::string(kSummarizeOpen),
                                   std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kAnswerOpen, kThen, kNoneYet};
     for (int t = 0; t < kTargets; ++t) {
-        for (int s = 0; s < kKeys; ++s) w.push_back(find_word(t, s));
+        w.push_back(find_word(t));
         for (int k = 0; k < kKeys; ++k) {
             w.push_back(try_word(k, t));
             w.push_back(peer_try_word(k, t));
@@ -379,7 +375,7 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
         w.push_back(answer_word(v));
     }
     for (int s = 1; s <= 5; ++s) {
-        w.push_back(times_word(s));
+        for (int v = 0; v < kKeys; ++v) w.push_back(times_word(s, v));
         for (int v = 0; v < kKeys; ++v) w.push_back(step_text(s, v));
     }
     for (int i = 1; i <= max_peers; ++i) w.push_back("Peer " + std::to_string(i) + ": \"");

@@ -3,7 +3,7 @@
 // can help (docs/nano.md).
 //
 // A problem names a target t, for which one of the keys 0..9 passes a check, and a shift:
-//   "Find x in 0..9 with 10 dividing 3x+7, start from x+4, then apply y to 3y+1 mod 10 3 times.
+//   "Find x in 0..9 with 10 dividing 3x+7, then apply y to 3y+1 mod 10 3 times from x+4.
 //    Where do you end?"
 // Checking a key is one step of arithmetic, finding the one that passes is a search: a path
 // tries keys one per paragraph ("3x+7 at x=4 gives 19 no", "3x+7 at x=1 gives 10 yes so x=1"),
