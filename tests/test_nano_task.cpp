@@ -58,7 +58,7 @@ TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, then apply y to 3y+1 mod 10"),
               (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2", ", then apply y to 3y+1 mod 10"}));
     EXPECT_EQ(words.split("\n\npeer's 3x+7 at x=1 gives 10 yes so x=1\n\n"), (std::vector<std::string>{"\n\n", "peer's 3x+7 at x=1", " gives 10 yes so x=1\n\n"}));
-    EXPECT_EQ(words.split("y0=8+4\n\ny1=7\n\n"), (std::vector<std::string>{"y0=8+4\n\n", "y1=7\n\n"}));
+    EXPECT_EQ(words.split("y0=8+4\n\ny1=7\n\n"), (std::vector<std::string>{"y0=", "8+4\n\n", "y1=7\n\n"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 

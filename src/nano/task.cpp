@@ -46,16 +46,19 @@ std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps, int shift) {
     return " " + n(steps) + " times from x+" + n(shift) + ". Where do you end?";
 }
-// Where the steps start: the found key plus the problem's shift, one token naming both
-// ("y0=8+4"): a copy of the key (the token before) and of the shift (the one times-word) at once,
-// as a try is, with the copied shift last so it is the number the token's embedding shares with
-// the times-word. The sum is left to the first step ("y1=7" from "y0=8+4", a function of the
-// token before): run 5g's start, "y0=8+4=2", ended on the sum, so the shift had to be added
-// before it could be copied, and it was not learnt. The shift makes the answer depend on two tokens
-// of the problem, which a model this small does not learn to read off jointly; without it the
-// answer was a function of the target alone, ten problems, and a trained model wrote it down
-// without searching (docs/nano.md).
-std::string start_word(int key, int shift) { return "y0=" + n(key) + "+" + n(shift) + "\n\n"; }
+// Where the steps start: a fixed token "y0=", then the found key plus the problem's shift in one
+// token ("8+4\n\n"), two copies at once as a try's target copy and free key are, from one fixed
+// position: the session-4 probes learnt a copy within a few hundred steps when the token that
+// copies is always the same one, and barely when it is one of many, and a start token written
+// right after the verdict (one of forty) never learnt to copy the shift (runs 5g, 6a). The shift
+// comes last so it is the number its embedding shares with the times-word, and the sum is left
+// to the first step ("y1=7" after "8+4", a function of the token before): a token ending on the
+// sum ("y0=8+4=2", run 5g) asked for an addition before the copy. The shift makes the answer
+// depend on two tokens of the problem, which a model this small does not learn to read off
+// jointly; without it the answer was a function of the target alone, ten problems, and a trained
+// model wrote it down without searching (docs/nano.md).
+const char* kStartOpen = "y0=";
+std::string start_word(int key, int shift) { return n(key) + "+" + n(shift) + "\n\n"; }
 std::string answer_word(int v) { return n(v) + "}"; }
 constexpr int kMaxProduct = 3 * (kKeys - 1) + (kTargets - 1) + 1;  // a slip may write one more
 
@@ -187,7 +190,7 @@ Action next_action(const SimPath& s, const NanoProblem& p, double slip, const st
     if (!s.started) {
         a.start = true;
         a.to = (s.key + p.shift) % kKeys;
-        a.text = start_word(s.key, p.shift);
+        a.text = kStartOpen + start_word(s.key, p.shift);
     } else if (s.steps_done < p.steps) {
         a.to = chance(rng, slip) ? slipped(step_value(s.value), rng) : step_value(s.value);
         a.text = step_text(s.steps_done + 1, a.to);
@@ -356,7 +359,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
 
 std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peers) {
     std::vector<std::string> w = {"\n\n", "<think>", prompts.end_of_thinking, std::string(kSummarizeOpen),
-                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kAnswerOpen, kThen, kNoneYet};
+                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kAnswerOpen, kThen, kNoneYet, kStartOpen};
     for (int t = 0; t < kTargets; ++t) {
         w.push_back(find_word(t));
         for (int k = 0; k < kKeys; ++k) {
