@@ -162,6 +162,28 @@ TEST(NanoTask, PeersRaisePassAtOneInTheIdealisedRun) {
     EXPECT_GT(pass[1], pass[0] + 0.15);
 }
 
+TEST(NanoTask, GivenKeyRunsStartAtOnce) {
+    // The training warm-up: the problem gives the key, so every path writes the start first.
+    const PromptSet prompts = PromptSet::builtin();
+    nano::TraceOptions o;
+    o.given_key_share = 1;
+    o.fixed_segment_tokens = 6;
+    o.fixed_segments = 3;
+    const nano::WordSplitter words(nano::vocabulary_words(prompts));
+    for (int i = 0; i < 20; ++i) {
+        const auto p = nano::make_problem(5, i, o.spec);
+        for (const auto& t : nano::simulate_run(p, 40 + i, o, prompts)) {
+            EXPECT_NE(t.user_message.find(nano::given_key_text(p)), std::string::npos);
+            EXPECT_EQ(t.user_message.find("Find x"), std::string::npos);
+            ASSERT_FALSE(t.pieces.empty());
+            const std::string start = "y0=" + std::to_string(p.key) + "+" + std::to_string(p.shift) + "\n\n";
+            EXPECT_EQ(t.pieces.front().text.rfind(start, 0), 0u) << t.pieces.front().text;
+            EXPECT_TRUE(t.found);
+        }
+        EXPECT_EQ(words.split(nano::given_key_text(p)).size(), 3u);
+    }
+}
+
 TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const PromptSet prompts = PromptSet::builtin();
     const auto words = nano::vocabulary_words(prompts);

@@ -40,6 +40,7 @@ struct TrainArgs {
     double number_embeddings = 0.5;
     double kind_embeddings = 0;
     bool structured_output = false;
+    double given_key_share = 0.1;
     bool no_pack = false;  // one example per sequence, padded
     train::TrainConfig cfg;
     bool keep_temp = false;
@@ -63,10 +64,10 @@ std::string describe(const TrainArgs& a) {
     if (a.nano)
         std::snprintf(b, sizeof b,
                       "leap train --nano --seed %llu --runs %d --steps %d --slip %g --n-embd %lld --n-layer %lld "
-                      "--n-head %lld --n-ff %lld --k-bias-std %g --number-embeddings %g --kind-embeddings %g%s --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
+                      "--n-head %lld --n-ff %lld --k-bias-std %g --number-embeddings %g --kind-embeddings %g%s --given-key-share %g --n-ctx %d --pack %d --epochs %d --lr %g --lr-min %g --warmup %g --weight-decay %g%s%s%s",
                       (unsigned long long)a.seed, a.runs, a.steps, a.slip, (long long)a.n_embd, (long long)a.n_layer,
                       (long long)a.n_head, (long long)a.n_ff, a.k_bias_std, a.number_embeddings, a.kind_embeddings,
-                      a.structured_output ? " --structured-output" : "", a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
+                      a.structured_output ? " --structured-output" : "", a.given_key_share, a.cfg.n_ctx, a.cfg.pack, a.cfg.epochs, a.cfg.lr, a.cfg.lr_min,
                       a.cfg.warmup, a.cfg.weight_decay, a.no_pack ? " --no-pack" : "", a.init.empty() ? "" : " --init ", a.init.c_str());
     else
         std::snprintf(b, sizeof b, "leap train --from-results (%zu files) -m %s --seed %llu --n-ctx %d --epochs %d --lr %g",
@@ -116,6 +117,7 @@ void run_nano(TrainArgs& a) {
     nano::TraceOptions to;
     to.spec.steps = a.steps;
     to.spec.slip = a.slip;
+    to.given_key_share = a.given_key_share;
     const uint64_t stream = mix_seed({a.seed, 0x747261696eu});
     std::vector<train::Example> train_set, val_set;
     int too_long = 0, traces = 0, correct = 0, longest = 0;
@@ -235,6 +237,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--kind-embeddings", a->kind_embeddings,
                     "--nano: share of each token embedding shared by the tokens of the same kind (the same text "
                     "but for its numbers); with --number-embeddings below 1")->capture_default_str();
+    cmd->add_option("--given-key-share", a->given_key_share,
+                    "--nano: share of training runs whose problem gives the key, so paths start at once (a "
+                    "warm-up for the start's copy of the shift; docs/nano.md)")->capture_default_str();
     cmd->add_flag("--structured-output", a->structured_output,
                   "--nano: the output layer's rows share the same number and kind components as the embeddings "
                   "(as tied embeddings would; docs/nano.md)");

@@ -42,6 +42,7 @@ std::string peer_try_word(int k, int t) { return "peer's " + try_word(k, t); }
 std::string verdict_word(int v, int k) {
     return " gives " + n(v) + (product_passes(v) ? " yes so x=" + n(k) + "\n\n" : std::string(" no\n\n"));
 }
+std::string given_word(int k) { return "With x=" + n(k); }
 std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps, int shift) {
     return " " + n(steps) + " times from x+" + n(shift) + ". Where do you end?";
@@ -69,6 +70,8 @@ bool chance(Rng& rng, double p) { return (double)(rng.next() >> 11) / 9007199254
 }  // namespace
 
 std::string NanoProblem::text() const { return find_word(target) + kThen + times_word(steps, shift); }
+
+std::string given_key_text(const NanoProblem& p) { return given_word(p.key) + kThen + times_word(p.steps, p.shift); }
 
 NanoProblem make_problem(uint64_t seed, int index, const TaskSpec& spec) {
     if (spec.steps < 1 || spec.steps > 5) throw Error("nano task: steps must be in 1..5, got " + std::to_string(spec.steps));
@@ -243,10 +246,13 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
     ro.k = std::max(1, k);
     ro.seed = rng.next();
 
+    const bool given_key = opt.given_key_share > 0 && chance(rng, opt.given_key_share);
     const std::string& eot = prompts.end_of_thinking;
-    const std::string user = fill_template(prompts.plain_user_math, p.text(), {}, eot);
+    const std::string user = fill_template(prompts.plain_user_math, given_key ? given_key_text(p) : p.text(), {}, eot);
     std::vector<Trace> traces(n);
     std::vector<SimPath> state(n);
+    if (given_key)
+        for (auto& st : state) st.key = st.value = p.key;
     std::vector<std::string> text(n);  // each path's assistant text, for the engine's helpers
     for (int i = 0; i < n; ++i) {
         traces[i].problem_id = p.id;
@@ -375,6 +381,7 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
         for (int v = 0; v < kKeys; ++v) w.push_back(start_word(k, v));
     for (int v = 0; v < kKeys; ++v) {
         w.push_back(report_word(v));
+        w.push_back(given_word(v));
         w.push_back(answer_word(v));
     }
     for (int s = 1; s <= 5; ++s) {

@@ -69,6 +69,8 @@ std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after 
 // A summary, as the model writes it between the tags: " x=10 " once a key is found, else
 // " none yet ".
 std::string summary_text(int key);
+// The warm-up variant's problem text (TraceOptions::given_key_share): the key is given.
+std::string given_key_text(const NanoProblem& p);
 
 // A training sequence, in pieces: `injected` text is what the engine writes (prompt, triggers,
 // openers, comment blocks, cues, answer openers); the rest is what the model samples.
@@ -99,6 +101,12 @@ struct TraceOptions {
     int min_segment_tokens = 4, max_segment_tokens = 6;    // T drawn in this range
     int min_segments = 3, max_segments = 5;                // M drawn in this range
     double independent_share = 0.25;             // runs without blocks (independent sampling)
+    // Runs of a warm-up variant (training only): the problem gives the key ("With x=8, then apply
+    // ..."), so every path starts at once, at one fixed distance from the shift it copies. A copy
+    // circuit forms where the copying position sits at a fixed offset from its source (the first
+    // try, right after the prompt, copies the target); the search's starts come at varying
+    // offsets, and without this the shift copy was never learnt (runs 6a-6f, docs/nano.md).
+    double given_key_share = 0;
     // Fixed settings instead of drawn ones (`leap nano-data --simulate`):
     int fixed_k = 0;             // > 0: this k (capped at N-1)
     int fixed_segment_tokens = 0;
