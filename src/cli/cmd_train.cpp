@@ -40,7 +40,7 @@ struct TrainArgs {
     double number_embeddings = 0.5;
     double kind_embeddings = 0;
     bool structured_output = false;
-    double given_key_share = 0.15;
+    double given_key_share = 0;
     bool no_pack = false;  // one example per sequence, padded
     train::TrainConfig cfg;
     bool keep_temp = false;
