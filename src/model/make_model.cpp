@@ -326,6 +326,8 @@ void write_float_gguf(const std::string& path, gguf_context* meta, const std::ve
         const uint64_t n = p.n_elements();
         const int64_t n_chunks = (int64_t)((n + kChunk - 1) / kChunk);
         const uint64_t tseed = mix_seed({seed, hash_name(p.name)});
+        // The shared number and kind components' seed: this tensor's, or the one it shares them with.
+        const uint64_t cseed = p.components_from.empty() ? tseed : mix_seed({seed, hash_name(p.components_from)});
         for (int64_t c0 = 0; c0 < n_chunks; c0 += batch_chunks) {
             const int64_t c1 = std::min(n_chunks, c0 + batch_chunks);
             const uint64_t e0 = (uint64_t)c0 * kChunk;
@@ -360,8 +362,6 @@ void write_float_gguf(const std::string& path, gguf_context* meta, const std::ve
                 int v = -1;
                 uint64_t kd = 0;
                 float keep = 1, share_n = 0, share_k = 0;
-                const uint64_t cseed =
-                    p.components_from.empty() ? tseed : mix_seed({seed, hash_name(p.components_from)});
                 for (int64_t e = 0; e < ne; ++e) {
                     const int64_t row = (int64_t)(e0 + e) / p.ne0, col = (int64_t)(e0 + e) % p.ne0;
                     if (col == 0 || e == 0) {

@@ -50,8 +50,8 @@ std::string times_word(int steps, int shift) {
 // Where the steps start: a fixed token "y0=", then the found key plus the problem's shift in one
 // token ("8+4\n\n"), two copies at once as a try's target copy and free key are, from one fixed
 // position: the session-4 probes learnt a copy within a few hundred steps when the token that
-// copies is always the same one, and barely when it is one of many, and a start token written
-// right after the verdict (one of forty) never learnt to copy the shift (runs 5g, 6a). The shift
+// copies is always the same one, and barely when it is one of many. (It did not make the shift
+// copy learnable: runs 6d-6i, docs/nano.md, copy it at chance as 5g and 6a did.) The shift
 // comes last so it is the number its embedding shares with the times-word, and the sum is left
 // to the first step ("y1=7" after "8+4", a function of the token before): a token ending on the
 // sum ("y0=8+4=2", run 5g) asked for an addition before the copy. The shift makes the answer

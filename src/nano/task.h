@@ -102,10 +102,10 @@ struct TraceOptions {
     int min_segments = 3, max_segments = 5;                // M drawn in this range
     double independent_share = 0.25;             // runs without blocks (independent sampling)
     // Runs of a warm-up variant (training only): the problem gives the key ("With x=8, then apply
-    // ..."), so every path starts at once, at one fixed distance from the shift it copies. A copy
-    // circuit forms where the copying position sits at a fixed offset from its source (the first
-    // try, right after the prompt, copies the target); the search's starts come at varying
-    // offsets, and without this the shift copy was never learnt (runs 6a-6f, docs/nano.md).
+    // ..."), so every path starts at once, at one fixed distance from the shift it copies, as the
+    // first try sits at a fixed distance from the target it copies. Tried because the search's
+    // starts come at varying offsets and their shift copy was never learnt; it did not help
+    // either (run 6g, docs/nano.md), so it is off by default.
     double given_key_share = 0;
     // Fixed settings instead of drawn ones (`leap nano-data --simulate`):
     int fixed_k = 0;             // > 0: this k (capped at N-1)
