@@ -95,7 +95,7 @@ TEST(NanoVocab, EveryWordIsOneTokenAndTextRoundTrips) {
     train::Trainer t(tiny_model(), cfg);
     EXPECT_EQ(t.n_vocab(), 256 + (int)nano::vocabulary_words(PromptSet::builtin()).size() + 3);
     for (const auto& w : nano::vocabulary_words(PromptSet::builtin())) EXPECT_EQ(t.tokenize(w).size(), 1u) << w;
-    EXPECT_EQ(t.tokenize("3x+7 at x=4 gives 19 no\n\n").size(), 2u);  // '3x+7 at x=4' ' gives 19 no\n\n'
+    EXPECT_EQ(t.tokenize("3x+7 at x=4 gives 19 no (x+1)\n\n").size(), 2u);  // '3x+7 at x=4' ' gives 19 no (x+1)\n\n'
     EXPECT_EQ(t.tokenize("0123456789").size(), 10u);     // no merges: one digit per token
     const std::string prompt = t.render_prompt("hi");
     EXPECT_EQ(prompt, std::string(nano::kUserTurn) + "hi" + nano::kAssistantTurn + "<think>\n");
@@ -121,7 +121,7 @@ TEST(NanoTrain, LabelsPointAtTheNextStepBeforeInjectedBlocks) {
     train::TrainConfig cfg;
     cfg.threads = 1;
     train::Trainer t(tiny_model(), cfg);
-    std::vector<nano::Piece> pieces = {{"3x+7 at x=4 gives 19 no\n\n", false, ""}, {"Let me", true, "3x+7 at x=7 gives 28 no\n\n"}, {" 7", false, ""}};
+    std::vector<nano::Piece> pieces = {{"3x+7 at x=4 gives 19 no (x+1)\n\n", false, ""}, {"Let me", true, "3x+7 at x=7 gives 28 no (x+1)\n\n"}, {" 7", false, ""}};
     const auto e = train::make_example(t, "x", pieces, 256);
     ASSERT_TRUE(e);
     const auto prompt = t.tokenize(t.render_prompt("x"));

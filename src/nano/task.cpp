@@ -24,8 +24,9 @@ const char* kAnswerOpen = "\n\n\\boxed{";
 // Tokens (each one word of the vocabulary). Every step a model takes is a function of the token
 // before it, a copy of the one token of a kind, or both in one token: a try "3x+7 at x=4" names a
 // key drawn at will and copies the problem's target (the one "Find x ... 3x+7" token); its product
-// and verdict (" gives 19 no\n\n", or " gives 10 yes so x=1\n\n" when the product is a multiple
-// of 10) are one token, a function of the try; a found key is copied into reports (" x=1") and a peer's report
+// and verdict (" gives 19 no (x+4)\n\n", or " gives 10 yes (x+4) so x=1\n\n" when the product is a
+// multiple of 10) are one token, a function of the try and a copy of the shift from the verdict
+// before (the plan restated, so the start finds it near); a found key is copied into reports (" x=1") and a peer's report
 // into a try; a step "y2=3\n\n" follows from "y1=4\n\n" (the first from the start), and the
 // answer "3}" after "\boxed{" copies the last step. (Designs that needed a model to compare two
 // numbers or to choose one of several listed keys were not learnt within this machine's training
@@ -39,8 +40,15 @@ std::string try_word(int k, int t) { return "3x+" + n(t) + " at x=" + n(k); }
 // passing key would be more frequent than others in the traces, and a model would learn to try it
 // first (greedy decoding then "finds" the key on its first try without any search).
 std::string peer_try_word(int k, int t) { return "peer's " + try_word(k, t); }
-std::string verdict_word(int v, int k) {
-    return " gives " + n(v) + (product_passes(v) ? " yes so x=" + n(k) + "\n\n" : std::string(" no\n\n"));
+// The verdict restates the problem's shift ("(x+4)"), so that the start finds it just before:
+// a copy from the problem itself, forty tokens back on average, was never learnt (runs 5g-6i,
+// and a probe training the start alone: 99% from a 9-token context within 500 steps, chance from
+// real ones in 8,000). Each verdict copies it from the verdict before (or, the first, from the
+// problem a few tokens back), as each try copies the target from the try before. The key stays
+// last in a passing verdict so that its number-structured embedding is the key's.
+std::string verdict_word(int v, int k, int shift) {
+    const std::string plan = " (x+" + n(shift) + ")";
+    return " gives " + n(v) + (product_passes(v) ? " yes" + plan + " so x=" + n(k) + "\n\n" : " no" + plan + "\n\n");
 }
 std::string given_word(int k) { return "With x=" + n(k); }
 std::string report_word(int k) { return " x=" + n(k); }
@@ -48,11 +56,9 @@ std::string times_word(int steps, int shift) {
     return " " + n(steps) + " times from x+" + n(shift) + ". Where do you end?";
 }
 // Where the steps start: a fixed token "y0=", then the found key plus the problem's shift in one
-// token ("8+4\n\n"), two copies at once as a try's target copy and free key are, from one fixed
-// position: the session-4 probes learnt a copy within a few hundred steps when the token that
-// copies is always the same one, and barely when it is one of many. (It did not make the shift
-// copy learnable: runs 6d-6i, docs/nano.md, copy it at chance as 5g and 6a did.) The shift
-// comes last so it is the number its embedding shares with the times-word, and the sum is left
+// token ("8+4\n\n"), both copied from the passing verdict just before (its shift restated from
+// the problem; read from the problem itself, forty tokens back, the shift was copied at chance
+// in runs 5g-6i, docs/nano.md). The shift comes last so it is the number its embedding shares with the times-word, and the sum is left
 // to the first step ("y1=7" after "8+4", a function of the token before): a token ending on the
 // sum ("y0=8+4=2", run 5g) asked for an addition before the copy. The shift makes the answer
 // depend on two tokens of the problem, which a model this small does not learn to read off
@@ -105,8 +111,8 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
     return out;
 }
 
-std::string try_text(int key, int target, int value, bool peers_key) {
-    return (peers_key ? peer_try_word(key, target) : try_word(key, target)) + verdict_word(value, key);
+std::string try_text(int key, int target, int shift, int value, bool peers_key) {
+    return (peers_key ? peer_try_word(key, target) : try_word(key, target)) + verdict_word(value, key, shift);
 }
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
@@ -181,7 +187,7 @@ Action try_action(int key, const NanoProblem& p, double slip, Rng& rng, bool pee
     a.tries = key;
     const int v = chance(rng, slip) ? slipped(check_value(key, p.target), rng) : check_value(key, p.target);
     a.hit = product_passes(v);
-    a.text = try_text(key, p.target, v, peers_key);
+    a.text = try_text(key, p.target, p.shift, v, peers_key);
     return a;
 }
 
@@ -374,9 +380,10 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
         }
     }
     for (int v = 0; v <= kMaxProduct; ++v)
-        if (!product_passes(v)) w.push_back(verdict_word(v, 0));
-        else
-            for (int k = 0; k < kKeys; ++k) w.push_back(verdict_word(v, k));  // slips find wrong keys
+        for (int s = 0; s < kKeys; ++s)
+            if (!product_passes(v)) w.push_back(verdict_word(v, 0, s));
+            else
+                for (int k = 0; k < kKeys; ++k) w.push_back(verdict_word(v, k, s));  // slips find wrong keys
     for (int k = 0; k < kKeys; ++k)
         for (int v = 0; v < kKeys; ++v) w.push_back(start_word(k, v));
     for (int v = 0; v < kKeys; ++v) {
