@@ -11,7 +11,7 @@ model="$LEAP_SOURCE_DIR/assets/leap-nano.gguf"
 export OMP_WAIT_POLICY=PASSIVE
 
 "$LEAP" nano-data --seed 202 --count 60 -o "$tmp/heldout.jsonl" 2> "$tmp/data.err" || fail "nano-data: $(cat "$tmp/data.err")"
-common=(-m "$model" --bench "$tmp/heldout.jsonl" -n 4 -T 4 --segments 4 --summary-tokens 6 --answer-tokens 4
+common=(-m "$model" --bench "$tmp/heldout.jsonl" -n 4 -T 6 --segments 4 --summary-tokens 6 --answer-tokens 4
         --sample-top-k 0 --top-p 1 --min-p 0 --top-k 2 --router dispersed -t 1 --parallel-problems 16 --seed 1 --json)
 run() {  # name, extra flags...
     local name=$1; shift

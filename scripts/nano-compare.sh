@@ -5,7 +5,7 @@
 # Environment: LEAP (the binary), SEEDS ("1"), PATHS (4), K (2 for 4 paths, 4 for 8), ROUTERS
 # ("dispersed"), TEMPS (independent sampling's temperatures, "1 0.6 0": its best is the baseline),
 # MATCH (1: also independent sampling with LeaP-T's token budget), THREADS, DATA_SEED (101),
-# T (4) and SEGMENTS (4).
+# T (6) and SEGMENTS (4).
 set -euo pipefail
 LEAP=${LEAP:-build/bin/leap}
 MODEL=${1:-assets/leap-nano.gguf}
@@ -24,9 +24,9 @@ export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 mkdir -p "$OUT"
 # Held-out problems (training draws from streams no nano-data seed gives).
 "$LEAP" nano-data --seed "$DATA_SEED" --count "$COUNT" -o "$OUT/nano-heldout.jsonl"
-# The nano protocol: 4 segments of 4 tokens (a try is 2 tokens, a step 1), three blocks, short
+# The nano protocol: 4 segments of 6 tokens (a try is 3 tokens, a step 1), three blocks, short
 # summaries and answers; no top-k/top-p/min-p cut, so temperature alone sets the sampling.
-common=(-m "$MODEL" --bench "$OUT/nano-heldout.jsonl" -n "$PATHS" -T "${T:-4}" --segments "${SEGMENTS:-4}"
+common=(-m "$MODEL" --bench "$OUT/nano-heldout.jsonl" -n "$PATHS" -T "${T:-6}" --segments "${SEGMENTS:-4}"
         --summary-tokens 6 --answer-tokens 4 --sample-top-k 0 --top-p 1 --min-p 0 -t "$THREADS" --parallel-problems 16)
 runs=()
 for seed in $SEEDS; do

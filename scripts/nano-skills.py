@@ -5,7 +5,7 @@
 # target: tries that copy the problem's target; product: tries whose product 3x+t is right for the
 # try as written; verdict: verdicts right for the product written (on hits: passing products
 # answered yes); yes-key: found keys that name the key tried; start: starts right (found key and
-# the problem's shift; start-shift: its shift part alone); plan: verdicts that restate the
+# the problem's shift; start-shift: its shift part alone); plan: tries that end restating the
 # problem's shift; step: steps right given the one before (the first: given the start's sum); peer-try: tries right
 # after a comment that name a key a peer reported (the last peer's); stray: verdicts written
 # without a try before; adopt: after a comment with a peer's key, paths whose own summary had
@@ -16,8 +16,7 @@
 # problem without the search, as run 5f did; docs/nano.md).
 import glob, json, os, re, sys
 from collections import Counter
-TRY = re.compile(r'3x\+(\d) at x=(\d) gives (\d+)( no \(x\+(\d)\)| yes \(x\+(\d)\) so x=(\d))')
-YES = r'yes \(x\+\d\) so x='
+TRY = re.compile(r'3x\+(\d) at x=(\d) gives (\d+)( no| yes so x=(\d)) \(x\+(\d)\)')
 for d in sys.argv[1:]:
     data = os.environ.get('NANO_DATA') or os.path.join(os.path.dirname(d.rstrip('/')), 'd.jsonl')
     tgt = {}
@@ -35,16 +34,16 @@ for d in sys.argv[1:]:
                 own = re.sub(r'<summarize>.*?</summarize>|<comment>.*?</comment>', '', t, flags=re.S)
                 if rec.get('correct'):
                     right+=1
-                    earned+= bool(re.search(YES + r'%d\n\n(?:.|\n)*y3=\d' % key, own))
+                    earned+= bool(re.search(r'yes so x=%d \(x\+\d\)\n\n(?:.|\n)*y3=\d' % key, own))
                 for m in TRY.finditer(t):
                     tt,k,v=int(m.group(1)),int(m.group(2)),int(m.group(3)); yes='yes' in m.group(4)
                     tc[1]+=1; tc[0]+= tt==t_
                     prod[1]+=1; prod[0]+= v==3*k+tt
                     verd[1]+=1; verd[0]+= yes==(v%10==0)
                     if v%10==0: yes_ok[1]+=1; yes_ok[0]+= yes
-                    if yes: copy[1]+=1; copy[0]+= int(m.group(7))==k
-                    plan[1]+=1; plan[0]+= int(m.group(6) if yes else m.group(5))==shift
-                for m in re.finditer(YES + r'(\d)\n\ny0=(\d)\+(\d)\n\n', t):
+                    if yes: copy[1]+=1; copy[0]+= int(m.group(5))==k
+                    plan[1]+=1; plan[0]+= int(m.group(6))==shift
+                for m in re.finditer(r'yes so x=(\d) \(x\+\d\)\n\ny0=(\d)\+(\d)\n\n', t):
                     start[1]+=1; start[0]+= m.group(2)==m.group(1) and int(m.group(3))==shift
                     sshift[1]+=1; sshift[0]+= int(m.group(3))==shift
                 for m in re.finditer(r'y0=(\d)\+(\d)\n\n(?:[^y]*?)y1=(\d+)', t):
@@ -53,14 +52,13 @@ for d in sys.argv[1:]:
                     peer[1]+=1; peer[0]+= m.group(1)==m.group(2)
                 for m in re.finditer(r'y(\d)=(\d+)\n\n(?:[^y]*?)y(\d)=(\d+)', t):
                     step[1]+=1; step[0]+= int(m.group(4))==(3*int(m.group(2))+1)%10
-                V = r' gives \d+ (?:no \(x\+\d\)|yes \(x\+\d\) so x=\d)\n\n'
-                stray[1]+=len(re.findall(V, t)); stray[0]+=len(re.findall(r'(?:^|\n\n)' + V, t))
+                stray[1]+=len(re.findall(r' gives \d+ (?:no|yes so x=\d)', t)); stray[0]+=len(re.findall(r'(?:^|\n\n) gives \d+ (?:no|yes so x=\d)', t))
                 for m in re.finditer(r'<summarize>([^<]*)</summarize> <comment>(.*?)</comment>\n\n[^\n]*', t, re.S):
                     if 'x=' in m.group(1): continue
                     nxt = t[m.end():m.end() + 9]
                     a = adopt if 'x=' in m.group(2) else unprompted
                     a[1]+=1; a[0]+= nxt.startswith("\n\npeer's")
-                found+= bool(re.search(YES + '%d' % key, t))
+                found+= ('yes so x=%d' % key) in t
                 ends[p['finish']]+=1
     r=lambda a: '%.2f (%d)'%(a[0]/max(1,a[1]),a[1])
     print(os.path.basename(d.rstrip('/')), 'paths',paths,'target',r(tc),'product',r(prod),'verdict',r(verd),'on hits',r(yes_ok),

@@ -46,19 +46,19 @@ TEST(NanoTask, ProblemsAreSeededAndAnswersFollowTheArithmetic) {
 
 TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(nano::try_text(4, 7, 2, 19), "3x+7 at x=4 gives 19 no (x+2)\n\n");
-    EXPECT_EQ(nano::try_text(1, 7, 5, 10), "3x+7 at x=1 gives 10 yes (x+5) so x=1\n\n");
-    EXPECT_EQ(nano::try_text(1, 7, 0, 10, true), "peer's 3x+7 at x=1 gives 10 yes (x+0) so x=1\n\n");
+    EXPECT_EQ(nano::try_text(1, 7, 5, 10), "3x+7 at x=1 gives 10 yes so x=1 (x+5)\n\n");
+    EXPECT_EQ(nano::try_text(1, 7, 0, 10, true), "peer's 3x+7 at x=1 gives 10 yes so x=1 (x+0)\n\n");
     EXPECT_EQ(nano::step_text(2, 3), "y2=3\n\n");
     EXPECT_EQ(nano::summary_text(1), " x=1 ");
     EXPECT_EQ(nano::summary_text(-1), " none yet ");
     const nano::WordSplitter words(nano::vocabulary_words(PromptSet::builtin()));
-    EXPECT_EQ(words.split("3x+7 at x=1 gives 10 yes (x+5) so x=1\n\n"), (std::vector<std::string>{"3x+7 at x=1", " gives 10 yes (x+5) so x=1\n\n"}));
+    EXPECT_EQ(words.split("3x+7 at x=1 gives 10 yes so x=1 (x+5)\n\n"), (std::vector<std::string>{"3x+7 at x=1", " gives 10 yes so x=1", " (x+5)\n\n"}));
     EXPECT_EQ(words.split("3x+0 at x=3 gives 9 no (x+4)\n\ny1=4\n\ny2=3\n\n"),
-              (std::vector<std::string>{"3x+0 at x=3", " gives 9 no (x+4)\n\n", "y1=4\n\n", "y2=3\n\n"}));
+              (std::vector<std::string>{"3x+0 at x=3", " gives 9 no", " (x+4)\n\n", "y1=4\n\n", "y2=3\n\n"}));
     EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, then apply y to 3y+1 mod 10"),
               (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2", ", then apply y to 3y+1 mod 10"}));
-    EXPECT_EQ(words.split("\n\npeer's 3x+7 at x=1 gives 10 yes (x+3) so x=1\n\n"), (std::vector<std::string>{"\n\n", "peer's 3x+7 at x=1", " gives 10 yes (x+3) so x=1\n\n"}));
-    EXPECT_EQ(words.split("y0=8+4\n\ny1=7\n\n"), (std::vector<std::string>{"y0=", "8+4\n\n", "y1=7\n\n"}));
+    EXPECT_EQ(words.split("\n\npeer's 3x+7 at x=1 gives 10 yes so x=1 (x+3)\n\n"), (std::vector<std::string>{"\n\n", "peer's 3x+7 at x=1", " gives 10 yes so x=1", " (x+3)\n\n"}));
+    EXPECT_EQ(words.split("y0=8+4\n\ny1=7\n\n"), (std::vector<std::string>{"y0=8+4\n\n", "y1=7\n\n"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 
@@ -83,7 +83,7 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
     const nano::WordSplitter words(nano::vocabulary_words(prompts));
     const std::set<std::string> triggers(prompts.triggers.begin(), prompts.triggers.end());
     nano::TraceOptions opt;
-    int with_blocks = 0, adopted = 0, n_traces = 0, correct = 0, forced = 0, free_tries = 0, passer_tries = 0, verdicts = 0;
+    int with_blocks = 0, adopted = 0, n_traces = 0, correct = 0, forced = 0, free_tries = 0, passer_tries = 0, plans = 0;
     for (int i = 0; i < 200; ++i) {
         const auto p = nano::make_problem(11, i, opt.spec);
         for (const auto& t : nano::simulate_run(p, 1000 + i, opt, prompts)) {
@@ -111,10 +111,10 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
                 if (!piece.injected)
                     for (const auto& w : words.split(piece.text)) {
                         if (w.starts_with("peer's ")) EXPECT_TRUE(text.ends_with(prompts.comment_cue)) << text;
-                        // Every verdict restates the problem's shift (the start reads it one token back).
-                        if (w.starts_with(" gives ")) {
-                            EXPECT_NE(w.find(" (x+" + std::to_string(p.shift) + ")"), std::string::npos) << w;
-                            ++verdicts;
+                        // Every try ends restating the problem's shift (the start reads it just before).
+                        if (w.starts_with(" (x+")) {
+                            EXPECT_EQ(w, " (x+" + std::to_string(p.shift) + ")\n\n");
+                            ++plans;
                         }
                         if (!w.starts_with("3x+")) continue;
                         ++free_tries;
@@ -134,7 +134,7 @@ TEST(NanoTask, TracesUseTheEngineTextsBudgetsAndGradeAsRecorded) {
     // Free tries draw keys uniformly (peers' keys have their own tokens), so nothing in the traces
     // teaches a model to try the passing key first.
     EXPECT_GT(free_tries, 1000);
-    EXPECT_GT(verdicts, free_tries);  // free tries and peers' tries each end in one
+    EXPECT_GT(plans, free_tries);  // free tries and peers' tries each end in one
     EXPECT_NEAR((double)passer_tries / free_tries, 0.1, 0.02);
     EXPECT_GT(forced, n_traces / 10);
     // Budgets make a good share of the traces end wrong (the task must leave room to improve).
@@ -152,7 +152,7 @@ TEST(NanoTask, PeersRaisePassAtOneInTheIdealisedRun) {
         o.n_paths = {4};
         o.fixed_k = 2;
         o.fixed_router = 0;
-        o.fixed_segment_tokens = 4;
+        o.fixed_segment_tokens = 6;
         o.fixed_segments = 4;
         o.fixed_independent = leap ? 0 : 1;
         int ok = 0, all = 0;
@@ -195,8 +195,8 @@ TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const auto words = nano::vocabulary_words(prompts);
     const std::set<std::string> set(words.begin(), words.end());
     EXPECT_EQ(set.size(), words.size());
-    for (const auto& w : {std::string("3x+9 at x=9"), std::string(" gives 37 no (x+9)\n\n"), std::string(" gives 0 yes (x+0) so x=0\n\n"),
-                          std::string(" gives 20 yes (x+3) so x=9\n\n"), std::string(" x=7"), std::string("y5=9\n\n"), std::string("9}"), std::string(" none yet"), std::string("\n\n"),
+    for (const auto& w : {std::string("3x+9 at x=9"), std::string(" gives 37 no"), std::string(" gives 0 yes so x=0"), std::string(" (x+3)\n\n"),
+                          std::string(" gives 20 yes so x=9"), std::string("y0=9+3\n\n"), std::string(" x=7"), std::string("y5=9\n\n"), std::string("9}"), std::string(" none yet"), std::string("\n\n"),
                           prompts.comment_cue, prompts.answer_opener_math, prompts.triggers[0], prompts.openers[5],
                           std::string("Peer 3: \"")})
         EXPECT_TRUE(set.count(w)) << w;

@@ -22,7 +22,7 @@ void register_nano_data(CLI::App& app) {
         std::string out;
         bool traces = false;
         bool simulate = false;
-        int segment_tokens = 4, segments = 4;  // the protocol of scripts/nano-compare.sh
+        int segment_tokens = 6, segments = 4;  // the protocol of scripts/nano-compare.sh
     };
     auto a = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("nano-data", "Write problems of the LeaP-T nano task (docs/nano.md) as a dataset file");

@@ -24,9 +24,9 @@ const char* kAnswerOpen = "\n\n\\boxed{";
 // Tokens (each one word of the vocabulary). Every step a model takes is a function of the token
 // before it, a copy of the one token of a kind, or both in one token: a try "3x+7 at x=4" names a
 // key drawn at will and copies the problem's target (the one "Find x ... 3x+7" token); its product
-// and verdict (" gives 19 no (x+4)\n\n", or " gives 10 yes (x+4) so x=1\n\n" when the product is a
-// multiple of 10) are one token, a function of the try and a copy of the shift from the verdict
-// before (the plan restated, so the start finds it near); a found key is copied into reports (" x=1") and a peer's report
+// and verdict (" gives 19 no", or " gives 10 yes so x=1" when the product is a multiple of 10) are
+// one token, a function of the try; the plan (" (x+4)\n\n") restates the problem's shift, a copy
+// of the plan before, so the start finds it near; a found key is copied into reports (" x=1") and a peer's report
 // into a try; a step "y2=3\n\n" follows from "y1=4\n\n" (the first from the start), and the
 // answer "3}" after "\boxed{" copies the last step. (Designs that needed a model to compare two
 // numbers or to choose one of several listed keys were not learnt within this machine's training
@@ -40,32 +40,32 @@ std::string try_word(int k, int t) { return "3x+" + n(t) + " at x=" + n(k); }
 // passing key would be more frequent than others in the traces, and a model would learn to try it
 // first (greedy decoding then "finds" the key on its first try without any search).
 std::string peer_try_word(int k, int t) { return "peer's " + try_word(k, t); }
-// The verdict restates the problem's shift ("(x+4)"), so that the start finds it just before:
-// a copy from the problem itself, forty tokens back on average, was never learnt (runs 5g-6i,
-// and a probe training the start alone: 99% from a 9-token context within 500 steps, chance from
-// real ones in 8,000). Each verdict copies it from the verdict before (or, the first, from the
-// problem a few tokens back), as each try copies the target from the try before. The key stays
-// last in a passing verdict so that its number-structured embedding is the key's.
-std::string verdict_word(int v, int k, int shift) {
-    const std::string plan = " (x+" + n(shift) + ")";
-    return " gives " + n(v) + (product_passes(v) ? " yes" + plan + " so x=" + n(k) + "\n\n" : " no" + plan + "\n\n");
+std::string verdict_word(int v, int k) {
+    return " gives " + n(v) + (product_passes(v) ? " yes so x=" + n(k) : std::string(" no"));
 }
+// Every try ends by restating the problem's shift (" (x+4)\n\n", the plan), so the start finds it
+// just before: a copy from the problem itself, forty tokens back on average, was never learnt
+// (runs 5g-6i; a probe training the start alone: 99% from 9-token contexts within 500 steps,
+// chance from real ones after 8,000). Each plan copies the one before (the first, the problem a
+// few tokens back), as each try copies the target from the try before. Its own token, not part
+// of the verdict: verdicts that restated it (run 7a) were ten times as many tokens, and their
+// tables were learnt far more slowly.
+std::string plan_word(int shift) { return " (x+" + n(shift) + ")\n\n"; }
 std::string given_word(int k) { return "With x=" + n(k); }
 std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps, int shift) {
     return " " + n(steps) + " times from x+" + n(shift) + ". Where do you end?";
 }
-// Where the steps start: a fixed token "y0=", then the found key plus the problem's shift in one
-// token ("8+4\n\n"), both copied from the passing verdict just before (its shift restated from
-// the problem; read from the problem itself, forty tokens back, the shift was copied at chance
-// in runs 5g-6i, docs/nano.md). The shift comes last so it is the number its embedding shares with the times-word, and the sum is left
-// to the first step ("y1=7" after "8+4", a function of the token before): a token ending on the
-// sum ("y0=8+4=2", run 5g) asked for an addition before the copy. The shift makes the answer
-// depend on two tokens of the problem, which a model this small does not learn to read off
-// jointly; without it the answer was a function of the target alone, ten problems, and a trained
-// model wrote it down without searching (docs/nano.md).
-const char* kStartOpen = "y0=";
-std::string start_word(int key, int shift) { return n(key) + "+" + n(shift) + "\n\n"; }
+// Where the steps start: one token "y0=8+4\n\n", the found key plus the problem's shift, right
+// after the plan of the passing try: its shift is the token before and its key two back (read
+// from the problem itself, forty tokens back, the shift was copied at chance in runs 5g-6i,
+// docs/nano.md). The shift comes last so it is the number its embedding shares with the plan,
+// and the sum is left to the first step ("y1=7" after "y0=8+4", a function of the token before):
+// a token ending on the sum ("y0=8+4=2", run 5g) asked for an addition before the copy. The
+// shift makes the answer depend on two tokens of the problem, which a model this small does not
+// learn to read off jointly; without it the answer was a function of the target alone, ten
+// problems, and a trained model wrote it down without searching (docs/nano.md).
+std::string start_word(int key, int shift) { return "y0=" + n(key) + "+" + n(shift) + "\n\n"; }
 std::string answer_word(int v) { return n(v) + "}"; }
 constexpr int kMaxProduct = 3 * (kKeys - 1) + (kTargets - 1) + 1;  // a slip may write one more
 
@@ -112,7 +112,7 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems) {
 }
 
 std::string try_text(int key, int target, int shift, int value, bool peers_key) {
-    return (peers_key ? peer_try_word(key, target) : try_word(key, target)) + verdict_word(value, key, shift);
+    return (peers_key ? peer_try_word(key, target) : try_word(key, target)) + verdict_word(value, key) + plan_word(shift);
 }
 
 std::string step_text(int index, int value) { return "y" + n(index) + "=" + n(value) + "\n\n"; }
@@ -199,7 +199,7 @@ Action next_action(const SimPath& s, const NanoProblem& p, double slip, const st
     if (!s.started) {
         a.start = true;
         a.to = (s.key + p.shift) % kKeys;
-        a.text = kStartOpen + start_word(s.key, p.shift);
+        a.text = start_word(s.key, p.shift);
     } else if (s.steps_done < p.steps) {
         a.to = chance(rng, slip) ? slipped(step_value(s.value), rng) : step_value(s.value);
         a.text = step_text(s.steps_done + 1, a.to);
@@ -371,7 +371,7 @@ std::vector<Trace> simulate_run(const NanoProblem& p, uint64_t seed, const Trace
 
 std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peers) {
     std::vector<std::string> w = {"\n\n", "<think>", prompts.end_of_thinking, std::string(kSummarizeOpen),
-                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kAnswerOpen, kThen, kNoneYet, kStartOpen};
+                                  std::string(kSummarizeClose), "<comment>", "</comment>", kBoxed, kAnswerOpen, kThen, kNoneYet};
     for (int t = 0; t < kTargets; ++t) {
         w.push_back(find_word(t));
         for (int k = 0; k < kKeys; ++k) {
@@ -380,12 +380,12 @@ std::vector<std::string> vocabulary_words(const PromptSet& prompts, int max_peer
         }
     }
     for (int v = 0; v <= kMaxProduct; ++v)
-        for (int s = 0; s < kKeys; ++s)
-            if (!product_passes(v)) w.push_back(verdict_word(v, 0, s));
-            else
-                for (int k = 0; k < kKeys; ++k) w.push_back(verdict_word(v, k, s));  // slips find wrong keys
+        if (!product_passes(v)) w.push_back(verdict_word(v, 0));
+        else
+            for (int k = 0; k < kKeys; ++k) w.push_back(verdict_word(v, k));  // slips find wrong keys
     for (int k = 0; k < kKeys; ++k)
         for (int v = 0; v < kKeys; ++v) w.push_back(start_word(k, v));
+    for (int v = 0; v < kKeys; ++v) w.push_back(plan_word(v));
     for (int v = 0; v < kKeys; ++v) {
         w.push_back(report_word(v));
         w.push_back(given_word(v));

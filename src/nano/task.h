@@ -6,15 +6,15 @@
 //   "Find x in 0..9 with 10 dividing 3x+7, then apply y to 3y+1 mod 10 3 times from x+4.
 //    Where do you end?"
 // Checking a key is one step of arithmetic, finding the one that passes is a search: a path
-// tries keys one per paragraph ("3x+7 at x=4 gives 19 no (x+4)", "3x+7 at x=1 gives 10 yes (x+4)
-// so x=1"; each verdict restates the shift), then starts from the key it found plus the shift
+// tries keys one per paragraph ("3x+7 at x=4 gives 19 no (x+4)", "3x+7 at x=1 gives 10 yes so x=1
+// (x+4)"; each try ends restating the shift), then starts from the key it found plus the shift
 // ("y0=1+4", that is 5), applies the
 // steps ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget allows only a few tries, so a
 // path whose first tries miss runs out: its beginning decides its result (the prefix dominance
 // trap in miniature), and no decoding setting helps, because which key passes cannot be known
 // before trying it. At a LeaP block a path reports the key it found (" x=1") or " none yet"; a
 // path that hears of a key checks it with one try of its own ("peer's 3x+7 at x=1 gives 10 yes
-// (x+4) so x=1") and carries on from it. Slips (a wrong product) make some reports wrong; the check
+// so x=1 (x+4)") and carries on from it. Slips (a wrong product) make some reports wrong; the check
 // catches them.
 //
 // Every step a model takes is a function of the token before it, a copy of the one token of a
@@ -63,8 +63,8 @@ std::string to_jsonl(const std::vector<NanoProblem>& problems);
 
 // Texts a path writes (the model's side of a trace), shared by the generator and the tests.
 // A try: the key and the check, its product and the verdict (from the product).
-// A key a peer reported is tried with its own tokens ("peer's 3x+7 at x=1 gives 10 yes (x+4) so x=1\n\n").
-// The verdict restates the problem's shift: "3x+7 at x=4 gives 19 no (x+2)\n\n".
+// A key a peer reported is tried with its own tokens ("peer's 3x+7 at x=1 gives 10 yes so x=1 (x+4)\n\n").
+// A try ends restating the problem's shift (the plan): "3x+7 at x=4 gives 19 no (x+2)\n\n".
 std::string try_text(int key, int target, int shift, int value, bool peers_key = false);
 std::string step_text(int index, int value);         // "y1=11\n\n" (index from 1)
 std::string answer_text(int value);                  // "\n\n\\boxed{3}" (after the end-of-thinking marker)
@@ -100,7 +100,7 @@ struct TraceOptions {
     TaskSpec spec;
     std::vector<int> n_paths = {2, 4, 4, 8, 8};  // drawn uniformly per problem
     int max_k = 2;                               // k drawn in 1..min(max_k, N-1)
-    int min_segment_tokens = 4, max_segment_tokens = 6;    // T drawn in this range
+    int min_segment_tokens = 5, max_segment_tokens = 8;    // T drawn in this range
     int min_segments = 3, max_segments = 5;                // M drawn in this range
     double independent_share = 0.25;             // runs without blocks (independent sampling)
     // Runs of a warm-up variant (training only): the problem gives the key ("With x=8, then apply
