@@ -43,10 +43,10 @@ for d in sys.argv[1:]:
                     if v%10==0: yes_ok[1]+=1; yes_ok[0]+= yes
                     if yes: copy[1]+=1; copy[0]+= int(m.group(5))==k
                     plan[1]+=1; plan[0]+= int(m.group(6))==shift
-                for m in re.finditer(r'yes so x=(\d) \(x\+\d\)\n\ny0=(\d)\+(\d)\n\n', t):
+                for m in re.finditer(r'yes so x=(\d) \(x\+\d\)\n\ny0=(\d)\+(\d)=\d\n\n', t):
                     start[1]+=1; start[0]+= m.group(2)==m.group(1) and int(m.group(3))==shift
                     sshift[1]+=1; sshift[0]+= int(m.group(3))==shift
-                for m in re.finditer(r'y0=(\d)\+(\d)\n\n(?:[^y]*?)y1=(\d+)', t):
+                for m in re.finditer(r'y0=(\d)\+(\d)=\d\n\n(?:[^y]*?)y1=(\d+)', t):
                     step[1]+=1; step[0]+= int(m.group(3))==(3*((int(m.group(1))+int(m.group(2)))%10)+1)%10
                 for m in re.finditer(r'Peer \d+: "[^"]*x=(\d)[^"]*" </comment>\n\n[^\n]*\n\npeer\'s 3x\+\d at x=(\d)', t):
                     peer[1]+=1; peer[0]+= m.group(1)==m.group(2)

@@ -58,7 +58,7 @@ TEST(NanoTask, TextsAndTokenSplit) {
     EXPECT_EQ(words.split("Find x in 0..9 with 10 dividing 3x+2, then apply y to 3y+1 mod 10"),
               (std::vector<std::string>{"Find x in 0..9 with 10 dividing 3x+2", ", then apply y to 3y+1 mod 10"}));
     EXPECT_EQ(words.split("\n\npeer's 3x+7 at x=1 gives 10 yes so x=1 (x+3)\n\n"), (std::vector<std::string>{"\n\n", "peer's 3x+7 at x=1", " gives 10 yes so x=1", " (x+3)\n\n"}));
-    EXPECT_EQ(words.split("y0=8+4\n\ny1=7\n\n"), (std::vector<std::string>{"y0=8+4\n\n", "y1=7\n\n"}));
+    EXPECT_EQ(words.split("y0=8+4=2\n\ny1=7\n\n"), (std::vector<std::string>{"y0=8+4=2\n\n", "y1=7\n\n"}));
     EXPECT_EQ(words.split("that x=1\""), (std::vector<std::string>{"t", "h", "a", "t", " x=1", "\""}));
 }
 
@@ -182,7 +182,8 @@ TEST(NanoTask, GivenKeyRunsStartAtOnce) {
             EXPECT_NE(t.user_message.find(nano::given_key_text(p)), std::string::npos);
             EXPECT_EQ(t.user_message.find("Find x"), std::string::npos);
             ASSERT_FALSE(t.pieces.empty());
-            const std::string start = "y0=" + std::to_string(p.key) + "+" + std::to_string(p.shift) + "\n\n";
+            const std::string start = "y0=" + std::to_string(p.key) + "+" + std::to_string(p.shift) + "=" +
+                                      std::to_string((p.key + p.shift) % 10) + "\n\n";
             EXPECT_EQ(t.pieces.front().text.rfind(start, 0), 0u) << t.pieces.front().text;
             EXPECT_TRUE(t.found);
         }
@@ -196,7 +197,7 @@ TEST(NanoTask, VocabularyWordsAreUniqueAndCoverTheFixedTexts) {
     const std::set<std::string> set(words.begin(), words.end());
     EXPECT_EQ(set.size(), words.size());
     for (const auto& w : {std::string("3x+9 at x=9"), std::string(" gives 37 no"), std::string(" gives 0 yes so x=0"), std::string(" (x+3)\n\n"),
-                          std::string(" gives 20 yes so x=9"), std::string("y0=9+3\n\n"), std::string(" x=7"), std::string("y5=9\n\n"), std::string("9}"), std::string(" none yet"), std::string("\n\n"),
+                          std::string(" gives 20 yes so x=9"), std::string("y0=9+3=2\n\n"), std::string(" x=7"), std::string("y5=9\n\n"), std::string("9}"), std::string(" none yet"), std::string("\n\n"),
                           prompts.comment_cue, prompts.answer_opener_math, prompts.triggers[0], prompts.openers[5],
                           std::string("Peer 3: \"")})
         EXPECT_TRUE(set.count(w)) << w;

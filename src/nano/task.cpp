@@ -56,16 +56,20 @@ std::string report_word(int k) { return " x=" + n(k); }
 std::string times_word(int steps, int shift) {
     return " " + n(steps) + " times from x+" + n(shift) + ". Where do you end?";
 }
-// Where the steps start: one token "y0=8+4\n\n", the found key plus the problem's shift, right
-// after the plan of the passing try: its shift is the token before and its key two back (read
-// from the problem itself, forty tokens back, the shift was copied at chance in runs 5g-6i,
-// docs/nano.md). The shift comes last so it is the number its embedding shares with the plan,
-// and the sum is left to the first step ("y1=7" after "y0=8+4", a function of the token before):
-// a token ending on the sum ("y0=8+4=2", run 5g) asked for an addition before the copy. The
-// shift makes the answer depend on two tokens of the problem, which a model this small does not
-// learn to read off jointly; without it the answer was a function of the target alone, ten
-// problems, and a trained model wrote it down without searching (docs/nano.md).
-std::string start_word(int key, int shift) { return "y0=" + n(key) + "+" + n(shift) + "\n\n"; }
+// Where the steps start: one token "y0=8+4=2\n\n", the found key plus the problem's shift and their
+// sum, right after the passing try's plan: the shift is the token before and the key two back
+// (read from the problem itself, forty tokens back, the shift was copied at chance in runs
+// 5g-6i, docs/nano.md), and the token is fixed by those two copies, the sum being part of its
+// spelling. The sum comes last so that its number-structured embedding is the sum's, and the
+// first step ("y1=7") is a function of that number, as every later step is of the one before:
+// after a start that ended on the shift ("y0=8+4", run 7b) the first step was a 100-entry table
+// and stayed at chance while the others were learnt. The shift makes the answer depend on two
+// tokens of the problem, which a model this small does not learn to read off jointly; without it
+// the answer was a function of the target alone, ten problems, and a trained model wrote it
+// down without searching (docs/nano.md).
+std::string start_word(int key, int shift) {
+    return "y0=" + n(key) + "+" + n(shift) + "=" + n((key + shift) % kKeys) + "\n\n";
+}
 std::string answer_word(int v) { return n(v) + "}"; }
 constexpr int kMaxProduct = 3 * (kKeys - 1) + (kTargets - 1) + 1;  // a slip may write one more
 
