@@ -3,7 +3,9 @@
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
 LEAP    := $(BUILD)/bin/leap
-MODEL   ?= models/leap-random-tiny.gguf
+# The embedded default: the LeaP-T nano model trained here (docs/nano.md).
+NANO    := assets/leap-nano.gguf
+MODEL   ?= $(NANO)
 CMAKE_FLAGS ?=
 # ggml's OpenMP threads spin while they wait; on a machine with other work running that costs
 # 4x here (docs/performance.md). Passive waiting unless the caller chose otherwise.
@@ -27,7 +29,7 @@ configure: llama $(BUILD)/CMakeCache.txt
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The embedded default until a trained model ships: a random-weight tiny qwen2 model.
+# A random-weight tiny qwen2 model (exercises the engine; its answers are noise).
 models/leap-random-tiny.gguf: | build
 	@mkdir -p models
 	$(LEAP) make-model --preset tiny --seed 1 -o $@ \
@@ -35,15 +37,21 @@ models/leap-random-tiny.gguf: | build
 
 default-model: models/leap-random-tiny.gguf
 
+# With the default model: LeaP-T vs independent sampling on 100 held-out nano problems (a few
+# minutes), printing the table. With MODEL=...: LeaP on the sample problem.
 run: build $(if $(filter models/leap-random-tiny.gguf,$(MODEL)),default-model)
+ifeq ($(MODEL),$(NANO))
+	LEAP=$(LEAP) MATCH=1 scripts/nano-compare.sh $(NANO) 100 results/nano
+else
 	$(LEAP) solve -m $(MODEL) --sample --method leap -n 4 -T 96 --segments 3 --top-k 2 \
 	    --router dispersed --summary-tokens 48 --answer-tokens 32 --seed 1 \
 	    --trace results/run-trace.json
+endif
 
 # MODEL= other than the default also smoke-tests that model after the suite.
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 900
-ifneq ($(MODEL),models/leap-random-tiny.gguf)
+ifneq ($(MODEL),$(NANO))
 	$(LEAP) info $(MODEL)
 	$(LEAP) solve -m $(MODEL) --sample --method leap -n 2 -T 32 --segments 2 --summary-tokens 16 \
 	    --answer-tokens 16 --seed 1
