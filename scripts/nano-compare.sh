@@ -2,7 +2,7 @@
 # LeaP-T vs independent sampling on held-out problems of the nano task (docs/nano.md), with the
 # real engine and harness (leap nano-data + leap eval + leap report). Prints the report table.
 #   scripts/nano-compare.sh [MODEL] [COUNT] [OUT]
-# Environment: LEAP (the binary), SEEDS ("1"), PATHS (4), K (2 for 4 paths, 4 for 8), ROUTERS
+# Environment: LEAP (the binary), SEEDS ("1"), PATHS (4), K (2), ROUTERS
 # ("dispersed"), TEMPS (independent sampling's temperatures, "1 0.6 0": its best is the baseline),
 # MATCH (1: also independent sampling with LeaP-T's token budget), THREADS, DATA_SEED (101),
 # T (6) and SEGMENTS (4).
@@ -13,7 +13,7 @@ COUNT=${2:-100}
 OUT=${3:-results/nano}
 SEEDS=${SEEDS:-1}
 PATHS=${PATHS:-4}
-K=${K:-$((PATHS >= 8 ? 4 : 2))}
+K=${K:-2}  # the k range the nano model was trained on (1..2; docs/nano.md)
 ROUTERS=${ROUTERS:-dispersed}
 TEMPS=${TEMPS:-1 0.6 0}
 MATCH=${MATCH:-0}

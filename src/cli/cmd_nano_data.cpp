@@ -32,7 +32,7 @@ void register_nano_data(CLI::App& app) {
     cmd->add_option("-o,--out", a->out, "output file (.jsonl); not with --simulate");
     cmd->add_flag("--simulate", a->simulate,
                   "print the Pass@1 that a model reproducing the training traces exactly would reach on these "
-                  "problems: independent vs LeaP-T (N=4, k=2 and N=8, k=4, dispersed), -T and --segments as in leap eval");
+                  "problems: independent vs LeaP-T (N=4 and N=8, k=2, dispersed), -T and --segments as in leap eval");
     cmd->add_option("-T,--segment-tokens", a->segment_tokens, "with --simulate: tokens per segment")->capture_default_str();
     cmd->add_option("--segments", a->segments, "with --simulate: segments")->capture_default_str();
     cmd->add_flag("--traces", a->traces,
@@ -52,7 +52,7 @@ void register_nano_data(CLI::App& app) {
                     nano::TraceOptions o;
                     o.spec = spec;
                     o.n_paths = {n};
-                    o.fixed_k = n == 4 ? 2 : 4;
+                    o.fixed_k = 2;  // the k range the traces train (1..2)
                     o.fixed_router = 0;
                     o.fixed_segment_tokens = a->segment_tokens;
                     o.fixed_segments = a->segments;
