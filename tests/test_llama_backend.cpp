@@ -321,6 +321,26 @@ TEST(LlamaEngine, IndependentAndUnifiedLayoutRun) {
     EXPECT_EQ(r.left_in_cache, 0);
 }
 
+TEST(LlamaEngine, TooManyProblemsInFlightRunFewerAtOnce) {
+    // 3 paths x 100 problems in flight would need 300 sequences (llama.cpp allows 256 per
+    // context): the engine runs 85 at once instead of refusing; 257 paths cannot run at all.
+    RunConfig c = small_leap();
+    c.method = Method::Independent;
+    EngineOptions eo;
+    eo.parallel_problems = 100;
+    const auto r = run_engine(c, eo, two_problems());
+    EXPECT_EQ(r.traces.size(), 2u);
+    EXPECT_EQ(r.left_in_cache, 0);
+    c.n_paths = 257;
+    eo.parallel_problems = 1;
+    try {
+        run_engine(c, eo, two_problems());
+        ADD_FAILURE() << "257 paths should not fit";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("256 sequences"), std::string::npos) << e.what();
+    }
+}
+
 TEST(LlamaEngine, KvCacheTypesF32EqualsF16ForGreedyAndBadNamesAreNamed) {
     // An f32 cache (--cache-type-k/-v f32: for models trained with llama.cpp's trainer, whose
     // queries can grow large) runs the same method; on the tiny model greedy text matches f16.

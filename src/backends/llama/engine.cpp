@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "backends/llama/path_sequence.h"
@@ -87,6 +88,14 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     config_.validate();
     if (opt_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
     if (opt_.n_sequences < 0) throw Error("the number of KV sequences must not be negative");
+    // P is a throughput knob: when P x N would pass llama.cpp's limit of 256 sequences per context
+    // (a compute-matched baseline multiplies N), fewer problems run at once instead of failing.
+    if (opt_.n_sequences <= 0 && config_.n_paths <= 256 && config_.n_paths * opt_.parallel_problems > 256) {
+        const int lowered = 256 / config_.n_paths;
+        std::fprintf(stderr, "leap: --parallel-problems %d lowered to %d: %d paths x %d problems would exceed llama.cpp's 256 sequences per context\n",
+                     opt_.parallel_problems, lowered, config_.n_paths, opt_.parallel_problems);
+        opt_.parallel_problems = lowered;
+    }
     const int n_seq = opt_.n_sequences > 0 ? opt_.n_sequences : config_.n_paths * opt_.parallel_problems;
     if (n_seq > 256)
         throw Error("paths x parallel problems = " + std::to_string(n_seq) +
