@@ -236,6 +236,15 @@ TEST(Report, LabelsDisambiguateAndOverride) {
     EXPECT_EQ(o.runs[1].label, "leap N=2 dispersed k=2 model=big.gguf");
     opt.labels = {"1", "2", "3"};
     EXPECT_THROW(leap::load_report({a, b}, opt), leap::Error);
+
+    // A float setting (stored from a float) reads as written, not at full double precision.
+    json hot = identity("leap", 1), cold = identity("leap", 1);
+    hot["config"]["temperature"] = 1.0;
+    cold["config"]["temperature"] = (double)0.6f;
+    const leap::Report t = leap::load_report({make_run("lab-hot", hot, {{"aime24", kLeapAime}}),
+                                              make_run("lab-cold", cold, {{"aime24", kLeapAime}})}, {});
+    EXPECT_EQ(t.runs[0].label, "leap N=2 dispersed k=2 temperature=1");
+    EXPECT_EQ(t.runs[1].label, "leap N=2 dispersed k=2 temperature=0.6");
 }
 
 TEST(Report, HtmlIsWellFormedEscapedAndHoldsThreeCharts) {

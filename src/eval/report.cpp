@@ -131,6 +131,12 @@ void flatten(const json& j, const std::string& prefix, std::map<std::string, std
         for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
         return;
     }
+    if (j.is_number_float()) {  // settings stored as float read 0.6000000238418579 at full precision
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", j.get<double>());
+        out[prefix] = buf;
+        return;
+    }
     out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
 }
 
