@@ -52,7 +52,7 @@ void register_nano_data(CLI::App& app) {
                     nano::TraceOptions o;
                     o.spec = spec;
                     o.n_paths = {n};
-                    o.fixed_k = 2;  // the k range the traces train (1..2)
+                    o.fixed_k = o.max_k;  // the largest k the traces train, at N = 4 and 8 alike
                     o.fixed_router = 0;
                     o.fixed_segment_tokens = a->segment_tokens;
                     o.fixed_segments = a->segments;

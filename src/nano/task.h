@@ -8,8 +8,7 @@
 // Checking a key is one step of arithmetic, finding the one that passes is a search: a path
 // tries keys one per paragraph ("3x+7 at x=4 gives 19 no (x+4)", "3x+7 at x=1 gives 10 yes so x=1
 // (x+4)"; each try ends restating the shift), then starts from the key it found plus the shift
-// ("y0=1+4", that is 5), applies the
-// steps ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget allows only a few tries, so a
+// ("y0=1+4=5"), applies the steps ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget allows only a few tries, so a
 // path whose first tries miss runs out: its beginning decides its result (the prefix dominance
 // trap in miniature), and no decoding setting helps, because which key passes cannot be known
 // before trying it. At a LeaP block a path reports the key it found (" x=1") or " none yet"; a

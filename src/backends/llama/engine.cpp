@@ -88,18 +88,19 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     config_.validate();
     if (opt_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
     if (opt_.n_sequences < 0) throw Error("the number of KV sequences must not be negative");
-    // P is a throughput knob: when P x N would pass llama.cpp's limit of 256 sequences per context
+    // P is a throughput knob: when P x N would pass llama.cpp's limit on sequences per context
     // (a compute-matched baseline multiplies N), fewer problems run at once instead of failing.
-    if (opt_.n_sequences <= 0 && config_.n_paths <= 256 && config_.n_paths * opt_.parallel_problems > 256) {
-        const int lowered = 256 / config_.n_paths;
-        std::fprintf(stderr, "leap: --parallel-problems %d lowered to %d: %d paths x %d problems would exceed llama.cpp's 256 sequences per context\n",
-                     opt_.parallel_problems, lowered, config_.n_paths, opt_.parallel_problems);
+    const int max_seq = (int)llama_max_parallel_sequences();
+    if (opt_.n_sequences <= 0 && config_.n_paths <= max_seq && config_.n_paths * opt_.parallel_problems > max_seq) {
+        const int lowered = max_seq / config_.n_paths;
+        std::fprintf(stderr, "leap: --parallel-problems %d lowered to %d: %d paths x %d problems would exceed llama.cpp's %d sequences per context\n",
+                     opt_.parallel_problems, lowered, config_.n_paths, opt_.parallel_problems, max_seq);
         opt_.parallel_problems = lowered;
     }
     const int n_seq = opt_.n_sequences > 0 ? opt_.n_sequences : config_.n_paths * opt_.parallel_problems;
-    if (n_seq > 256)
-        throw Error("paths x parallel problems = " + std::to_string(n_seq) +
-                    " exceeds llama.cpp's 256 sequences per context");
+    if (n_seq > max_seq)
+        throw Error("paths x parallel problems = " + std::to_string(n_seq) + " exceeds llama.cpp's " +
+                    std::to_string(max_seq) + " sequences per context");
     if (n_seq < config_.n_paths)
         throw Error(std::to_string(n_seq) + " KV sequences cannot hold a problem of " + std::to_string(config_.n_paths) +
                     " paths");
