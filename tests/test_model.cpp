@@ -1,5 +1,6 @@
 // Random-weight qwen2 models (leap::make_model) load and run in llama.cpp; GGUF validation and info.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -212,6 +213,38 @@ void expect_error(F fn, const std::string& path, const std::string& needle = "")
 
 using MakeModel = LlamaQuiet;
 
+// Files named after `path` plus a suffix (make_model's per-process temporaries).
+int temporaries_beside(const std::string& path) {
+    const fs::path p(path);
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(p.parent_path()))
+        if (e.path().filename().string().rfind(p.filename().string() + ".", 0) == 0) ++n;
+    return n;
+}
+
+TEST_F(MakeModel, TwoProcessesMakingOneFileLeaveAWholeModel) {
+    // Parallel test processes make the same fixture model: each writes its own temporary.
+    const std::string path = tmp_path("race");
+    fs::remove(path);
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        try {
+            leap::make_model(tiny_opts(path, 7));
+        } catch (...) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    leap::make_model(tiny_opts(path, 7));
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(temporaries_beside(path), 0);
+    LoadedModel m(path);
+    EXPECT_NE(m.model, nullptr);
+}
+
 TEST_F(MakeModel, TinyLoadsDecodesAndGeneratesVariedText) {
     const std::string path = tmp_path("tiny");
     const leap::MakeModelResult r = leap::make_model(tiny_opts(path, 7));
@@ -220,7 +253,7 @@ TEST_F(MakeModel, TinyLoadsDecodesAndGeneratesVariedText) {
     EXPECT_EQ(r.n_vocab, 151936);
     EXPECT_GT(r.file_size, 0u);
     ASSERT_TRUE(fs::exists(path));
-    EXPECT_FALSE(fs::exists(path + ".part"));
+    EXPECT_EQ(temporaries_beside(path), 0);
 
     LoadedModel m(path);
     ASSERT_NE(m.model, nullptr);
@@ -277,8 +310,7 @@ TEST_P(MakeModelTypes, LoadsAndDecodes) {
     o.n_layer = 1;
     const leap::MakeModelResult r = leap::make_model(o);
     EXPECT_EQ(r.name, "leap-random-tiny-custom");
-    EXPECT_FALSE(fs::exists(path + ".f16.tmp")) << "quantization temporary left behind";
-    EXPECT_FALSE(fs::exists(path + ".part"));
+    EXPECT_EQ(temporaries_beside(path), 0) << "a temporary (.part.PID, .f16.tmp.PID) left behind";
 
     const leap::GgufInfo info = leap::read_gguf_info(path);
     EXPECT_EQ(info.n_embd, 256);

@@ -401,7 +401,7 @@ void bench(const BenchFlags& f) {
         Child server;
         spawn(server,
               {exe, "-m", model_path, "--host", "127.0.0.1", "--port", std::to_string(port), "-np", std::to_string(n),
-               "-c", std::to_string(n * per_path), "--no-kv-unified", "-t", std::to_string(threads), "-tb",
+               "-c", std::to_string(n * per_path), "--no-kv-unified", "-ub", "2048", "-t", std::to_string(threads), "-tb",
                std::to_string(threads), "--no-webui", "--cache-ram", "0"},
               log);
         const std::string url = "http://127.0.0.1:" + std::to_string(port);

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <thread>
 
+#include <unistd.h>
+
 #include "core/error.h"
 #include "core/rng.h"
 #include "ggml.h"
@@ -608,12 +610,15 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
             throw Error("output folder " + parent.string() + " does not exist (for -o " + opts.out_path + ")");
     }
     const int n_threads = opts.n_threads > 0 ? opts.n_threads : (int)std::max(1u, std::thread::hardware_concurrency());
-    FileGuard part{opts.out_path + ".part"};
+    // Per-process temporary names: two processes making the same file (parallel tests) must not
+    // write into one temporary; the rename makes whichever finishes last the file, whole.
+    const std::string tmp_suffix = "." + std::to_string(::getpid());
+    FileGuard part{opts.out_path + ".part" + tmp_suffix};
     FileGuard f16tmp;
     if (!quantized) {
         write_float_gguf(part.path, m, plans, opts.seed, n_threads, opts);
     } else {
-        f16tmp.path = opts.out_path + ".f16.tmp";
+        f16tmp.path = opts.out_path + ".f16.tmp" + tmp_suffix;
         write_float_gguf(f16tmp.path, m, plans, opts.seed, n_threads, opts);
         if (opts.progress) opts.progress({"quantize", 0, (int64_t)plans.size(), 0, 0});
         ensure_backend();

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "backends/llama/batch_plan.h"
 #include "backends/llama/path_sequence.h"
 #include "core/error.h"
 #include "core/rng.h"
@@ -72,6 +73,7 @@ nlohmann::json EngineStats::to_json() const {
             {"rolled_back", rolled_back},
             {"history_reevaluated", history_reevaluated},
             {"decode_calls", decode_calls},
+            {"padding", padding},
             {"mean_batch", decode_calls ? (double)batch_tokens / decode_calls : 0.0},
             {"kv_full_events", kv_full_events},
             {"sampled", sampled},
@@ -87,6 +89,8 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     : model_(model), opt_(opt), config_(config), prompts_(prompts) {
     config_.validate();
     if (opt_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
+    if (opt_.n_batch < 1) throw Error("--batch-size must be at least 1");
+    if (opt_.n_ubatch < 0) throw Error("--ubatch-size must not be negative (0: automatic)");
     if (opt_.n_sequences < 0) throw Error("the number of KV sequences must not be negative");
     // P is a throughput knob: when P x N would pass llama.cpp's limit on sequences per context
     // (a compute-matched baseline multiplies N), fewer problems run at once instead of failing.
@@ -123,7 +127,7 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     if (opt_.kv_unified && opt_.kv_size > 0) cp.n_ctx = (uint32_t)opt_.kv_size;
     // Unified: one cache of the same total size; the prompt's cells are shared, not copied.
     cp.n_batch = opt_.n_batch;
-    cp.n_ubatch = std::min(opt_.n_ubatch, opt_.n_batch);
+    cp.n_ubatch = std::min(opt_.n_ubatch > 0 ? opt_.n_ubatch : (opt_.kv_unified ? 512 : opt_.n_batch), opt_.n_batch);
     const int threads = opt_.threads > 0 ? opt_.threads : (int)std::max(1u, std::thread::hardware_concurrency());
     cp.n_threads = threads;
     cp.n_threads_batch = threads;
@@ -295,7 +299,8 @@ void LlamaEngine::finish_request(Slot& slot, int path, StopReason reason) {
 }
 
 bool LlamaEngine::build_and_decode() {
-    struct Entry { Slot* slot; int path; int n; bool logits; };  // path -1: the shared prompt
+    // path -1: the shared prompt; `pad` throwaway tokens follow an append (batch_plan.h)
+    struct Entry { Slot* slot; int path; int n; int pad; bool logits; llama_seq_id seq; };
     std::vector<Entry> entries;
     auto add = [&](llama_token t, llama_pos pos, llama_seq_id seq, bool logits) {
         const int i = batch_.n_tokens++;
@@ -314,7 +319,9 @@ bool LlamaEngine::build_and_decode() {
         batch_.n_tokens = 0;
         entries.clear();
         int budget = opt_.n_batch;
-        // Sampling paths first (one token each), then prompts, then longer appends.
+        // What goes in: sampling paths first (one token each), then prompts, then longer appends.
+        std::vector<AppendDemand> demands;
+        std::vector<std::pair<Slot*, int>> appending;
         for (int pass = 0; pass < 3; ++pass) {
             for (auto& sp : slots_) {
                 Slot& slot = *sp;
@@ -322,29 +329,52 @@ bool LlamaEngine::build_and_decode() {
                 if (pass == 1) {
                     if (slot.prompt_done || budget == 0 || entries.size() >= max_entries) continue;
                     const int n = std::min<int>(budget, (int)slot.prompt.size() - slot.prompt_fed);
-                    for (int j = 0; j < n; ++j) {
-                        const int p = slot.prompt_fed + j;
-                        check_history(slot.seqs[0], p);
-                        add(slot.prompt[p], p, slot.seqs[0], p + 1 == (int)slot.prompt.size());
-                    }
                     budget -= n;
-                    entries.push_back({&slot, -1, n, slot.prompt_fed + n == (int)slot.prompt.size()});
+                    entries.push_back({&slot, -1, n, 0, slot.prompt_fed + n == (int)slot.prompt.size(), slot.seqs[0]});
                     continue;
                 }
                 if (!slot.prompt_done) continue;
                 for (int i = 0; i < (int)slot.paths.size(); ++i) {
                     PathState& ps = slot.paths[i];
                     const int pending = ps.seq.n_pending();
-                    if (!ps.active || pending == 0 || budget == 0 || entries.size() >= max_entries) continue;
+                    if (!ps.active || pending == 0 || budget == 0) continue;
                     if ((pass == 0) != (pending == 1)) continue;
-                    const int n = std::min(budget, pending);
-                    for (int j = 0; j < n; ++j) {
-                        check_history(ps.seq.seq(), ps.seq.next_pos() + j);
-                        add(ps.seq.pending(j), ps.seq.next_pos() + j, ps.seq.seq(), j + 1 == pending);
+                    if (entries.size() + appending.size() >= max_entries) continue;
+                    if (pass == 0) {
+                        --budget;
+                        entries.push_back({&slot, i, 1, 0, true, ps.seq.seq()});
+                    } else {
+                        demands.push_back({ps.seq.seq(), pending, n_ctx_seq_ - ps.seq.next_pos()});
+                        appending.push_back({&slot, i});
                     }
-                    budget -= n;
-                    entries.push_back({&slot, i, n, n == pending});
                 }
+            }
+        }
+        const std::vector<AppendFeed> feeds = plan_appends(demands, budget, !opt_.kv_unified);
+        for (size_t a = 0; a < feeds.size(); ++a) {
+            if (feeds[a].n == 0) continue;
+            const auto [slot, i] = appending[a];
+            entries.push_back({slot, i, feeds[a].n, feeds[a].pad, feeds[a].n == demands[a].pending, demands[a].seq});
+        }
+        // Laid out in sequence order: with a KV stream per sequence, llama.cpp splits a batch into
+        // micro-batches of consecutive sequence ids, so any other order multiplies them.
+        std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.seq < b.seq; });
+        for (const Entry& e : entries) {
+            if (e.path < 0) {
+                Slot& slot = *e.slot;
+                for (int j = 0; j < e.n; ++j) {
+                    const int p = slot.prompt_fed + j;
+                    check_history(e.seq, p);
+                    add(slot.prompt[p], p, e.seq, j + 1 == e.n && e.logits);
+                }
+            } else {
+                const PathSequence& seq = e.slot->paths[e.path].seq;
+                for (int j = 0; j < e.n; ++j) {
+                    check_history(e.seq, seq.next_pos() + j);
+                    add(seq.pending(j), seq.next_pos() + j, e.seq, j + 1 == e.n && e.logits);
+                }
+                // Any token will do: nothing reads these positions before they are removed.
+                for (int j = 0; j < e.pad; ++j) add(seq.pending(e.n - 1), seq.next_pos() + e.n + j, e.seq, false);
             }
         }
         if (batch_.n_tokens == 0) return false;
@@ -374,6 +404,7 @@ bool LlamaEngine::build_and_decode() {
     int row = 0;
     for (const Entry& e : entries) {
         row += e.n;
+        if (e.pad > 0) stats_.padding += e.pad;
         if (e.path < 0) {
             e.slot->prompt_fed += e.n;
             stats_.prompt_tokens_evaluated += e.n;
@@ -383,6 +414,8 @@ bool LlamaEngine::build_and_decode() {
             PathState& ps = e.slot->paths[e.path];
             ps.seq.mark_fed(e.n);
             if (e.logits) ps.row = row - 1;
+            if (e.pad > 0) llama_memory_seq_rm(mem_, e.seq, ps.seq.next_pos(), -1);
+            row += e.pad;
         }
     }
     return true;

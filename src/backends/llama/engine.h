@@ -25,7 +25,9 @@ namespace leap {
 struct EngineOptions {
     int n_ctx_per_path = 0;    // tokens per path; 0 = enough for the run's budgets
     int n_batch = 2048;        // most tokens per llama_decode
-    int n_ubatch = 512;
+    // Physical batch; 0: the whole batch with a KV stream per path (each stream then gets enough
+    // rows of a prefill for ggml's tiled flash attention: docs/performance.md), 512 unified.
+    int n_ubatch = 0;
     int threads = 0;           // 0 = all hardware threads
     bool kv_unified = false;   // false: one KV stream per path (measured faster, docs/kv-layout.md)
     int kv_size = 0;           // unified only: total cells shared by all paths (0: paths x per-path context)
@@ -44,7 +46,8 @@ struct EngineStats {
     long rolled_back = 0;              // tokens removed from the KV cache by trims/fixes
     long history_reevaluated = 0;      // tokens fed at a position the cache already held (must be 0)
     long decode_calls = 0;
-    long batch_tokens = 0;             // sum of batch sizes
+    long batch_tokens = 0;             // sum of batch sizes (padding included)
+    long padding = 0;                  // throwaway tokens that made a batch split evenly (batch_plan.h)
     long kv_full_events = 0;           // llama_decode found no KV slot (the batch was shrunk)
     long sampled = 0;
     double seconds = 0;
