@@ -5,6 +5,9 @@
 // on 127.0.0.1: greedy runs give the in-process engine's traces token for token, over one server
 // or two, and a server killed with SIGKILL mid-run and restarted loses nothing.
 #include <gtest/gtest.h>
+#ifdef LEAP_HAVE_LLAMA_COMMON
+#include <build-info.h>  // llama_build_info(): the build a llama-server must share
+#endif
 
 #include <arpa/inet.h>
 // llama.cpp's vendored cpp-httplib with a source checkout; the system's (Debian
@@ -327,17 +330,18 @@ struct FakeServer {
     std::function<void(const json&, httplib::Response&, int n)> handler;
 
     // llama_slots > 0: looks like llama-server (GET /props, POST /completion) with that many slots.
-    explicit FakeServer(std::function<void(const json&, httplib::Response&, int n)> h, int llama_slots = 0)
+    explicit FakeServer(std::function<void(const json&, httplib::Response&, int n)> h, int llama_slots = 0,
+                        const std::string& build_info = "")
         : handler(std::move(h)) {
         srv.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
             res.set_content(R"({"object": "list", "data": [{"id": "fake-model", "max_model_len": 4096}]})",
                             "application/json");
         });
         if (llama_slots > 0)
-            srv.Get("/props", [llama_slots](const httplib::Request&, httplib::Response& res) {
-                res.set_content(json({{"total_slots", llama_slots},
-                                      {"default_generation_settings", {{"n_ctx", 4096}}}}).dump(),
-                                "application/json");
+            srv.Get("/props", [llama_slots, build_info](const httplib::Request&, httplib::Response& res) {
+                json props = {{"total_slots", llama_slots}, {"default_generation_settings", {{"n_ctx", 4096}}}};
+                if (!build_info.empty()) props["build_info"] = build_info;
+                res.set_content(props.dump(), "application/json");
             });
         srv.Post(llama_slots > 0 ? "/completion" : "/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
             const json body = json::parse(req.body);
@@ -546,6 +550,45 @@ TEST(OpenAIFakeServer, PathsStayOnOneReplicaAndSlot) {
     }
     EXPECT_EQ(texts.size(), 4u) << "four paths on four (replica, slot) pairs";
 }
+
+// llama-server's chat parser rejects some generations (server_api.h): a server of the llama.cpp
+// build leap links gets the lenient parser from the first request, so nothing is generated
+// twice; another build gets it only after its first such failure (then the request is resent).
+#ifdef LEAP_HAVE_LLAMA_COMMON
+TEST(OpenAIFakeServer, LenientParserFromTheFirstRequestOnlyForTheSameBuild) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    auto handler = [&word](const json& body, httplib::Response& res, int) {
+        if (!body.contains("chat_parser")) {
+            res.status = 500;
+            res.set_content(R"({"error":{"code":500,"message":"The model produced output that does not match the expected Content-only format","type":"server_error"}})",
+                            "application/json");
+            return;
+        }
+        std::vector<Token> ids(body["n_predict"].get<int>(), word.at(0));
+        res.set_content(json({{"content", ""}, {"tokens", ids}, {"stop_type", "limit"}}).dump(), "application/json");
+    };
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    const RunConfig c = one_segment_independent(2, 3);
+    for (const bool same : {true, false}) {
+        FakeServer fake(handler, 2, same ? std::string(llama_build_info()) : std::string("b0-0000000"));
+        OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, c, prompts());
+        EXPECT_EQ(engine.servers()[0].build, same ? std::string(llama_build_info()) : "b0-0000000");
+        const auto traces = run_traces(engine, {problems()[0]});
+        for (const auto& p : traces.at(0)["paths"]) EXPECT_EQ(p["segments"][0], " hello hello hello");
+        std::lock_guard<std::mutex> lk(fake.m);
+        long without = 0;
+        for (const json& r : fake.requests) without += !r.contains("chat_parser");
+        if (same) {
+            EXPECT_EQ(without, 0) << "every request carried the lenient parser";
+            EXPECT_EQ(engine.http_stats().parser_workarounds, 0);
+        } else {
+            EXPECT_GE(without, 1);
+            EXPECT_GE(engine.http_stats().parser_workarounds, 1);
+        }
+    }
+}
+#endif
 
 // --no-slot-affinity (the reference implementation's access pattern, for benchmarks): request r
 // of path g goes to slot (g + r) mod slots, so a path's answer comes from another slot than its

@@ -132,6 +132,7 @@ struct OpenAIEngine::Pool {
     std::atomic<long> parser_workarounds{0};
     // Per server: requests carry the lenient chat parser (see lenient_chat_parser()).
     bool lenient(int replica) const { return lenient_[replica].load(); }
+    void set_lenient(int replica) { lenient_[replica] = true; }
 
 private:
     void stop_connections() {
@@ -285,6 +286,8 @@ void OpenAIEngine::init() {
     }
     const int threads = std::min(opt_.max_inflight, config_.n_paths * engine_.parallel_problems);
     pool_ = std::make_unique<Pool>(urls_, opt_.retry, api_key_, std::max(1, threads));
+    for (int r = 0; r < (int)servers_.size(); ++r)
+        if (lenient_parser_from_start(servers_[r])) pool_->set_lenient(r);
 }
 
 void OpenAIEngine::probe_servers() {

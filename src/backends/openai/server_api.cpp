@@ -1,6 +1,7 @@
 #include "backends/openai/server_api.h"
 
 #ifdef LEAP_HAVE_LLAMA_COMMON
+#include <build-info.h>       // llama.cpp common: llama_build_info()
 #include <chat-peg-parser.h>  // llama.cpp common (source checkouts only)
 #endif
 
@@ -34,6 +35,7 @@ json ServerInfo::to_json() const {
     if (!model.empty()) j["model"] = model;
     if (n_slots > 0) j["slots"] = n_slots;
     if (n_ctx > 0) j["n_ctx"] = n_ctx;
+    if (!build.empty()) j["build"] = build;
     return j;
 }
 
@@ -59,6 +61,7 @@ ServerInfo server_info_from(ServerKind requested, int props_status, const std::s
         s.n_slots = (int)int_or(props, "total_slots", 0);
         if (props.contains("default_generation_settings"))
             s.n_ctx = (int)int_or(props["default_generation_settings"], "n_ctx", 0);
+        if (props.contains("build_info") && props["build_info"].is_string()) s.build = props["build_info"].get<std::string>();
     }
     const json models = models_status == 200 ? parse_or_null(models_body) : json();
     if (models.is_object() && models.contains("data") && models["data"].is_array() && !models["data"].empty()) {
@@ -187,6 +190,16 @@ const std::string& lenient_chat_parser() {
     static const std::string text;  // no llama.cpp common library in this build: no workaround
 #endif
     return text;
+}
+
+bool lenient_parser_from_start(const ServerInfo& s) {
+#ifdef LEAP_HAVE_LLAMA_COMMON
+    return s.kind == ServerKind::LlamaServer && !s.build.empty() && s.build == llama_build_info() &&
+           !lenient_chat_parser().empty();
+#else
+    (void)s;
+    return false;
+#endif
 }
 
 bool add_lenient_chat_parser(std::string& body) {

@@ -27,6 +27,7 @@ struct ServerInfo {
     std::string model;   // the "model" field to send ("" leaves it out)
     int n_slots = 0;     // llama-server: its slots (paths are pinned to them); 0 unknown
     int n_ctx = 0;       // tokens per sequence the server allows; 0 unknown
+    std::string build;   // llama-server: its llama.cpp build ("build_info", e.g. b1-80fb11a)
     nlohmann::json to_json() const;
 };
 
@@ -75,6 +76,10 @@ const std::string& lenient_chat_parser();  // "" in builds without llama.cpp's c
 // The body with "chat_parser" set to lenient_chat_parser(); false when it is not a JSON object
 // or there is no lenient parser.
 bool add_lenient_chat_parser(std::string& body);
+// True when the server is llama-server built from the llama.cpp leap links (same build_info), so
+// its chat parser reads lenient_chat_parser() and every request can carry it from the first:
+// otherwise the first answers that hit the failure are generated twice.
+bool lenient_parser_from_start(const ServerInfo& s);
 
 // The message in an error answer ({"error": {"message": ..}}, {"message": ..}, {"detail": ..}),
 // else a short excerpt of the body.
