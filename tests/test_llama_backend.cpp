@@ -240,8 +240,9 @@ TEST(LlamaEngine, SameSeedSameTraceNothingLeftNoHistoryReevaluated) {
 }
 
 // Greedy paths give the same text however the work is batched: one problem at a time or two
-// in flight, whole chunks or one token per ubatch. Any slip in the KV bookkeeping (a wrong
-// position, a rollback too far, a stale cell) would change the text. Flash attention is off
+// in flight, whole chunks or one token per ubatch, ragged appends padded (batch_plan.h) or
+// split differently. Any slip in the KV bookkeeping (a wrong position, a rollback too far, a
+// stale cell, a padding token left behind) would change the text. Flash attention is off
 // here: llama.cpp's CPU flash attention accumulates in f16, so its results depend on the order
 // of cells, and a random model's near-ties then flip (docs/determinism.md).
 TEST(LlamaEngine, BatchingDoesNotChangeGreedyResults) {
@@ -258,7 +259,11 @@ TEST(LlamaEngine, BatchingDoesNotChangeGreedyResults) {
     two.parallel_problems = 2;
     tiny_ubatch.n_ubatch = 1;
     tiny_batch.n_batch = tiny_batch.n_ubatch = 7;
-    const auto a = texts(run_engine(small_leap(), base, two_problems()));
+    const auto base_run = run_engine(small_leap(), base, two_problems());
+    // The blocks' ragged appends were padded (batch_plan.h), so the padding is checked here too.
+    EXPECT_GT(base_run.stats.padding, 0);
+    EXPECT_EQ(base_run.left_in_cache, 0);
+    const auto a = texts(base_run);
     ASSERT_EQ(a.size(), 6u);
     EXPECT_EQ(a, texts(run_engine(small_leap(), two, two_problems())));
     EXPECT_EQ(a, texts(run_engine(small_leap(), tiny_ubatch, two_problems())));
