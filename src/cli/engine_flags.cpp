@@ -53,7 +53,9 @@ void EngineFlags::add_to(CLI::App* app) {
         ->capture_default_str();
     app->add_option("-t,--threads", engine.threads, "CPU threads (0: all)")->capture_default_str();
     app->add_option("-b,--batch-size", engine.n_batch, "most tokens per llama_decode")->capture_default_str();
-    app->add_option("--ubatch-size", engine.n_ubatch, "physical batch size (0: the whole batch with per-path KV streams, 512 with --kv-unified)")->capture_default_str();
+    app->add_option("--ubatch-size", engine.n_ubatch,
+                    "physical batch size (0: the whole batch with per-path KV streams, 512 with --kv-unified)")
+        ->capture_default_str();
     app->add_flag("--kv-unified", engine.kv_unified, "one KV cache shared by all paths (default: a stream per path)");
     app->add_option("--kv-size", engine.kv_size, "with --kv-unified: total KV cells shared by all paths (0: paths x ctx-size)")
         ->capture_default_str();

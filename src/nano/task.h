@@ -5,16 +5,16 @@
 // A problem names a target t, for which one of the keys 0..9 passes a check, and a shift:
 //   "Find x in 0..9 with 10 dividing 3x+7, then apply y to 3y+1 mod 10 3 times from x+4.
 //    Where do you end?"
-// Checking a key is one step of arithmetic, finding the one that passes is a search: a path
-// tries keys one per paragraph ("3x+7 at x=4 gives 19 no (x+4)", "3x+7 at x=1 gives 10 yes so x=1
-// (x+4)"; each try ends restating the shift), then starts from the key it found plus the shift
-// ("y0=1+4=5"), applies the steps ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget allows only a few tries, so a
-// path whose first tries miss runs out: its beginning decides its result (the prefix dominance
-// trap in miniature), and no decoding setting helps, because which key passes cannot be known
-// before trying it. At a LeaP block a path reports the key it found (" x=1") or " none yet"; a
-// path that hears of a key checks it with one try of its own ("peer's 3x+7 at x=1 gives 10 yes
-// so x=1 (x+4)") and carries on from it. Slips (a wrong product) make some reports wrong; the check
-// catches them.
+// Checking a key is one step of arithmetic, finding the one that passes is a search: a path tries
+// keys one per paragraph ("3x+7 at x=4 gives 19 no (x+4)", "3x+7 at x=1 gives 10 yes so x=1 (x+4)";
+// each try ends restating the shift), then starts from the key it found plus the shift
+// ("y0=1+4=5"), applies the steps ("y1=6", "y2=9", ...) and answers \boxed{...}. The token budget
+// allows only a few tries, so a path whose first tries miss runs out: its beginning decides its
+// result (the prefix dominance trap in miniature), and no decoding setting helps, because which key
+// passes cannot be known before trying it. At a LeaP block a path reports the key it found (" x=1")
+// or " none yet"; a path that hears of a key checks it with one try of its own ("peer's 3x+7 at x=1
+// gives 10 yes so x=1 (x+4)") and carries on from it. Slips (a wrong product) make some reports
+// wrong; the check catches them.
 //
 // Every step a model takes is a function of the token before it, a copy of the one token of a
 // kind, or both at once in one token (a try names a key drawn at will and the problem's target).

@@ -404,7 +404,7 @@ bool LlamaEngine::build_and_decode() {
     int row = 0;
     for (const Entry& e : entries) {
         row += e.n;
-        if (e.pad > 0) stats_.padding += e.pad;
+        stats_.padding += e.pad;
         if (e.path < 0) {
             e.slot->prompt_fed += e.n;
             stats_.prompt_tokens_evaluated += e.n;
