@@ -188,7 +188,7 @@ TEST(OpenAIBackoff, DoublesUpToTheCap) {
         r.status = s;
         EXPECT_TRUE(retryable(r)) << s;
     }
-    for (int s : {200, 400, 401, 404, 422}) {
+    for (int s : {200, 400, 401, 404, 422, 501}) {  // 501: not implemented, for good
         r.status = s;
         EXPECT_FALSE(retryable(r)) << s;
     }
@@ -328,11 +328,23 @@ struct FakeServer {
     std::vector<json> requests;
     std::vector<std::string> auth;
     std::function<void(const json&, httplib::Response&, int n)> handler;
+    // POST /slots/ID?action=A with its body; by default 501, as llama-server without --slot-save-path.
+    using SlotsHandler = std::function<void(int id_slot, const std::string& action, const json&, httplib::Response&)>;
+    SlotsHandler slots_handler;
 
     // llama_slots > 0: looks like llama-server (GET /props, POST /completion) with that many slots.
     explicit FakeServer(std::function<void(const json&, httplib::Response&, int n)> h, int llama_slots = 0,
-                        const std::string& build_info = "")
-        : handler(std::move(h)) {
+                        const std::string& build_info = "", SlotsHandler slots = {})
+        : handler(std::move(h)), slots_handler(std::move(slots)) {
+        if (llama_slots > 0)
+            srv.Post(R"(/slots/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+                const int id = std::stoi(req.matches[1].str());
+                const std::string action = req.get_param_value("action");
+                if (slots_handler) return slots_handler(id, action, json::parse(req.body), res);
+                res.status = 501;
+                res.set_content(R"({"error":{"code":501,"message":"This server does not support slots action. Start it with `--slot-save-path`","type":"not_supported_error"}})",
+                                "application/json");
+            });
         srv.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
             res.set_content(R"({"object": "list", "data": [{"id": "fake-model", "max_model_len": 4096}]})",
                             "application/json");
@@ -630,6 +642,105 @@ TEST(OpenAIFakeServer, NoSlotAffinityRotatesRequestsOverSlots) {
     EXPECT_EQ(h.server_prompt_evaluated, h.prompt_tokens_sent);
 }
 
+// --share-prompt on llama-server: the prompt is evaluated once (a request with n_predict 0 in the
+// first path's slot), saved to a slot file, and restored into the other paths' slots; each path's
+// first request goes out only after its slot holds the prompt.
+TEST(OpenAIFakeServer, PromptEvaluatedOnceAndRestoredIntoTheOtherSlots) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    std::mutex m;
+    std::vector<std::string> events;  // "fill 0", "save 0 FILE", "restore 2 FILE", "complete 2"
+    std::vector<Token> filled;
+    FakeServer fake(
+        [&](const json& body, httplib::Response& res, int) {
+            const int n = body["n_predict"].get<int>(), slot = body.at("id_slot").get<int>();
+            {
+                std::lock_guard<std::mutex> lk(m);
+                events.push_back((n == 0 ? "fill " : "complete ") + std::to_string(slot));
+                if (n == 0) filled = body["prompt"].get<std::vector<Token>>();
+            }
+            const long p = (long)body["prompt"].size();
+            res.set_content(json({{"content", ""}, {"tokens", std::vector<Token>(n, word.at(0))}, {"stop_type", "limit"},
+                                  {"timings", {{"prompt_n", n == 0 ? p : 1}, {"cache_n", n == 0 ? 0 : p - 1}}}})
+                                .dump(),
+                            "application/json");
+        },
+        4, "", [&](int id, const std::string& action, const json& body, httplib::Response& res) {
+            std::lock_guard<std::mutex> lk(m);
+            events.push_back(action + " " + std::to_string(id) + " " + body.at("filename").get<std::string>());
+            res.set_content(json({{"id_slot", id}, {"filename", body["filename"]}}).dump(), "application/json");
+        });
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(4, 3), prompts());
+    const auto traces = run_traces(engine, {problems()[0]});
+    for (const auto& p : traces.at(0)["paths"]) EXPECT_EQ(p["segments"][0], " hello hello hello");
+
+    std::lock_guard<std::mutex> lk(m);
+    ASSERT_GE(events.size(), 2u);
+    EXPECT_EQ(events[0], "fill 0");
+    ASSERT_EQ(events[1].rfind("save 0 leap-", 0), 0u) << events[1];
+    const std::string file = events[1].substr(7);
+    EXPECT_NE(file.find(".bin"), std::string::npos);
+    auto at = [&](const std::string& e) {
+        const auto it = std::find(events.begin(), events.end(), e);
+        return it == events.end() ? -1 : (int)(it - events.begin());
+    };
+    for (int slot = 1; slot < 4; ++slot) {
+        const int restore = at("restore " + std::to_string(slot) + " " + file);
+        const int first = at("complete " + std::to_string(slot));
+        ASSERT_GE(restore, 0) << "slot " << slot << " was not given the prompt";
+        EXPECT_GT(first, restore) << "slot " << slot << "'s first request went before its restore";
+    }
+    EXPECT_GT(at("complete 0"), 1) << "the first path waits for the save";
+    EXPECT_EQ(std::count_if(events.begin(), events.end(), [](const std::string& e) { return e.rfind("fill", 0) == 0; }), 1);
+    // The prompt filled is the rendered prompt plus the prefill: each path's first context.
+    ASSERT_FALSE(filled.empty());
+    const json& first = fake.requests.at(1);
+    const auto ctx = first["prompt"].get<std::vector<Token>>();
+    EXPECT_TRUE(std::equal(filled.begin(), filled.end(), ctx.begin())) << "a path's context starts with the shared prompt";
+    const HttpStats& h = engine.http_stats();
+    EXPECT_EQ(h.prompt_shares, 1);
+    EXPECT_EQ(h.slot_restores, 3);
+    EXPECT_EQ(h.share_requests, 5);  // fill, save, 3 restores
+    EXPECT_EQ(h.requests, 8);        // completions only: reasoning and answer of 4 paths
+}
+
+// A llama-server started without --slot-save-path answers 501 to the save: with auto the run
+// goes on (each slot evaluates the prompt) and that server is not asked again; with on it is an
+// error naming the flag.
+TEST(OpenAIFakeServer, ServerWithoutSlotFilesFallsBackOrFailsWithOn) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    FakeServer fake(
+        [&](const json& body, httplib::Response& res, int) {
+            std::vector<Token> ids(body["n_predict"].get<int>(), word.at(0));
+            res.set_content(json({{"content", ""}, {"tokens", ids}, {"stop_type", "limit"}}).dump(), "application/json");
+        },
+        4);
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    OpenAIOptions o = fast_options(fake.url());
+    {
+        OpenAIEngine engine(tiny_tok(), o, eo, one_segment_independent(4, 3), prompts());
+        const auto traces = run_traces(engine, {problems()[0], problems()[1]});
+        for (const auto& t : traces)
+            for (const auto& p : t["paths"]) EXPECT_EQ(p["segments"][0], " hello hello hello");
+        const HttpStats& h = engine.http_stats();
+        EXPECT_EQ(h.prompt_shares, 0);
+        EXPECT_EQ(h.share_requests, 2) << "one fill and one refused save, then never again";
+        EXPECT_EQ(h.attempts_failed, 0) << "501 is not retried";
+    }
+    o.share_prompt = "on";
+    try {
+        OpenAIEngine engine(tiny_tok(), o, eo, one_segment_independent(4, 3), prompts());
+        run_traces(engine, {problems()[0]});
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--slot-save-path"), std::string::npos) << e.what();
+    }
+    o.share_prompt = "sometimes";
+    EXPECT_THROW(OpenAIEngine(tiny_tok(), o, eo, one_segment_independent(4, 3), prompts()), Error);
+}
+
 TEST(OpenAIServerApi, LenientChatParserWorkaround) {
     EXPECT_TRUE(is_output_parser_failure(
         500, R"({"error":{"code":500,"message":"The model produced output that does not match the expected Content-only format","type":"server_error"}})"));
@@ -663,8 +774,10 @@ struct LlamaServer {
     int slots = 0;
     pid_t pid = -1;
     std::string log;
+    std::string slot_dir;  // --slot-save-path when not empty
 
-    LlamaServer(int slots_, int port_ = 0) : port(port_ ? port_ : free_port()), slots(slots_) {
+    LlamaServer(int slots_, int port_ = 0, std::string slot_dir_ = "")
+        : port(port_ ? port_ : free_port()), slots(slots_), slot_dir(std::move(slot_dir_)) {
         log = std::string(LEAP_TEST_TMP) + "/openai-llama-server-" + std::to_string(port) + ".log";
         start();
     }
@@ -676,6 +789,10 @@ struct LlamaServer {
                                          "-np", std::to_string(slots), "-c", std::to_string(slots * 2048),
                                          "--no-kv-unified", "-fa", "off", "-t", "1", "-tb", "1", "--no-webui",
                                          "--cache-ram", "0"};
+        if (!slot_dir.empty()) {
+            std::filesystem::create_directories(slot_dir);
+            args.insert(args.end(), {"--slot-save-path", slot_dir});
+        }
         pid = ::fork();
         if (pid == 0) {
             const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -748,6 +865,32 @@ TEST(OpenAILlamaServer, GreedyRunEqualsInProcess) {
     EXPECT_EQ(h.requests_moved, 0);
     EXPECT_EQ(h.tokens_discarded, 0);
     EXPECT_EQ(h.follow_ups, 0);
+}
+
+// The prompt evaluated once and restored into the other slots (--share-prompt, the server with
+// --slot-save-path): the same traces as in-process, and the server evaluates (paths - 1) prompts
+// fewer per problem than when every slot evaluates it.
+TEST(OpenAILlamaServer, SharedPromptEqualsInProcessAndIsEvaluatedOnce) {
+    const auto& local = in_process_traces();
+    auto run = [&](const std::string& share) {
+        LlamaServer server(8, 0, std::string(LEAP_TEST_TMP) + "/openai-slot-files");  // a fresh cache each time
+        OpenAIOptions o = server_options({server.url()});
+        o.share_prompt = share;
+        OpenAIEngine engine(tiny_tok(), o, greedy_options(), small_leap(), prompts());
+        const auto http = run_traces(engine, problems());
+        expect_same_traces(http, local);
+        return engine.http_stats();
+    };
+    const HttpStats shared = run("on"), each = run("off");
+    EXPECT_EQ(shared.prompt_shares, 2);
+    EXPECT_EQ(shared.slot_restores, 2 * 3);
+    EXPECT_EQ(each.prompt_shares, 0);
+    EXPECT_EQ(shared.server_prompt_reevaluated, 0);
+    long saved = 0;
+    for (const json& t : local) saved += 3 * (t["prompt_tokens"].get<long>() - 2);
+    EXPECT_GE(each.server_prompt_evaluated - shared.server_prompt_evaluated, saved)
+        << "evaluated " << shared.server_prompt_evaluated << " with sharing, " << each.server_prompt_evaluated
+        << " without";
 }
 
 // Sampling: each request carries a seed derived from (seed, problem, path, request), so on a

@@ -401,11 +401,14 @@ void bench(const BenchFlags& f) {
         const std::string log = tmp_dir + "/server-" + kind + "-" + std::to_string(n) + ".log";
         note("llama-server on 127.0.0.1:" + std::to_string(port) + ", " + std::to_string(n) + " slots; OpenAI backend" +
              (affinity ? ", a slot per path" : ", no slot affinity (resend)"));
+        // Slot files let the OpenAI backend evaluate each problem's prompt once (--share-prompt).
+        const std::string slot_dir = tmp_dir + "/slots";
+        fs::create_directories(slot_dir);
         Child server;
         spawn(server,
               {exe, "-m", model_path, "--host", "127.0.0.1", "--port", std::to_string(port), "-np", std::to_string(n),
                "-c", std::to_string(n * per_path), "--no-kv-unified", "-ub", "2048", "-t", std::to_string(threads), "-tb",
-               std::to_string(threads), "--no-webui", "--cache-ram", "0"},
+               std::to_string(threads), "--no-webui", "--cache-ram", "0", "--slot-save-path", slot_dir},
               log);
         const std::string url = "http://127.0.0.1:" + std::to_string(port);
         openai::RetryPolicy probe;
@@ -443,6 +446,7 @@ void bench(const BenchFlags& f) {
         r["server_prompt_cached"] = h.server_prompt_cached;
         r["history_reevaluated"] = h.server_prompt_reevaluated;
         r["requests_moved"] = h.requests_moved;
+        r["prompt_shares"] = h.prompt_shares;
         r["http"] = h.to_json();
         (affinity ? http_rate : resend_rate)[n] = r["sampled_per_s"].get<double>();
         by_name[name] = r;

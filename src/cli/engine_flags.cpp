@@ -88,6 +88,11 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_flag("--no-slot-affinity{false}", openai.slot_affinity,
                   "--backend openai: spread each path's requests round-robin over the server slots instead of keeping "
                   "it on one (the reference implementation's access pattern: prefix cache misses; for benchmarks)");
+    app->add_option("--share-prompt", openai.share_prompt,
+                    "--backend openai, llama-server: evaluate each problem's prompt in one slot and copy it into its "
+                    "other paths' slots through a slot file (needs the server's --slot-save-path): auto | on | off")
+        ->check(CLI::IsMember({"auto", "on", "off"}))
+        ->capture_default_str();
     app->add_option("--server-kind", openai.server_kind, "--backend openai: auto | llama-server | openai (vLLM, SGLang)")
         ->capture_default_str();
     app->add_option("--server-model", openai.model_name,

@@ -50,7 +50,9 @@ BaseUrl parse_base_url(const std::string& url) {
 }
 
 bool retryable(const HttpReply& r) {
-    return r.status == 0 || r.status == 408 || r.status == 429 || r.status >= 500;
+    // 501 Not Implemented is the server's final word (e.g. llama-server's slot actions without
+    // --slot-save-path); every other 5xx may pass.
+    return r.status == 0 || r.status == 408 || r.status == 429 || (r.status >= 500 && r.status != 501);
 }
 
 double backoff_seconds(const RetryPolicy& p, int retry) {

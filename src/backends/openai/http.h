@@ -37,7 +37,7 @@ struct RetryPolicy {
     double timeout_s = 600;           // connect, read and write timeout of one attempt
 };
 
-// Whether an answer is worth trying again: no answer at all, 408, 429 or 5xx.
+// Whether an answer is worth trying again: no answer at all, 408, 429 or 5xx but 501.
 bool retryable(const HttpReply& r);
 
 // One keep-alive connection to one server; used by one thread at a time. stop() may be called

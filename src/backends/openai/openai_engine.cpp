@@ -3,6 +3,7 @@
 #include "core/generation.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -12,6 +13,7 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -44,13 +46,23 @@ json HttpStats::to_json() const {
             {"tokens_discarded", tokens_discarded},
             {"text_only_answers", text_only_answers},
             {"parser_workarounds", parser_workarounds},
+            {"prompt_shares", prompt_shares},
+            {"slot_restores", slot_restores},
+            {"share_requests", share_requests},
             {"timings", {{"seconds_in_requests", seconds_in_requests}}}};
 }
 
 // ---- the request pool: worker threads doing HTTP with retries -----------------------------------
 
+// A completion for a path, or a step of sharing a problem's prompt over llama-server's slots:
+// fill one slot with the prompt, save it to a slot file, restore the file into another slot.
+enum class OpenAIEngine::JobKind : int { Completion, PromptFill, SlotSave, SlotRestore };
+
 struct OpenAIEngine::Job {
+    JobKind kind = JobKind::Completion;
     int slot = 0, path = 0, replica = 0;
+    int share = -1, id_slot = -1;  // sharing steps: the share (Slot::shares) and the server slot
+    long problem = 0;              // sharing steps: Slot::problems when sent
     bool llama_server = false;
     std::string http_path, body;
     long prompt_tokens = 0;
@@ -211,6 +223,7 @@ struct OpenAIEngine::PathState {
     int replica = 0;
     int id_slot = -1;
     int last_replica = -1, last_slot = -1;  // where the previous request went
+    bool held = false;    // its first request waits until its server slot holds the shared prompt
     std::vector<Token> server_view;  // the previous request's prompt and the tokens it returned
     double done_at = -1;
 };
@@ -221,6 +234,14 @@ struct OpenAIEngine::Slot {
     std::string rendered_text;      // the chat template applied to the user message
     std::vector<Token> rendered;    // its tokens (the prefill's are each path's first tokens)
     std::vector<PathState> paths;
+    // A prompt evaluated in `lead_slot` of `replica` and restored into the other slots there.
+    struct PromptShare {
+        int replica = 0, lead_slot = -1;
+        std::vector<int> other_slots;
+        std::string file;
+    };
+    std::vector<PromptShare> shares;
+    long problems = 0;  // problems started in this slot (tells a stale sharing answer)
     Clock::time_point t0;
 };
 
@@ -258,6 +279,8 @@ void OpenAIEngine::init() {
     if (opt_.retry.retries < 0) throw Error("--retries must be >= 0");
     if (!(opt_.retry.timeout_s > 0)) throw Error("--timeout must be positive (seconds)");
     if (engine_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
+    if (opt_.share_prompt != "auto" && opt_.share_prompt != "on" && opt_.share_prompt != "off")
+        throw Error("--share-prompt must be auto, on or off, not '" + opt_.share_prompt + "'");
     for (const std::string& u : opt_.base_urls) urls_.push_back(parse_base_url(u));
     if (!opt_.api_key_env.empty())
         if (const char* key = std::getenv(opt_.api_key_env.c_str()); key != nullptr) api_key_ = key;
@@ -288,6 +311,17 @@ void OpenAIEngine::init() {
     pool_ = std::make_unique<Pool>(urls_, opt_.retry, api_key_, std::max(1, threads));
     for (int r = 0; r < (int)servers_.size(); ++r)
         if (lenient_parser_from_start(servers_[r])) pool_->set_lenient(r);
+    share_ok_.assign(servers_.size(), 1);
+    if (opt_.share_prompt == "on")
+        for (size_t r = 0; r < servers_.size(); ++r)
+            if (servers_[r].kind != ServerKind::LlamaServer || servers_[r].n_slots <= 0)
+                throw Error("--share-prompt on: " + urls_[r].text +
+                            " is not a llama-server with slots (vLLM and SGLang share prompts through their prefix "
+                            "cache; use --share-prompt auto)");
+    // Slot files of concurrent leap processes on one server must not collide.
+    char tag[32];
+    std::snprintf(tag, sizeof tag, "%08x", (unsigned)(std::random_device{}() & 0xffffffffu));
+    share_tag_ = std::string("leap-") + std::to_string(::getpid()) + "-" + tag;
 }
 
 void OpenAIEngine::probe_servers() {
@@ -350,6 +384,7 @@ std::string OpenAIEngine::describe(const Slot& slot, int path) const {
 
 void OpenAIEngine::start_problem(Slot& slot, const Problem& problem, int index) {
     slot.run = std::make_unique<ProblemRun>(index, problem, config_, prompts_);
+    ++slot.problems;
     slot.rendered_text = tok_->render_prompt(slot.run->user_message());
     slot.rendered = tok_->tokenize(slot.rendered_text, true);
     const std::vector<Token> prefill = tok_->tokenize(slot.run->prefill(), false);
@@ -373,6 +408,9 @@ void OpenAIEngine::start_problem(Slot& slot, const Problem& problem, int index) 
         ps.id_slot = n_slots > 0 ? (g / n_rep) % n_slots : -1;
     }
     slot.t0 = Clock::now();
+    std::vector<Token> prompt = slot.rendered;
+    prompt.insert(prompt.end(), prefill.begin(), prefill.end());
+    plan_prompt_shares(slot, prompt);
     start_requests(slot);
 }
 
@@ -387,9 +425,131 @@ void OpenAIEngine::start_requests(Slot& slot) {
         ps.active = true;
         if ((long)(slot.rendered.size() + ps.seq.size()) >= limit_for(ps))
             finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
-        else
+        else if (!ps.held)
             send(slot, ps.gen.req.path);
     }
+}
+
+// ---- one prompt evaluation per problem on llama-server (--share-prompt) ---------------------------
+
+bool OpenAIEngine::shares_prompt(int replica) const {
+    const ServerInfo& s = servers_[replica];
+    return opt_.share_prompt != "off" && opt_.slot_affinity && !opt_.text_prompts && share_ok_[replica] &&
+           s.kind == ServerKind::LlamaServer && s.n_slots > 0;
+}
+
+void OpenAIEngine::plan_prompt_shares(Slot& slot, const std::vector<Token>& prompt) {
+    slot.shares.clear();
+    for (int r = 0; r < (int)servers_.size(); ++r) {
+        if (!shares_prompt(r)) continue;
+        Slot::PromptShare share;
+        share.replica = r;
+        for (const PathState& ps : slot.paths) {
+            if (ps.replica != r) continue;
+            if (share.lead_slot < 0) share.lead_slot = ps.id_slot;
+            else if (ps.id_slot != share.lead_slot &&
+                     std::find(share.other_slots.begin(), share.other_slots.end(), ps.id_slot) == share.other_slots.end())
+                share.other_slots.push_back(ps.id_slot);
+        }
+        if (share.other_slots.empty()) continue;  // one slot: nothing to copy
+        share.file = share_tag_ + "-p" + std::to_string(slot.index) + "-r" + std::to_string(r) + ".bin";
+        for (PathState& ps : slot.paths)
+            if (ps.replica == r) ps.held = true;
+        slot.shares.push_back(share);
+        // The prompt alone (n_predict 0: llama-server evaluates it and keeps it in the slot).
+        CompletionCall call;
+        call.prompt = prompt;
+        call.max_tokens = 0;
+        call.sampling = engine_.sampling;
+        call.id_slot = share.lead_slot;
+        json body = completion_body(servers_[r], call);
+        if (pool_->lenient(r)) body["chat_parser"] = lenient_chat_parser();
+        submit_share_job(slot, (int)slot.shares.size() - 1, JobKind::PromptFill, share.lead_slot,
+                         completion_path(servers_[r]), body.dump(-1, ' ', false, json::error_handler_t::replace));
+        http_.prompt_tokens_sent += (long)prompt.size();
+    }
+}
+
+void OpenAIEngine::submit_share_job(Slot& slot, int share, JobKind kind, int id_slot, std::string http_path,
+                                    std::string body) {
+    auto job = std::make_unique<Job>();
+    job->kind = kind;
+    job->slot = slot.index;
+    job->share = share;
+    job->problem = slot.problems;
+    job->replica = slot.shares.at(share).replica;
+    job->id_slot = id_slot;
+    job->llama_server = true;
+    job->http_path = std::move(http_path);
+    job->body = std::move(body);
+    pool_->submit(std::move(job));
+}
+
+void OpenAIEngine::release_held(Slot& slot, int replica, int id_slot) {
+    for (int i = 0; i < (int)slot.paths.size(); ++i) {
+        PathState& ps = slot.paths[i];
+        if (!ps.held || ps.replica != replica || (id_slot >= 0 && ps.id_slot != id_slot)) continue;
+        ps.held = false;
+        if (ps.active) send(slot, i);
+    }
+}
+
+void OpenAIEngine::on_share_answer(Job& job) {
+    Slot& slot = *slots_.at(job.slot);
+    if (!slot.run || job.problem != slot.problems) return;  // its problem is over
+    const Slot::PromptShare share = slot.shares.at(job.share);
+    const HttpReply& r = job.reply;
+    const std::string url = urls_[share.replica].text;
+    ++http_.share_requests;
+    http_.seconds_in_requests += r.seconds;
+    if (r.status == 200) {
+        switch (job.kind) {
+            case JobKind::PromptFill:
+                try {
+                    const CompletionReply reply = parse_completion(servers_[share.replica], r.body);
+                    if (reply.prompt_evaluated >= 0) http_.server_prompt_evaluated += reply.prompt_evaluated;
+                    if (reply.prompt_cached >= 0) http_.server_prompt_cached += reply.prompt_cached;
+                } catch (const std::exception&) {
+                }
+                submit_share_job(slot, job.share, JobKind::SlotSave, share.lead_slot,
+                                 slot_action_path(share.lead_slot, "save"), slot_action_body(share.file).dump());
+                return;
+            case JobKind::SlotSave:
+                ++http_.prompt_shares;
+                release_held(slot, share.replica, share.lead_slot);
+                for (int id : share.other_slots)
+                    submit_share_job(slot, job.share, JobKind::SlotRestore, id, slot_action_path(id, "restore"),
+                                     slot_action_body(share.file).dump());
+                return;
+            case JobKind::SlotRestore:
+                ++http_.slot_restores;
+                release_held(slot, share.replica, job.id_slot);
+                return;
+            case JobKind::Completion:
+                break;
+        }
+    }
+    // Sharing is an optimisation: when a step fails, the paths waiting for it go ahead and their
+    // slots evaluate the prompt themselves (a dead server then fails their requests, with the
+    // usual retries and errors).
+    if (job.kind == JobKind::SlotSave && is_slot_actions_unsupported(r.status)) {
+        if (opt_.share_prompt == "on")
+            throw Error("--share-prompt on: " + url + " does not save slots (" + server_error_message(r.body) +
+                        "); start llama-server with --slot-save-path DIR, or use --share-prompt auto");
+        if (share_ok_[share.replica])  // once per server (problems in flight may all have asked)
+            std::fprintf(stderr,
+                     "leap: %s was started without --slot-save-path, so each of its slots evaluates a problem's "
+                     "prompt itself (start it with --slot-save-path DIR to evaluate the prompt once)\n",
+                     url.c_str());
+        share_ok_[share.replica] = 0;
+    } else if (!share_warned_) {
+        share_warned_ = true;
+        std::fprintf(stderr, "leap: sharing the prompt of problem '%s' on %s failed at %s (%s); its slots evaluate it themselves\n",
+                     slot.run->problem().id.c_str(), url.c_str(), job.http_path.c_str(),
+                     r.status == 0 ? r.error.c_str()
+                                   : ("HTTP " + std::to_string(r.status) + ": " + server_error_message(r.body)).c_str());
+    }
+    release_held(slot, share.replica, job.kind == JobKind::SlotRestore ? job.id_slot : -1);
 }
 
 void OpenAIEngine::send(Slot& slot, int path) {
@@ -449,6 +609,7 @@ void OpenAIEngine::finish_request(Slot& slot, int path, StopReason reason) {
 }
 
 void OpenAIEngine::on_answer(Job& job) {
+    if (job.kind != JobKind::Completion) return on_share_answer(job);
     Slot& slot = *slots_.at(job.slot);
     if (!slot.run || job.path >= (int)slot.paths.size() || !slot.paths[job.path].active)
         throw Error("internal error: an answer for a path with no request in flight (please report)");

@@ -8,7 +8,10 @@
 // the same result (a server that stops early gets a follow-up request for the rest).
 //
 // A path always goes to the same server (and, on llama-server, the same slot), so the server's
-// prefix cache holds its context and only the new tokens are evaluated. Many requests are in
+// prefix cache holds its context and only the new tokens are evaluated. On llama-server, whose
+// slots do not share a cache, a problem's prompt is evaluated once in one slot and copied into the
+// slots of its other paths through a slot file (--share-prompt; needs the server's
+// --slot-save-path), as the in-process engine evaluates it once and copies it. Many requests are in
 // flight at once (--max-inflight); connection errors, timeouts, 408, 429 and 5xx are retried
 // with exponential backoff; any other 4xx stops the run with an error naming the request.
 // See docs/openai-backend.md.
@@ -39,6 +42,11 @@ struct OpenAIOptions {
     // rotate over the slots and the server's prefix cache holds little beyond the shared prompt.
     bool slot_affinity = true;
     double progress_interval_s = 1.0;    // on_progress at least this often (0: after every answer)
+    // llama-server: evaluate each problem's prompt in one slot, save it to a slot file and restore
+    // it into the slots of the problem's other paths before their first requests. auto: on the
+    // servers that allow it (started with --slot-save-path); on: a server that does not is an
+    // error; off: every slot evaluates the prompt itself.
+    std::string share_prompt = "auto";
 };
 
 // What the HTTP side did (in the trace's stats under "http").
@@ -58,6 +66,9 @@ struct HttpStats {
     long tokens_discarded = 0;      // received past a stop string, budget or end (not used)
     long text_only_answers = 0;     // answers without token ids (text re-tokenized here)
     long parser_workarounds = 0;    // llama-server output-parser failures worked around (server_api.h)
+    long prompt_shares = 0;         // prompts evaluated once and saved for a problem's other slots
+    long slot_restores = 0;         // slots given a saved prompt
+    long share_requests = 0;        // requests made for that (prompt fill, save, restore)
     double seconds_in_requests = 0; // summed over requests (they overlap)
     nlohmann::json to_json() const;
 };
@@ -90,6 +101,7 @@ private:
     struct PathState;
     struct Pool;
     struct Job;
+    enum class JobKind : int;
     void init();
     void probe_servers();
     void start_problem(Slot& slot, const Problem& problem, int index);
@@ -97,6 +109,11 @@ private:
     void finish_request(Slot& slot, int path, StopReason reason);
     void send(Slot& slot, int path);
     void on_answer(Job& job);
+    void plan_prompt_shares(Slot& slot, const std::vector<Token>& prompt);
+    void submit_share_job(Slot& slot, int share, JobKind kind, int id_slot, std::string http_path, std::string body);
+    void on_share_answer(Job& job);
+    void release_held(Slot& slot, int replica, int id_slot);  // send what waited for a slot's prompt
+    bool shares_prompt(int replica) const;
     int limit_for(const PathState& ps) const;
     std::pair<int, int> target(long i) const;  // (replica, id_slot) number i of every server slot
     std::string describe(const Slot& slot, int path) const;
@@ -116,6 +133,9 @@ private:
     std::unique_ptr<Pool> pool_;
     EngineStats stats_;
     HttpStats http_;
+    std::vector<char> share_ok_;   // per replica: may still try --share-prompt
+    std::string share_tag_;        // names this process's slot files
+    bool share_warned_ = false;
 };
 
 }  // namespace leap::openai

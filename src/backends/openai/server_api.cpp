@@ -177,6 +177,14 @@ CompletionReply parse_completion(const ServerInfo& s, const std::string& body) {
     return r;
 }
 
+std::string slot_action_path(int id_slot, const char* action) {
+    return "/slots/" + std::to_string(id_slot) + "?action=" + action;
+}
+
+json slot_action_body(const std::string& filename) { return {{"filename", filename}}; }
+
+bool is_slot_actions_unsupported(int status) { return status == 501; }
+
 bool is_output_parser_failure(int status, const std::string& body) {
     return status == 500 && (body.find("does not match the expected") != std::string::npos ||
                              body.find("Failed to parse input") != std::string::npos);

@@ -65,6 +65,13 @@ struct CompletionReply {
 // Parses a 200 answer; throws std::runtime_error saying what is missing.
 CompletionReply parse_completion(const ServerInfo& s, const std::string& body);
 
+// llama-server's slot files (the server started with --slot-save-path DIR): POST
+// /slots/ID?action=save writes slot ID's cache and tokens to DIR/FILE, action=restore reads them
+// into slot ID. A server without --slot-save-path answers 501.
+std::string slot_action_path(int id_slot, const char* action);  // "/slots/3?action=save"
+nlohmann::json slot_action_body(const std::string& filename);
+bool is_slot_actions_unsupported(int status);
+
 // llama-server (at least up to the llama.cpp this project pins) parses every finished generation
 // with its chat parser and answers HTTP 500 "The model produced output that does not match the
 // expected ... format" when the text holds invalid UTF-8 (llama.cpp issue #27543), though the
