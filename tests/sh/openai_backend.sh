@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # leap solve / eval --backend openai against a real llama-server (built from the same llama.cpp)
-# serving a generated model on 127.0.0.1: greedy results equal the in-process engine's, eval
-# writes the same graded paths, and the CLI's errors name what is wrong (no tokenizer, a server
+# serving a generated model on 127.0.0.1 (with slot files, so the prompt is evaluated once and
+# restored into the other slots): greedy results equal the in-process engine's, eval writes the
+# same graded paths, and the CLI's errors name what is wrong (no tokenizer, a server
 # that does not answer, -m missing in-process). Every process started here is killed on exit.
 set -euo pipefail
 tmp="$LEAP_TEST_TMP/openai_backend"
@@ -13,13 +14,14 @@ model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 4 --type f32 -o "$model" -q \
     --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
 
-start_llama_server "$model" "$tmp/server.log"
+start_llama_server "$model" "$tmp/server.log" "$tmp/slots"
 
 # Greedy, flash attention off, one thread: the same flags in-process and over HTTP.
 flags=(-n 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn 0 --temperature 0
        --seed 2 -c 1536)
 "$LEAP" solve -m "$model" -p "What is 17 * 23?" "${flags[@]}" --trace "$tmp/local.json" > "$tmp/local.out"
 "$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${flags[@]}" \
+    --share-prompt on \
     --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http.json" > "$tmp/http.out" 2> "$tmp/http.err" \
     || fail "solve --backend openai failed: $(cat "$tmp/http.err")"
 
@@ -46,6 +48,7 @@ for i, (x, y) in enumerate(zip(pa, pb)):
 s = b["stats"]
 assert s["backend"] == "openai" and s["servers"][0]["kind"] == "llama-server", s
 assert s["http"]["requests"] > 0 and s["http"]["server_prompt_cached"] > 0, s["http"]
+assert s["http"]["prompt_shares"] == 1 and s["http"]["slot_restores"] == 2, s["http"]  # 3 paths, 1 problem
 assert b["model"].endswith("tiny.gguf"), b["model"]
 
 def lines(d):
@@ -76,4 +79,6 @@ expect_error "server down" "http://127.0.0.1:$dead does not answer" \
     "$LEAP" solve --backend openai --base-url "http://127.0.0.1:$dead" --tokenizer "$model" --retries 0 -p "x" "${flags[@]}"
 expect_error "no model in-process" "-m/--model is required" "$LEAP" solve -p "x" "${flags[@]}"
 expect_error "bad backend" "backend" "$LEAP" solve --backend vllm -m "$model" -p "x" "${flags[@]}"
+expect_error "bad share-prompt" "share-prompt" \
+    "$LEAP" solve --backend openai --base-url "$url" --tokenizer "$model" --share-prompt maybe -p "x" "${flags[@]}"
 echo "ok: openai backend over llama-server equals in-process; errors name the culprit"
