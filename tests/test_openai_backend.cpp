@@ -705,6 +705,34 @@ TEST(OpenAIFakeServer, PromptEvaluatedOnceAndRestoredIntoTheOtherSlots) {
     EXPECT_EQ(h.requests, 8);        // completions only: reasoning and answer of 4 paths
 }
 
+// Fewer slots than paths (paths share slots): the prompt is restored once per slot, and every
+// path, those sharing the lead's slot too, gets its answers.
+TEST(OpenAIFakeServer, SharedPromptWithFewerSlotsThanPaths) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    std::mutex m;
+    std::vector<std::string> actions;
+    FakeServer fake(
+        [&](const json& body, httplib::Response& res, int) {
+            std::vector<Token> ids(body["n_predict"].get<int>(), word.at(0));
+            res.set_content(json({{"content", ""}, {"tokens", ids}, {"stop_type", "limit"}}).dump(), "application/json");
+        },
+        2, "", [&](int id, const std::string& action, const json& body, httplib::Response& res) {
+            std::lock_guard<std::mutex> lk(m);
+            actions.push_back(action + " " + std::to_string(id));
+            res.set_content(json({{"id_slot", id}, {"filename", body["filename"]}}).dump(), "application/json");
+        });
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(4, 3), prompts());
+    const auto traces = run_traces(engine, {problems()[0]});
+    ASSERT_EQ(traces.at(0)["paths"].size(), 4u);
+    for (const auto& p : traces.at(0)["paths"]) EXPECT_EQ(p["segments"][0], " hello hello hello");
+    std::lock_guard<std::mutex> lk(m);
+    EXPECT_EQ(actions, (std::vector<std::string>{"save 0", "restore 1"}));
+    EXPECT_EQ(engine.http_stats().slot_restores, 1);
+    EXPECT_EQ(engine.http_stats().requests, 8);
+}
+
 // A llama-server started without --slot-save-path answers 501 to the save: with auto the run
 // goes on (each slot evaluates the prompt) and that server is not asked again; with on it is an
 // error naming the flag.

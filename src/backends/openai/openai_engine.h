@@ -12,7 +12,7 @@
 // slots do not share a cache, a problem's prompt is evaluated once in one slot and copied into the
 // slots of its other paths through a slot file (--share-prompt; needs the server's
 // --slot-save-path), as the in-process engine evaluates it once and copies it. Many requests are in
-// flight at once (--max-inflight); connection errors, timeouts, 408, 429 and 5xx are retried
+// flight at once (--max-inflight); connection errors, timeouts, 408, 429 and 5xx (but 501) are retried
 // with exponential backoff; any other 4xx stops the run with an error naming the request.
 // See docs/openai-backend.md.
 #include <atomic>
