@@ -30,7 +30,7 @@ if [[ "$mode" == "--prepare" ]]; then
     # model files or what the CUDA build does not read.
     tar czf .gpu/llama-src.tar.gz -C third_party --exclude=llama.cpp/.git --exclude=llama.cpp/models \
         --exclude=llama.cpp/docs --exclude=llama.cpp/media --exclude=llama.cpp/gguf-py \
-        --exclude=llama.cpp/examples --exclude=llama.cpp/tools/server/public --exclude=llama.cpp/tools/ui \
+        --exclude=llama.cpp/examples --exclude=llama.cpp/tools/server/public \
         --exclude=llama.cpp/app --exclude=llama.cpp/benches llama.cpp
     tar czf .gpu/llama-models.tar.gz -C third_party llama.cpp/models/templates llama.cpp/models/ggml-vocab-qwen2.gguf
     cp -r /usr/include/CLI .gpu/CLI11/include/
