@@ -432,6 +432,13 @@ void OpenAIEngine::start_requests(Slot& slot) {
 
 // ---- one prompt evaluation per problem on llama-server (--share-prompt) ---------------------------
 
+std::string OpenAIEngine::request_body(int replica, const CompletionCall& call) const {
+    const ServerInfo& server = servers_[replica];
+    json body = completion_body(server, call);
+    if (server.kind == ServerKind::LlamaServer && pool_->lenient(replica)) body["chat_parser"] = lenient_chat_parser();
+    return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 bool OpenAIEngine::shares_prompt(int replica) const {
     const ServerInfo& s = servers_[replica];
     return opt_.share_prompt != "off" && opt_.slot_affinity && !opt_.text_prompts && share_ok_[replica] &&
@@ -462,10 +469,8 @@ void OpenAIEngine::plan_prompt_shares(Slot& slot, const std::vector<Token>& prom
         call.max_tokens = 0;
         call.sampling = engine_.sampling;
         call.id_slot = share.lead_slot;
-        json body = completion_body(servers_[r], call);
-        if (pool_->lenient(r)) body["chat_parser"] = lenient_chat_parser();
         submit_share_job(slot, (int)slot.shares.size() - 1, JobKind::PromptFill, share.lead_slot,
-                         completion_path(servers_[r]), body.dump(-1, ' ', false, json::error_handler_t::replace));
+                         completion_path(servers_[r]), request_body(r, call));
         http_.prompt_tokens_sent += (long)prompt.size();
     }
 }
@@ -497,7 +502,7 @@ void OpenAIEngine::release_held(Slot& slot, int replica, int id_slot) {
 void OpenAIEngine::on_share_answer(Job& job) {
     Slot& slot = *slots_.at(job.slot);
     if (!slot.run || job.problem != slot.problems) return;  // its problem is over
-    const Slot::PromptShare share = slot.shares.at(job.share);
+    const Slot::PromptShare& share = slot.shares.at(job.share);  // stays: no problem starts in here
     const HttpReply& r = job.reply;
     const std::string url = urls_[share.replica].text;
     ++http_.share_requests;
@@ -589,10 +594,8 @@ void OpenAIEngine::send(Slot& slot, int path) {
     job->fresh = fresh;
     job->http_path = completion_path(server);
     job->llama_server = server.kind == ServerKind::LlamaServer;
-    json body = completion_body(server, call);
+    job->body = request_body(replica, call);
     ps.server_view = std::move(call.prompt);
-    if (job->llama_server && pool_->lenient(replica)) body["chat_parser"] = lenient_chat_parser();
-    job->body = body.dump(-1, ' ', false, json::error_handler_t::replace);
     job->prompt_tokens = ctx;
     http_.prompt_tokens_sent += ctx;
     pool_->submit(std::move(job));

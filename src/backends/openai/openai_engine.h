@@ -108,6 +108,7 @@ private:
     void start_requests(Slot& slot);
     void finish_request(Slot& slot, int path, StopReason reason);
     void send(Slot& slot, int path);
+    std::string request_body(int replica, const CompletionCall& call) const;  // JSON, lenient parser added
     void on_answer(Job& job);
     void plan_prompt_shares(Slot& slot, const std::vector<Token>& prompt);
     void submit_share_job(Slot& slot, int share, JobKind kind, int id_slot, std::string http_path, std::string body);
