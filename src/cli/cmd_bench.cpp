@@ -200,6 +200,15 @@ json run_json(const std::string& name, const std::string& kind, const std::strin
             {"peak_rss_bytes", peak}};
 }
 
+// One finished run in a line for stderr, so a run cut short (a timeout) still leaves its figures.
+std::string run_line(const json& r) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "%s: %ld sampled, %ld evaluated in %.2f s: %.1f sampled/s, %.1f evaluated/s",
+                  r["name"].get<std::string>().c_str(), r["sampled"].get<long>(), r["evaluated"].get<long>(),
+                  r["seconds"].get<double>(), r["sampled_per_s"].get<double>(), r["evaluated_per_s"].get<double>());
+    return buf;
+}
+
 long sum_kinds(const EngineStats& s) {
     long n = 0;
     for (long v : s.tokens) n += v;
@@ -327,6 +336,7 @@ void bench(const BenchFlags& f) {
         rate[name] = r["sampled_per_s"].get<double>();
         by_name[name] = r;
         runs.push_back(r);
+        note(run_line(r));
     };
     // a) LeaP, both layouts, each number of problems in flight; b) independent sampling (per-path
     // streams, the default layout, one problem).
@@ -381,6 +391,7 @@ void bench(const BenchFlags& f) {
             ceiling[n] = r["decode_per_s"].get<double>();
             ceiling_prompt[n] = r["prompt_per_s"].get<double>();
             runs.push_back(r);
+            note(run_line(r));
         }
     }
 
@@ -451,6 +462,7 @@ void bench(const BenchFlags& f) {
         (affinity ? http_rate : resend_rate)[n] = r["sampled_per_s"].get<double>();
         by_name[name] = r;
         runs.push_back(r);
+        note(run_line(r));
     };
     for (int n : sizes) {
         if (!f.no_openai) over_http(n, true);
