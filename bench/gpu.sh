@@ -4,18 +4,23 @@
 # (ignored): llama.cpp's patched source, the chat template and vocabulary the generated models
 # use, and CLI11's headers.
 #
-#   here:  bash bench/gpu.sh --prepare          # writes .gpu/ (about 20 MB)
-#   there: bash bench/gpu.sh [short|long]       # device tool, carry [".gpu"]; figures in $OUT
+#   here:  bash bench/gpu.sh --prepare          # writes .gpu/ (about 13 MB)
+#   there: bash bench/gpu.sh [short|diag|long]  # device tool, carry [".gpu"]; figures in $OUT
 #   here:  GPU_SH_BUILD=build bash bench/gpu.sh --dry   # the same steps, CPU build, tiny shapes
 #
-# short (default): build ggml with CUDA for sm_90 only (leap, llama-batched-bench, llama-server),
-# then `leap bench` on a generated r1-distill-1.5b f16 model: 16 then 8 paths, 1 and 2 problems
-# in flight, both KV layouts, independent sampling, the ceiling, the OpenAI backend and the
-# resend pattern, 4 x 256 tokens per path. Everything ends by GPU_SH_BUDGET seconds (default
-# 540) after the start: each size gets what is left, and a size that cannot start with a minute
-# left is skipped. Every finished run leaves a line in gpu.log even when its size is cut short.
-# long: reuses build-cuda/ (a warm machine keeps it) and runs 16 paths at 16 x 1024 (about 16K
-# tokens per path): LeaP, independent and the ceiling.
+# Every mode first builds ggml with CUDA for sm_90 only (leap, llama-batched-bench, llama-server;
+# 299 s on the H200 machine's 16 cores) unless build-cuda/ already has them (a warm machine keeps
+# it), then runs `leap bench` on a generated r1-distill-1.5b f16 model:
+# short (default): 16 paths, then the diag runs, then 8 paths. Each size: 1 and 2 problems in
+#   flight, both KV layouts, independent sampling, the ceiling, the OpenAI backend and the resend
+#   pattern, 4 x 256 tokens per path (457 s in all on the H200, the build included).
+# diag: why the OpenAI backend is slower on a GPU than in-process: 8 paths, in-process LeaP and
+#   independent and the OpenAI backend against llama-server as the bench starts it, then with
+#   --backend-sampling, then with 4 CPU threads, then with OMP_WAIT_POLICY=PASSIVE.
+# long: 16 paths at 16 x 1024 (about 16K tokens per path): LeaP, independent and the ceiling.
+# Everything ends by GPU_SH_BUDGET seconds (default 540) after the start: each run gets what is
+# left, and one that cannot start with a minute left is skipped. Every finished run leaves a
+# line in gpu.log (kept in $OUT with one JSON per run) even when its bench is cut short.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -51,8 +56,9 @@ if [[ "$mode" == "--dry" ]]; then
     PRESET=tiny
     SHORT=(--problems 1,2 --depth 2x32 --summary-tokens 8 --answer-tokens 8)
     SIZES=(4 2)
+    DIAG=(--paths 2 --problems 1 --depth 2x32 --summary-tokens 8 --answer-tokens 8)
     LONG=(--paths 4 --problems 1 --depth 3x64 --summary-tokens 8 --answer-tokens 8)
-    mode=short-and-long
+    mode=all
 else
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee -a "$OUT/gpu.log"
     [[ -x /usr/local/cuda/bin/nvcc ]] && export PATH="/usr/local/cuda/bin:$PATH"
@@ -63,44 +69,55 @@ else
     fi
     B=build-cuda/bin
     if [[ ! -x $B/leap || ! -x $B/llama-server || ! -x $B/llama-batched-bench ]]; then
+        # The logs stay beside the build; $OUT gets one only when its step fails.
+        mkdir -p build-cuda
         log "configure (CUDA, sm_90)"
         gen=(); command -v ninja > /dev/null && gen=(-G Ninja)
         cmake -S . -B build-cuda "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DLEAP_CUDA=ON -DLEAP_CUDA_ARCHITECTURES=90 \
             -DCMAKE_CUDA_COMPILER="$(command -v nvcc)" \
-            -DLEAP_BUILD_TESTS=OFF -DLEAP_CLI11_INCLUDE="$root/.gpu/CLI11/include" > "$OUT/configure.log" 2>&1 \
-            || { tail -30 "$OUT/configure.log"; exit 1; }
+            -DLEAP_BUILD_TESTS=OFF -DLEAP_CLI11_INCLUDE="$root/.gpu/CLI11/include" > build-cuda/configure.log 2>&1 \
+            || { cp build-cuda/configure.log "$OUT/"; tail -30 build-cuda/configure.log; exit 1; }
         log "build (leap, llama-batched-bench, llama-server)"
         t0=$(date +%s)
-        cmake --build build-cuda --target leap llama_tools -j"$(nproc)" > "$OUT/build.log" 2>&1 \
-            || { tail -40 "$OUT/build.log"; exit 1; }
+        cmake --build build-cuda --target leap llama_tools -j"$(nproc)" > build-cuda/build.log 2>&1 \
+            || { cp build-cuda/build.log "$OUT/"; tail -40 build-cuda/build.log; exit 1; }
         log "build took $(( $(date +%s) - t0 )) s"
     fi
     PRESET="${PRESET:-r1-distill-1.5b}"
     SHORT=(--problems 1,2 --depth short)
     SIZES=(16 8)
+    DIAG=(--paths 8 --problems 1 --depth short)
     LONG=(--paths 16 --problems 1 --depth 16x1024 --no-unified --no-openai --no-resend)
 fi
 
+# One leap bench: NAME, then its arguments. Its table and progress lines go to gpu.log, its JSON
+# to $OUT/NAME.json. Skipped with less than a minute left.
+bench() {
+    local name="$1"; shift
+    local t; t=$(left)
+    if (( t < 60 )); then log "skipped $name: ${t} s left"; return; fi
+    log "$name: leap bench --preset $PRESET $* (at most ${t} s)"
+    timeout "$t" "$B/leap" bench --preset "$PRESET" "$@" -o "$OUT/$name.json" 2>&1 \
+        | grep -v '^llama\|^load\|^print_info\|^ggml_\|^  Device' | tee -a "$OUT/gpu.log"
+    log "$name: exit ${PIPESTATUS[0]}"
+}
+diag() {
+    local d=("${DIAG[@]}" --no-unified --no-ceiling --no-resend)
+    bench diag-default "${d[@]}"
+    bench diag-backend-sampling "${d[@]}" --server-args "--backend-sampling"
+    bench diag-server-4-threads "${d[@]}" --server-args "-t 4 -tb 4"
+    OMP_WAIT_POLICY=PASSIVE bench diag-omp-passive "${d[@]}"
+}
+
 # The model is generated once into $HOME/.cache/leap by leap bench itself.
-if [[ "$mode" == "short" || "$mode" == "short-and-long" ]]; then
-    # One leap bench per size, the larger first: a run cut short by its timeout loses one size.
-    for n in "${SIZES[@]}"; do
-        t=$(left)
-        if (( t < 60 )); then log "skipped --paths $n: ${t} s left"; continue; fi
-        log "leap bench --paths $n ${SHORT[*]} --preset $PRESET (at most ${t} s)"
-        timeout "$t" "$B/leap" bench --preset "$PRESET" --paths "$n" "${SHORT[@]}" -o "$OUT/bench-short-$n.json" \
-            > "$OUT/bench-short-$n.txt" 2>> "$OUT/gpu.log"
-        log "leap bench exit $?"
-        cat "$OUT/bench-short-$n.txt"
-    done
-fi
-if [[ "$mode" == "long" || "$mode" == "short-and-long" ]]; then
-    t=$(left)
-    (( t >= 60 )) || { log "skipped the long run: ${t} s left"; exit 0; }
-    log "leap bench ${LONG[*]} --preset $PRESET (at most ${t} s)"
-    timeout "$t" "$B/leap" bench --preset "$PRESET" "${LONG[@]}" -o "$OUT/bench-long.json" \
-        > "$OUT/bench-long.txt" 2>> "$OUT/gpu.log"
-    log "leap bench exit $?"
-    cat "$OUT/bench-long.txt"
-fi
+case "$mode" in
+    short) bench "bench-short-${SIZES[0]}" --paths "${SIZES[0]}" "${SHORT[@]}"; diag
+           bench "bench-short-${SIZES[1]}" --paths "${SIZES[1]}" "${SHORT[@]}" ;;
+    diag) diag ;;
+    long) bench bench-long "${LONG[@]}" ;;
+    all) bench "bench-short-${SIZES[0]}" --paths "${SIZES[0]}" "${SHORT[@]}"; diag
+         bench "bench-short-${SIZES[1]}" --paths "${SIZES[1]}" "${SHORT[@]}"
+         bench bench-long "${LONG[@]}" ;;
+    *) echo "usage: bash bench/gpu.sh [--prepare|--dry|short|diag|long]"; exit 2 ;;
+esac
 log "done"

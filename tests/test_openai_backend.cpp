@@ -252,13 +252,21 @@ TEST(OpenAIServerApi, LlamaServerRequestAndAnswer) {
     EXPECT_FALSE(b.contains("ignore_eos"));
     const auto r = parse_completion(
         s, R"({"content": "ab", "tokens": [5, 6], "stop_type": "word", "stopping_word": "</think>",
-              "timings/prompt_n": 3, "timings/cache_n": 10})");
+              "timings/prompt_n": 3, "timings/cache_n": 10, "timings/predicted_n": 2, "timings/predicted_ms": 7.5})");
     EXPECT_TRUE(r.has_token_ids);
     EXPECT_EQ(r.tokens, (std::vector<Token>{5, 6}));
     EXPECT_EQ(r.finish, "stop");
     EXPECT_EQ(r.matched_stop, "</think>");
     EXPECT_EQ(r.prompt_evaluated, 3);
     EXPECT_EQ(r.prompt_cached, 10);
+    EXPECT_EQ(r.server_generated, 2);
+    EXPECT_DOUBLE_EQ(r.server_generation_ms, 7.5);
+    // A server that ignores response_fields nests the timings; one without them reports nothing.
+    const auto nested = parse_completion(
+        s, R"({"content": "", "tokens": [], "stop_type": "eos", "timings": {"predicted_n": 4, "predicted_ms": 12.25}})");
+    EXPECT_EQ(nested.server_generated, 4);
+    EXPECT_DOUBLE_EQ(nested.server_generation_ms, 12.25);
+    EXPECT_EQ(parse_completion(s, R"({"content": "", "tokens": [], "stop_type": "eos"})").server_generated, -1);
     EXPECT_TRUE(parse_completion(s, R"({"content": "", "tokens": [], "stop_type": "eos"})").eos);
     EXPECT_EQ(parse_completion(s, R"({"content": "", "tokens": [9], "stop_type": "limit"})").finish, "length");
     EXPECT_THROW(parse_completion(s, "not json"), std::runtime_error);

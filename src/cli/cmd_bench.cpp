@@ -43,7 +43,7 @@ constexpr const char* kBenchProblem = "Find the remainder when $7^{2024}$ is div
 constexpr const char* kNoEndOfThinking = "\x01leap-bench-no-end-of-thinking\x02";
 
 struct BenchFlags {
-    std::string model, preset, model_dir, paths = "4,8", problems = "1,2", depth, out;
+    std::string model, preset, model_dir, paths = "4,8", problems = "1,2", depth, out, server_args;
     int threads = 0, summary_tokens = -1, answer_tokens = -1, top_k = 2;
     bool quick = false, json_out = false, no_ceiling = false, no_openai = false, no_resend = false, no_unified = false;
     uint64_t seed = 1;
@@ -333,6 +333,11 @@ void bench(const BenchFlags& f) {
         json r = run_json(name, kind, layout, n, s, s.batch_tokens - s.padding, plen, shape, peak_rss_bytes(RUSAGE_SELF),
                           problems);
         r["padding"] = s.padding;
+        // Where the wall time went: in llama_decode (with the wait for its outputs), drawing
+        // tokens, and the rest (batches, text, stop strings, routing).
+        r["decode_seconds"] = s.decode_seconds;
+        r["sample_seconds"] = s.sample_seconds;
+        r["decode_calls"] = s.decode_calls;
         rate[name] = r["sampled_per_s"].get<double>();
         by_name[name] = r;
         runs.push_back(r);
@@ -401,6 +406,12 @@ void bench(const BenchFlags& f) {
     // each request, each path's requests rotating over the slots (--no-slot-affinity), so the
     // server re-evaluates what another path left in the slot.
     std::map<int, double> http_rate, resend_rate;
+    std::vector<std::string> server_args;  // --server-args, split at spaces
+    {
+        std::stringstream ss(f.server_args);
+        std::string a;
+        while (ss >> a) server_args.push_back(a);
+    }
     auto over_http = [&](int n, bool affinity) {
         const std::string exe = bin + "/llama-server";
         if (!fs::exists(exe))
@@ -415,12 +426,14 @@ void bench(const BenchFlags& f) {
         // Slot files let the OpenAI backend evaluate each problem's prompt once (--share-prompt).
         const std::string slot_dir = tmp_dir + "/slots";
         fs::create_directories(slot_dir);
+        std::vector<std::string> args = {exe, "-m", model_path, "--host", "127.0.0.1", "--port", std::to_string(port),
+                                         "-np", std::to_string(n), "-c", std::to_string(n * per_path), "--no-kv-unified",
+                                         "-ub", "2048", "-t", std::to_string(threads), "-tb", std::to_string(threads),
+                                         "--no-webui", "--cache-ram", "0", "--slot-save-path", slot_dir};
+        // Added last: llama-server takes the last value of a repeated flag, so these override.
+        for (const std::string& a : server_args) args.push_back(a);
         Child server;
-        spawn(server,
-              {exe, "-m", model_path, "--host", "127.0.0.1", "--port", std::to_string(port), "-np", std::to_string(n),
-               "-c", std::to_string(n * per_path), "--no-kv-unified", "-ub", "2048", "-t", std::to_string(threads), "-tb",
-               std::to_string(threads), "--no-webui", "--cache-ram", "0", "--slot-save-path", slot_dir},
-              log);
+        spawn(server, args, log);
         const std::string url = "http://127.0.0.1:" + std::to_string(port);
         openai::RetryPolicy probe;
         probe.timeout_s = 1;
@@ -458,6 +471,8 @@ void bench(const BenchFlags& f) {
         r["history_reevaluated"] = h.server_prompt_reevaluated;
         r["requests_moved"] = h.requests_moved;
         r["prompt_shares"] = h.prompt_shares;
+        // The server's own time per generated token (its step time, every slot's work included).
+        r["server_ms_per_token"] = h.server_generated > 0 ? h.server_generation_ms / h.server_generated : 0.0;
         r["http"] = h.to_json();
         (affinity ? http_rate : resend_rate)[n] = r["sampled_per_s"].get<double>();
         by_name[name] = r;
@@ -557,6 +572,7 @@ void bench(const BenchFlags& f) {
                   {"prompt_tokens", prompt_len},
                   {"threads", threads},
                   {"seed", w.seed},
+                  {"server_args", f.server_args},
                   {"ignore_eos", true},
                   {"end_of_thinking", "unreachable marker"}}},
                 {"runs", runs},
@@ -583,13 +599,22 @@ void bench(const BenchFlags& f) {
                     r["kv_bytes_per_path"].get<long>() / 1048576.0, r["peak_rss_bytes"].get<long>() / 1048576.0,
                     kinds.c_str());
     }
-    for (const json& r : runs)
+    for (const json& r : runs) {
+        if (r.contains("decode_calls") && r["seconds"].get<double>() > 0 && r["decode_calls"].get<long>() > 0) {
+            const double wall = r["seconds"].get<double>(), dec = r["decode_seconds"].get<double>(),
+                         smp = r["sample_seconds"].get<double>();
+            std::printf("%s: llama_decode %.1f%% of the wall time (%.2f ms a call), sampling %.1f%%, the rest %.1f%%\n",
+                        r["name"].get<std::string>().c_str(), 100 * dec / wall,
+                        1000 * dec / r["decode_calls"].get<long>(), 100 * smp / wall, 100 * (wall - dec - smp) / wall);
+        }
         if (r.contains("server_prompt_evaluated"))
             std::printf("%s: server evaluated %ld prompt tokens (%ld from its cache; %ld history re-evaluated), "
-                        "%ld of %ld requests moved to another slot\n",
+                        "%ld of %ld requests moved to another slot; %.2f ms of server time per generated token\n",
                         r["name"].get<std::string>().c_str(), r["server_prompt_evaluated"].get<long>(),
                         r["server_prompt_cached"].get<long>(), r["history_reevaluated"].get<long>(),
-                        r["requests_moved"].get<long>(), r["http"]["requests"].get<long>());
+                        r["requests_moved"].get<long>(), r["http"]["requests"].get<long>(),
+                        r.value("server_ms_per_token", 0.0));
+    }
     for (const auto& [k, v] : ratios.items()) std::printf("%s: %.3f\n", k.c_str(), v.get<double>());
     for (const json& x : targets["wall_vs_independent"])
         std::printf("wall vs independent, %d paths: LeaP wall %+.1f%%, extra sampled tokens %+.1f%% (evaluated %+.1f%%); "
@@ -624,6 +649,9 @@ void register_bench(CLI::App& app) {
     cmd->add_flag("--no-ceiling", f->no_ceiling, "skip llama-batched-bench");
     cmd->add_flag("--no-openai", f->no_openai, "skip the OpenAI backend over llama-server (slot per path)");
     cmd->add_flag("--no-resend", f->no_resend, "skip the resend pattern (OpenAI backend, no slot affinity)");
+    cmd->add_option("--server-args", f->server_args,
+                    "more llama-server arguments, separated by spaces, after the bench's own (so they override), "
+                    "e.g. \"-t 4\" or \"--backend-sampling\"");
     cmd->add_flag("--no-unified", f->no_unified, "skip the unified KV layout");
     cmd->add_option("-o,--out", f->out, "also write the JSON here");
     cmd->add_flag("--json", f->json_out, "print JSON instead of the table");

@@ -9,7 +9,8 @@ tmp="$LEAP_TEST_TMP/bench_quick"
 rm -rf "$tmp"; mkdir -p "$tmp"
 fail() { echo "FAIL: $*"; exit 1; }
 
-"$LEAP" bench --quick --json -t 1 --model-dir "$tmp" -o "$tmp/copy.json" > "$tmp/bench.json" 2> "$tmp/bench.err" \
+"$LEAP" bench --quick --json -t 1 --model-dir "$tmp" -o "$tmp/copy.json" --server-args "-tb 1" \
+    > "$tmp/bench.json" 2> "$tmp/bench.err" \
     || fail "leap bench --quick failed: $(tail -20 "$tmp/bench.err")"
 
 python3 - "$tmp" <<'PY'
@@ -59,6 +60,14 @@ assert sticky["requests_moved"] == 0 and resend["requests_moved"] > 0, (sticky["
 assert resend["server_prompt_evaluated"] > 1.5 * sticky["server_prompt_evaluated"], \
     (resend["server_prompt_evaluated"], sticky["server_prompt_evaluated"])
 assert resend["history_reevaluated"] > 0, resend
+# Where the time went: in-process, llama_decode and sampling fit in the wall time; over HTTP, the
+# server's own time per generated token.
+for name in ("leap/streams/4", "independent/streams/4"):
+    x = runs[name]
+    assert x["decode_calls"] > 0 and 0 < x["decode_seconds"] <= x["seconds"] and x["sample_seconds"] > 0, x
+    assert x["decode_seconds"] + x["sample_seconds"] <= x["seconds"] * 1.001, x
+for x in (sticky, resend):
+    assert x["server_ms_per_token"] > 0 and x["http"]["timings"]["server_generated"] > 0, x
 # The wall-time target's figures (printed, not asserted: benchmarks only measure).
 tg = d["targets"]
 assert tg["history_reevaluated"] == 0 and isinstance(tg["wall_target_met"], bool), tg
@@ -66,7 +75,12 @@ assert tg["history_reevaluated"] == 0 and isinstance(tg["wall_target_met"], bool
 assert x["paths"] == 4 and x["extra_sampled_share"] > 0 and x["wall_overhead"] > -1, x
 assert abs(x["excess"] - (x["wall_overhead"] - x["extra_sampled_share"] - 0.05)) < 1e-9, x
 assert d["model"]["kv_bytes_per_token"] > 0 and w["prompt_tokens"] > 0
+assert w["server_args"] == "-tb 1", w
 PY
+# Each finished run leaves its line on stderr (a bench cut short keeps its figures).
+for run in leap/streams/4 leap/unified/4/p2 independent/streams/4 ceiling/streams/4 openai/streams/4 resend/streams/4; do
+    grep -q "^bench: $run: [0-9]* sampled, [0-9]* evaluated in .* sampled/s" "$tmp/bench.err" || fail "no progress line for $run"
+done
 # The table form names every run and ratio.
 "$LEAP" bench --quick -t 1 --model-dir "$tmp" --no-openai --no-resend --no-ceiling --problems 1 --depth 2x16 \
     > "$tmp/table.txt" 2>/dev/null \
@@ -75,8 +89,14 @@ grep -q "^leap/streams/4 " "$tmp/table.txt" && grep -q "^leap_vs_independent: " 
     || fail "table: $(cat "$tmp/table.txt")"
 if grep -q "leap_vs_ceiling" "$tmp/table.txt"; then fail "--no-ceiling still reported a ceiling ratio"; fi
 if grep -q "leap_vs_resend\|/p2 " "$tmp/table.txt"; then fail "--no-resend / --problems 1 ignored"; fi
+grep -q "^leap/streams/4: llama_decode [0-9.]*% of the wall time" "$tmp/table.txt" || fail "table lacks the time split"
 grep -q "^wall vs independent, 4 paths: " "$tmp/table.txt" && grep -q "^history re-evaluated (LeaP runs): 0" "$tmp/table.txt" \
     || fail "table lacks the wall-time target: $(cat "$tmp/table.txt")"
 if "$LEAP" bench --quick --depth 3 --no-openai --no-resend --no-ceiling > "$tmp/err.out" 2>&1; then fail "bad --depth accepted"; fi
 grep -q "SEGMENTSxT" "$tmp/err.out" && grep -q "long (8x1024)" "$tmp/err.out" || fail "bad --depth: $(cat "$tmp/err.out")"
+# --server-args reach llama-server: one it does not know stops the bench with the server's words.
+if "$LEAP" bench --quick -t 1 --model-dir "$tmp" --no-resend --no-ceiling --problems 1 --depth 2x16 \
+    --server-args "--no-such-server-flag" > "$tmp/args.out" 2>&1; then fail "an unknown llama-server flag was accepted"; fi
+grep -q "llama-server did not become ready" "$tmp/args.out" && grep -q -- "--no-such-server-flag" "$tmp/args.out" \
+    || fail "bad --server-args: $(tail -5 "$tmp/args.out")"
 echo "ok: leap bench --quick reports every comparison with positive ratios"

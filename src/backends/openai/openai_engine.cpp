@@ -49,7 +49,10 @@ json HttpStats::to_json() const {
             {"prompt_shares", prompt_shares},
             {"slot_restores", slot_restores},
             {"share_requests", share_requests},
-            {"timings", {{"seconds_in_requests", seconds_in_requests}}}};
+            {"timings",
+             {{"seconds_in_requests", seconds_in_requests},
+              {"server_generation_ms", server_generation_ms},
+              {"server_generated", server_generated}}}};
 }
 
 // ---- the request pool: worker threads doing HTTP with retries -----------------------------------
@@ -639,6 +642,10 @@ void OpenAIEngine::on_answer(Job& job) {
         http_.server_prompt_reevaluated += std::max(0L, reply.prompt_evaluated - job.fresh - 1);
     }
     if (reply.prompt_cached >= 0) http_.server_prompt_cached += reply.prompt_cached;
+    if (reply.server_generated > 0 && reply.server_generation_ms >= 0) {
+        http_.server_generated += reply.server_generated;
+        http_.server_generation_ms += reply.server_generation_ms;
+    }
 
     std::vector<Token> toks;
     if (reply.has_token_ids) {

@@ -70,6 +70,10 @@ struct HttpStats {
     long slot_restores = 0;         // slots given a saved prompt
     long share_requests = 0;        // requests made for that (prompt fill, save, restore)
     double seconds_in_requests = 0; // summed over requests (they overlap)
+    // llama-server's own generation time and tokens, summed over the requests that report them:
+    // their ratio is the server's time per step while generating (compare the in-process step).
+    double server_generation_ms = 0;
+    long server_generated = 0;
     nlohmann::json to_json() const;
 };
 

@@ -101,7 +101,8 @@ json completion_body(const ServerInfo& s, const CompletionCall& c) {
         b["return_tokens"] = true;
         if (c.id_slot >= 0) b["id_slot"] = c.id_slot;
         b["response_fields"] = json::array({"content", "tokens", "stop_type", "stopping_word", "truncated",
-                                            "timings/prompt_n", "timings/cache_n"});
+                                            "timings/prompt_n", "timings/cache_n", "timings/predicted_n",
+                                            "timings/predicted_ms"});
         return b;
     }
     if (!s.model.empty()) b["model"] = s.model;
@@ -143,14 +144,19 @@ CompletionReply parse_completion(const ServerInfo& s, const std::string& body) {
         r.finish = stop_type == "eos" || stop_type == "word" ? "stop" : stop_type == "limit" ? "length" : stop_type;
         if (stop_type == "word" && j.contains("stopping_word") && j["stopping_word"].is_string())
             r.matched_stop = j["stopping_word"].get<std::string>();
-        auto timing = [&](const char* key) -> long {
+        // response_fields flattens the paths ("timings/prompt_n"); a server that ignores it nests them.
+        auto timing = [&](const char* key) -> double {
             const std::string flat = std::string("timings/") + key;
-            if (j.contains(flat) && j[flat].is_number()) return j[flat].get<long>();
-            if (j.contains("timings")) return int_or(j["timings"], key, -1);
+            if (j.contains(flat) && j[flat].is_number()) return j[flat].get<double>();
+            if (j.contains("timings") && j["timings"].is_object() && j["timings"].contains(key) &&
+                j["timings"][key].is_number())
+                return j["timings"][key].get<double>();
             return -1;
         };
-        r.prompt_evaluated = timing("prompt_n");
-        r.prompt_cached = timing("cache_n");
+        r.prompt_evaluated = (long)timing("prompt_n");
+        r.prompt_cached = (long)timing("cache_n");
+        r.server_generated = (long)timing("predicted_n");
+        r.server_generation_ms = timing("predicted_ms");
         if (r.finish.empty()) throw std::runtime_error("the answer has no stop_type: " + excerpt(body));
         return r;
     }

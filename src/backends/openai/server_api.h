@@ -60,6 +60,11 @@ struct CompletionReply {
     std::string matched_stop;   // the stop string the server matched, when it says so
     long prompt_evaluated = -1; // prompt tokens the server evaluated (not from its cache), when reported
     long prompt_cached = -1;    // prompt tokens it took from its cache, when reported
+    // llama-server's timings.predicted_n / predicted_ms: tokens it generated for this request and
+    // the time from the first to the last, when reported (its time per token with every slot's
+    // work in the same steps: the server's own step time).
+    long server_generated = -1;
+    double server_generation_ms = -1;
 };
 
 // Parses a 200 answer; throws std::runtime_error saying what is missing.
