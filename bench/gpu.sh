@@ -14,9 +14,10 @@
 # short (default): 16 paths, then the diag runs, then 8 paths. Each size: 1 and 2 problems in
 #   flight, both KV layouts, independent sampling, the ceiling, the OpenAI backend and the resend
 #   pattern, 4 x 256 tokens per path (457 s in all on the H200, the build included).
-# diag: why the OpenAI backend is slower on a GPU than in-process: 8 paths, in-process LeaP and
-#   independent and the OpenAI backend against llama-server as the bench starts it, then with
-#   --backend-sampling, then with 4 CPU threads, then with OMP_WAIT_POLICY=PASSIVE.
+# diag: where the GPU's time goes: 8 paths, in-process LeaP and independent and the OpenAI
+#   backend against llama-server as the bench starts it; then both with --backend-sampling (the
+#   top-k cut on the GPU: leap's engine and llama-server's); then the server with 4 CPU threads;
+#   then everything with OMP_WAIT_POLICY=PASSIVE.
 # long: 16 paths at 16 x 1024 (about 16K tokens per path): LeaP, independent and the ceiling.
 # Everything ends by GPU_SH_BUDGET seconds (default 540) after the start: each run gets what is
 # left, and one that cannot start with a minute left is skipped. Every finished run leaves a
@@ -104,7 +105,7 @@ bench() {
 diag() {
     local d=("${DIAG[@]}" --no-unified --no-ceiling --no-resend)
     bench diag-default "${d[@]}"
-    bench diag-backend-sampling "${d[@]}" --server-args "--backend-sampling"
+    bench diag-backend-sampling "${d[@]}" --backend-sampling --server-args "--backend-sampling"
     bench diag-server-4-threads "${d[@]}" --server-args "-t 4 -tb 4"
     OMP_WAIT_POLICY=PASSIVE bench diag-omp-passive "${d[@]}"
 }

@@ -270,6 +270,41 @@ TEST(LlamaEngine, BatchingDoesNotChangeGreedyResults) {
     EXPECT_EQ(a, texts(run_engine(small_leap(), tiny_batch, two_problems())));
 }
 
+// --backend-sampling: the device cuts each path's top-k and only those candidates come back; the
+// draw stays on the host, so every trace is the same token for token as with host sampling (with
+// the default sampling, greedy, and end-of-generation banned after the device's cut).
+TEST(LlamaEngine, BackendSamplingDrawsTheSameTokens) {
+    EngineOptions host, greedy, banned;
+    host.parallel_problems = 2;
+    greedy.sampling.temperature = 0;
+    banned.sampling.ban_end_of_generation = true;
+    for (const EngineOptions& eo : {host, greedy, banned}) {
+        EngineOptions device = eo;
+        device.backend_sampling = true;
+        const auto a = run_engine(small_leap(), eo, two_problems());
+        const auto b = run_engine(small_leap(), device, two_problems());
+        ASSERT_EQ(a.traces.size(), 2u);
+        EXPECT_EQ(dump(strip_timings(a.traces)), dump(strip_timings(b.traces)))
+            << "temperature " << eo.sampling.temperature << ", ban " << eo.sampling.ban_end_of_generation;
+        EXPECT_EQ(a.stats.sampled, b.stats.sampled);
+        // The device really cut them (not a silent fall back to the host).
+        EXPECT_EQ(a.stats.device_cut_draws, 0);
+        EXPECT_EQ(b.stats.device_cut_draws, b.stats.sampled);
+        EXPECT_EQ(b.stats.history_reevaluated, 0);
+        EXPECT_EQ(b.left_in_cache, 0);
+    }
+    // Without a top-k the device would have to send the whole vocabulary: refused, by name.
+    EngineOptions no_top_k;
+    no_top_k.sampling.top_k = 0;
+    no_top_k.backend_sampling = true;
+    try {
+        run_engine(small_leap(), no_top_k, two_problems());
+        FAIL() << "--backend-sampling without top-k was accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--backend-sampling needs top-k"), std::string::npos) << e.what();
+    }
+}
+
 TEST(LlamaEngine, ContextOverflowForcesAnswerInsteadOfCrashing) {
     RunConfig c = small_leap();
     c.segment_tokens = 400;  // far more than fits

@@ -2,6 +2,8 @@
 // maximum). The chain must then draw exactly what it draws from the whole vocabulary.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "backends/llama/model.h"
@@ -37,6 +39,37 @@ TEST(Sampling, TopCandidatesAreTheHighestLogitsInOrder) {
     top_candidates(logits.data(), (int)logits.size(), 2, &banned, out);
     EXPECT_EQ(out[0].id, 1);
     EXPECT_EQ(out[1].id, 3);
+}
+
+// Backend sampling: the device's top-(k + banned) in its own order, put in the host's order
+// with the banned dropped, is the host's top-k list exactly.
+TEST(Sampling, DeviceCandidatesEqualTopCandidates) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> normal(0.0f, 2.0f);
+    const int n_vocab = 5000, k = 40;
+    std::vector<float> logits(n_vocab);
+    for (float& l : logits) l = std::round(normal(rng) * 8) / 8;  // coarse: ties happen
+    std::vector<char> banned(n_vocab, 0);
+    std::vector<llama_token_data> all;
+    for (int t = 0; t < n_vocab; ++t) all.push_back({t, logits[t], 0.0f});
+    std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); });
+    banned[all[0].id] = banned[all[3].id] = 1;  // the best and the fourth
+    for (const std::vector<char>* ban : {(const std::vector<char>*)nullptr, (const std::vector<char>*)&banned}) {
+        std::vector<llama_token_data> want, got;
+        top_candidates(logits.data(), n_vocab, k, ban, want);
+        // What the device sends: its top k + 2, in an order of its own (here: shuffled).
+        std::vector<llama_token> ids;
+        std::vector<float> device_logits;
+        for (int i = 0; i < k + 2; ++i) ids.push_back(all[i].id);
+        std::shuffle(ids.begin(), ids.end(), rng);
+        for (llama_token t : ids) device_logits.push_back(logits[t]);
+        device_candidates(ids.data(), device_logits.data(), (int)ids.size(), k, ban, got);
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < want.size(); ++i) {
+            EXPECT_EQ(got[i].id, want[i].id) << i;
+            EXPECT_EQ(got[i].logit, want[i].logit) << i;
+        }
+    }
 }
 
 TEST(Sampling, ChainDrawsTheSameFromTopCandidatesAsFromTheWholeVocabulary) {

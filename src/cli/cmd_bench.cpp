@@ -45,7 +45,8 @@ constexpr const char* kNoEndOfThinking = "\x01leap-bench-no-end-of-thinking\x02"
 struct BenchFlags {
     std::string model, preset, model_dir, paths = "4,8", problems = "1,2", depth, out, server_args;
     int threads = 0, summary_tokens = -1, answer_tokens = -1, top_k = 2;
-    bool quick = false, json_out = false, no_ceiling = false, no_openai = false, no_resend = false, no_unified = false;
+    bool quick = false, json_out = false, no_ceiling = false, no_openai = false, no_resend = false, no_unified = false,
+         backend_sampling = false;
     uint64_t seed = 1;
 };
 
@@ -301,6 +302,7 @@ void bench(const BenchFlags& f) {
     EngineOptions eo;
     eo.threads = threads;
     eo.sampling.ban_end_of_generation = true;
+    eo.backend_sampling = f.backend_sampling;
 
     ModelOptions mo;
     mo.path = model_path;
@@ -338,6 +340,7 @@ void bench(const BenchFlags& f) {
         r["decode_seconds"] = s.decode_seconds;
         r["sample_seconds"] = s.sample_seconds;
         r["decode_calls"] = s.decode_calls;
+        r["device_cut_draws"] = s.device_cut_draws;
         rate[name] = r["sampled_per_s"].get<double>();
         by_name[name] = r;
         runs.push_back(r);
@@ -573,6 +576,7 @@ void bench(const BenchFlags& f) {
                   {"threads", threads},
                   {"seed", w.seed},
                   {"server_args", f.server_args},
+                  {"backend_sampling", f.backend_sampling},
                   {"ignore_eos", true},
                   {"end_of_thinking", "unreachable marker"}}},
                 {"runs", runs},
@@ -649,6 +653,8 @@ void register_bench(CLI::App& app) {
     cmd->add_flag("--no-ceiling", f->no_ceiling, "skip llama-batched-bench");
     cmd->add_flag("--no-openai", f->no_openai, "skip the OpenAI backend over llama-server (slot per path)");
     cmd->add_flag("--no-resend", f->no_resend, "skip the resend pattern (OpenAI backend, no slot affinity)");
+    cmd->add_flag("--backend-sampling", f->backend_sampling,
+                  "in-process runs: each path's top-k cut on the model's device (llama.cpp backend sampling)");
     cmd->add_option("--server-args", f->server_args,
                     "more llama-server arguments, separated by spaces, after the bench's own (so they override), "
                     "e.g. \"-t 4\" or \"--backend-sampling\"");

@@ -66,6 +66,9 @@ void EngineFlags::add_to(CLI::App* app) {
         ->capture_default_str();
     app->add_option("--cache-type-v,--ctv", engine.cache_type_v,
                     "KV cache type of values (quantized values need flash attention)")->capture_default_str();
+    app->add_flag("--backend-sampling", engine.backend_sampling,
+                  "--backend llama: cut each path's top-k on the model's device (llama.cpp backend sampling, "
+                  "experimental) so only k candidates per step come back; the same tokens as without");
     app->add_option("-g,--n-gpu-layers", n_gpu_layers, "layers on the GPU (-1: all)")->capture_default_str();
     app->add_option("--backend", backend, "llama (in-process) | openai (OpenAI-compatible servers: vLLM, SGLang, llama-server)")
         ->check(CLI::IsMember({"llama", "openai"}))

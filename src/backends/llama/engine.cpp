@@ -77,6 +77,7 @@ nlohmann::json EngineStats::to_json() const {
             {"mean_batch", decode_calls ? (double)batch_tokens / decode_calls : 0.0},
             {"kv_full_events", kv_full_events},
             {"sampled", sampled},
+            {"device_cut_draws", device_cut_draws},
             {"timings",
              {{"seconds", seconds},
               {"decode_seconds", decode_seconds},
@@ -148,6 +149,31 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     const int n_vocab = llama_vocab_n_tokens(model_.vocab());
     eog_.assign(n_vocab, 0);
     for (llama_token t = 0; t < n_vocab; ++t) eog_[t] = llama_vocab_is_eog(model_.vocab(), t) ? 1 : 0;
+    if (opt_.backend_sampling) attach_device_samplers(n_seq);
+}
+
+void LlamaEngine::attach_device_samplers(int n_seq) {
+    const int n_vocab = llama_vocab_n_tokens(model_.vocab());
+    device_k_max_ = candidates_needed(opt_.sampling, n_vocab);
+    if (device_k_max_ <= 0)
+        throw Error("--backend-sampling needs top-k sampling (or greedy): the device sends back only each path's "
+                    "top-k candidates; set --top-k");
+    device_k_ = std::min(n_vocab, device_k_max_ + (int)std::count(eog_.begin(), eog_.end(), 1));
+    for (int s = 0; s < n_seq; ++s) {
+        llama_sampler_chain_params p = llama_sampler_chain_default_params();
+        p.no_perf = true;
+        SamplerPtr chain(llama_sampler_chain_init(p));
+        llama_sampler_chain_add(chain.get(), llama_sampler_init_top_k(device_k_));
+        if (!llama_set_sampler(ctx_, s, chain.get())) {
+            // The device cannot run it: every sequence samples on the host as without the option.
+            for (int r = 0; r < s; ++r) llama_set_sampler(ctx_, r, nullptr);
+            device_samplers_.clear();
+            std::fprintf(stderr, "leap: --backend-sampling: llama.cpp cannot run top-k on this model's device; "
+                                 "sampling on the host\n");
+            return;
+        }
+        device_samplers_.push_back(std::move(chain));
+    }
 }
 
 LlamaEngine::~LlamaEngine() {
@@ -194,6 +220,13 @@ std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunCo
 
 bool LlamaEngine::start(Submission sub, Ticket* ticket) {
     sub.config.validate();
+    if (!device_samplers_.empty()) {
+        const int k = candidates_needed(sub.sampling, llama_vocab_n_tokens(model_.vocab()));
+        if (k <= 0 || k > device_k_max_)
+            throw Error("problem '" + sub.problem.id + "': with --backend-sampling a problem's sampling must keep at most the " +
+                        std::to_string(device_k_max_) + " candidates the engine was started with (top-k " +
+                        (k <= 0 ? std::string("off") : std::to_string(k)) + " asked)");
+    }
     const int n_paths = sub.config.n_paths;
     if (n_paths > n_sequences())
         throw Error(std::to_string(n_paths) + " paths do not fit in the engine's " + std::to_string(n_sequences()) +
@@ -441,7 +474,14 @@ void LlamaEngine::share_prompt_if_done(Slot& slot) {
 
 void LlamaEngine::sample_all() {
     const auto t0 = Clock::now();
-    struct Pick { Slot* slot; int path; const float* logits; llama_token token; };
+    struct Pick {
+        Slot* slot;
+        int path;
+        const float* logits;  // the whole vocabulary's, or the device's candidates' (backend sampling)
+        const llama_token* ids = nullptr;  // backend sampling: the candidates
+        int n_ids = 0;
+        llama_token token = LLAMA_TOKEN_NULL;
+    };
     std::vector<Pick> picks;
     for (auto& sp : slots_) {
         if (!sp->run) continue;
@@ -449,7 +489,16 @@ void LlamaEngine::sample_all() {
             PathState& ps = sp->paths[i];
             if (!ps.active || ps.row < 0) continue;
             // Fetched one by one: the first call synchronizes and puts llama.cpp's outputs in order.
-            picks.push_back({sp.get(), i, llama_get_logits_ith(ctx_, ps.row), LLAMA_TOKEN_NULL});
+            if (!device_samplers_.empty()) {
+                const int n = (int)llama_get_sampled_candidates_count_ith(ctx_, ps.row);
+                const llama_token* ids = llama_get_sampled_candidates_ith(ctx_, ps.row);
+                const float* l = llama_get_sampled_logits_ith(ctx_, ps.row);
+                if (!ids || !l || n <= 0 || (int)llama_get_sampled_logits_count_ith(ctx_, ps.row) != n)
+                    throw Error("backend sampling: llama.cpp returned no candidates for a path's step");
+                picks.push_back({sp.get(), i, l, ids, n});
+            } else {
+                picks.push_back({sp.get(), i, llama_get_logits_ith(ctx_, ps.row)});
+            }
             ps.row = -1;
         }
     }
@@ -465,7 +514,11 @@ void LlamaEngine::sample_all() {
         const SamplingOptions& so = pk.slot->sampling;
         const int k_needed = candidates_needed(so, n_vocab);
         bool sorted = false;
-        if (k_needed > 0) {
+        if (pk.ids) {
+            // The device's top-k, in the host path's order, without banned tokens: the same list.
+            device_candidates(pk.ids, pk.logits, pk.n_ids, k_needed, so.ban_end_of_generation ? &eog_ : nullptr, cur);
+            sorted = true;
+        } else if (k_needed > 0) {
             // Only what the chain can keep (its top-k, or greedy's maximum): same token, one pass.
             top_candidates(pk.logits, n_vocab, k_needed, so.ban_end_of_generation ? &eog_ : nullptr, cur);
             sorted = true;
@@ -479,6 +532,7 @@ void LlamaEngine::sample_all() {
         llama_sampler_accept(ps.sampler.get(), pk.token);
     }
     stats_.sample_seconds += seconds_since(t0);
+    if (!device_samplers_.empty()) stats_.device_cut_draws += n;
     for (const Pick& pk : picks) accept_token(*pk.slot, pk.path, pk.token);
 }
 

@@ -37,6 +37,11 @@ struct EngineOptions {
     std::string cache_type_k = "f16";  // KV cache types, as llama.cpp's -ctk/-ctv: f32, f16, bf16, q8_0, ...
     std::string cache_type_v = "f16";
     SamplingOptions sampling;
+    // llama.cpp's backend sampling (experimental there): each step's top-k of every path runs on
+    // the model's device and only those candidates come back, not the whole vocabulary's logits.
+    // The draw stays on the host with the same chain, so the tokens are the same as without. Needs
+    // top-k sampling (or greedy) with k at most `sampling`'s; on a CPU it only costs time.
+    bool backend_sampling = false;
 };
 
 struct EngineStats {
@@ -53,6 +58,7 @@ struct EngineStats {
     double seconds = 0;
     double decode_seconds = 0;         // inside llama_decode (and the wait for its logits)
     double sample_seconds = 0;         // drawing tokens from the logits
+    long device_cut_draws = 0;         // draws from candidates the device cut (--backend-sampling)
     nlohmann::json to_json() const;
 };
 
@@ -122,6 +128,7 @@ private:
     void start_requests(Slot& slot);
     void finish_request(Slot& slot, int path, StopReason reason);
     void share_prompt_if_done(Slot& slot);
+    void attach_device_samplers(int n_seq);
     void sample_all();
     void accept_token(Slot& slot, int path, llama_token t);
     bool build_and_decode();
@@ -136,6 +143,11 @@ private:
     llama_batch batch_{};
     int n_ctx_seq_ = 0;
     int sampling_threads_ = 1;
+    // Backend sampling: the device's chain per sequence (a top-k of device_k_), kept alive for
+    // the context; empty when off. device_k_ covers the largest k a submission may ask for plus
+    // every end-of-generation token (they may be banned after the device's cut).
+    std::vector<SamplerPtr> device_samplers_;
+    int device_k_ = 0, device_k_max_ = 0;
     std::vector<std::unique_ptr<Slot>> slots_;  // a slot is free when it has no run
     std::vector<char> seq_free_;
     std::vector<char> eog_;  // end-of-generation tokens (banned with --ignore-eos)

@@ -59,4 +59,15 @@ void top_candidates(const float* logits, int n_vocab, int k, const std::vector<c
     std::sort_heap(out.begin(), out.end(), worse);  // best first
 }
 
+void device_candidates(const llama_token* ids, const float* logits, int n, int k, const std::vector<char>* banned,
+                       std::vector<llama_token_data>& out) {
+    out.clear();
+    for (int i = 0; i < n; ++i)
+        if (!banned || !(*banned)[ids[i]]) out.push_back({ids[i], logits[i], 0.0f});
+    std::sort(out.begin(), out.end(), [](const llama_token_data& a, const llama_token_data& b) {
+        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+    });
+    if ((int)out.size() > k) out.resize(k);
+}
+
 }  // namespace leap

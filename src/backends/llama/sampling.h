@@ -36,4 +36,11 @@ int candidates_needed(const SamplingOptions& opt, int n_vocab);
 void top_candidates(const float* logits, int n_vocab, int k, const std::vector<char>* banned,
                     std::vector<llama_token_data>& out);
 
+// The same list from candidates the device already cut (backend sampling: n ids with their
+// logits, in any order): banned ones dropped, ordered as top_candidates orders, the first k
+// kept. Equal to top_candidates over the whole vocabulary when the device kept at least k plus
+// the number of banned tokens.
+void device_candidates(const llama_token* ids, const float* logits, int n, int k, const std::vector<char>* banned,
+                       std::vector<llama_token_data>& out);
+
 }  // namespace leap
