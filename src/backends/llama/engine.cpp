@@ -158,12 +158,13 @@ void LlamaEngine::attach_device_samplers(int n_seq) {
     if (device_k_max_ <= 0)
         throw Error("--backend-sampling needs top-k sampling (or greedy): the device sends back only each path's "
                     "top-k candidates; set --top-k");
-    device_k_ = std::min(n_vocab, device_k_max_ + (int)std::count(eog_.begin(), eog_.end(), 1));
+    // Every end-of-generation token too: they may be banned after the device's cut.
+    const int device_k = std::min(n_vocab, device_k_max_ + (int)std::count(eog_.begin(), eog_.end(), 1));
     for (int s = 0; s < n_seq; ++s) {
         llama_sampler_chain_params p = llama_sampler_chain_default_params();
         p.no_perf = true;
         SamplerPtr chain(llama_sampler_chain_init(p));
-        llama_sampler_chain_add(chain.get(), llama_sampler_init_top_k(device_k_));
+        llama_sampler_chain_add(chain.get(), llama_sampler_init_top_k(device_k));
         if (!llama_set_sampler(ctx_, s, chain.get())) {
             // The device cannot run it: every sequence samples on the host as without the option.
             for (int r = 0; r < s; ++r) llama_set_sampler(ctx_, r, nullptr);

@@ -143,11 +143,10 @@ private:
     llama_batch batch_{};
     int n_ctx_seq_ = 0;
     int sampling_threads_ = 1;
-    // Backend sampling: the device's chain per sequence (a top-k of device_k_), kept alive for
-    // the context; empty when off. device_k_ covers the largest k a submission may ask for plus
-    // every end-of-generation token (they may be banned after the device's cut).
+    // Backend sampling: the device's chain per sequence (a top-k), kept alive for the context;
+    // empty when off. device_k_max_: the largest k a submission may ask for.
     std::vector<SamplerPtr> device_samplers_;
-    int device_k_ = 0, device_k_max_ = 0;
+    int device_k_max_ = 0;
     std::vector<std::unique_ptr<Slot>> slots_;  // a slot is free when it has no run
     std::vector<char> seq_free_;
     std::vector<char> eog_;  // end-of-generation tokens (banned with --ignore-eos)

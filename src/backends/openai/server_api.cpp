@@ -49,6 +49,11 @@ long int_or(const json& j, const char* key, long def) {
     auto it = j.find(key);
     return it != j.end() && it->is_number_integer() ? it->get<long>() : def;
 }
+double number_or(const json& j, const char* key, double def) {
+    if (!j.is_object()) return def;
+    auto it = j.find(key);
+    return it != j.end() && it->is_number() ? it->get<double>() : def;
+}
 }  // namespace
 
 ServerInfo server_info_from(ServerKind requested, int props_status, const std::string& props_body, int models_status,
@@ -148,10 +153,7 @@ CompletionReply parse_completion(const ServerInfo& s, const std::string& body) {
         auto timing = [&](const char* key) -> double {
             const std::string flat = std::string("timings/") + key;
             if (j.contains(flat) && j[flat].is_number()) return j[flat].get<double>();
-            if (j.contains("timings") && j["timings"].is_object() && j["timings"].contains(key) &&
-                j["timings"][key].is_number())
-                return j["timings"][key].get<double>();
-            return -1;
+            return j.contains("timings") ? number_or(j["timings"], key, -1) : -1;
         };
         r.prompt_evaluated = (long)timing("prompt_n");
         r.prompt_cached = (long)timing("cache_n");
