@@ -361,6 +361,32 @@ TEST(LlamaEngine, IndependentAndUnifiedLayoutRun) {
     EXPECT_EQ(r.left_in_cache, 0);
 }
 
+// The mean depth of the decode steps (leap bench matches llama-batched-bench's depth to it): each
+// sampled token fed back sits after the prompt, and a LeaP path's steps sit deeper than an
+// independent path's, since its summaries and its peers' stay in its context.
+TEST(LlamaEngine, MeanStepDepthIsPastThePromptAndDeeperForLeap) {
+    EngineOptions eo;
+    eo.sampling.ban_end_of_generation = true;
+    const std::vector<Problem> one = {two_problems()[0]};
+    RunConfig ind_cfg = small_leap();
+    ind_cfg.method = Method::Independent;
+    const auto ind = run_engine(ind_cfg, eo, one);
+    const auto leap = run_engine(small_leap(), eo, one);
+    for (const EngineRun* r : {&ind, &leap}) {
+        const EngineStats& s = r->stats;
+        ASSERT_GT(s.step_tokens, 0);
+        EXPECT_LE(s.step_tokens, s.sampled);
+        const double mean = s.step_depth_sum / s.step_tokens;
+        const long per_path = (s.sampled + s.tokens[(size_t)TokenKind::Injected]) / 3;
+        EXPECT_GE(mean, r->prompt_tokens);
+        EXPECT_LT(mean, r->prompt_tokens + per_path);
+    }
+    // Independent paths never branch off: steps_tokens is all but the last token of each path's
+    // reasoning and answer, at consecutive positions.
+    EXPECT_GE(ind.stats.step_tokens, ind.stats.sampled - 3 * 2);
+    EXPECT_GT(leap.stats.step_depth_sum / leap.stats.step_tokens, ind.stats.step_depth_sum / ind.stats.step_tokens);
+}
+
 TEST(LlamaEngine, TooManyProblemsInFlightRunFewerAtOnce) {
     // 3 paths x 100 problems in flight would need 300 sequences (llama.cpp allows 256 per
     // context): the engine runs 85 at once instead of refusing; 257 paths cannot run at all.

@@ -45,7 +45,7 @@ constexpr const char* kNoEndOfThinking = "\x01leap-bench-no-end-of-thinking\x02"
 struct BenchFlags {
     std::string model, preset, model_dir, paths = "4,8", problems = "1,2", depth, out, server_args;
     int threads = 0, summary_tokens = -1, answer_tokens = -1, top_k = 2;
-    bool quick = false, json_out = false, no_ceiling = false, no_openai = false, no_resend = false, no_unified = false,
+    bool quick = false, json_out = false, no_ceiling = false, no_ceiling_at_depth = false, no_openai = false, no_resend = false, no_unified = false,
          backend_sampling = false;
     uint64_t seed = 1;
 };
@@ -341,6 +341,7 @@ void bench(const BenchFlags& f) {
         r["sample_seconds"] = s.sample_seconds;
         r["decode_calls"] = s.decode_calls;
         r["device_cut_draws"] = s.device_cut_draws;
+        r["mean_step_depth"] = s.step_tokens ? s.step_depth_sum / s.step_tokens : 0.0;
         rate[name] = r["sampled_per_s"].get<double>();
         by_name[name] = r;
         runs.push_back(r);
@@ -357,49 +358,62 @@ void bench(const BenchFlags& f) {
     }
 
     // c) llama.cpp's ceiling: llama-batched-bench, batch = N, prompt = the LeaP prompt (shared),
-    // generation = the depth.
-    std::map<int, double> ceiling, ceiling_prompt;
-    if (!f.no_ceiling) {
+    // generation = the depth. Then the same at LeaP's depth: a LeaP path keeps its peers'
+    // summaries, so its decode steps attend over a deeper context than an independent path's; the
+    // second run's prompt is chosen so that its decode steps' mean position equals LeaP's.
+    std::map<int, double> ceiling, ceiling_prompt, deep_ceiling, deep_ceiling_prompt;
+    auto batched_bench = [&](int n, long npp, int tg, const std::string& name) {
         const std::string exe = bin + "/llama-batched-bench";
         if (!fs::exists(exe)) throw Error("llama-batched-bench not found beside leap (" + exe + "); --no-ceiling skips it");
+        note("llama-batched-bench, " + std::to_string(n) + " sequences, prompt " + std::to_string(npp) + ", generation " +
+             std::to_string(tg));
+        const std::string cmd = shell_quote(exe) + " -m " + shell_quote(model_path) + " -c " +
+                                std::to_string(n * (npp + tg + 64)) + " -b 2048 -ub 512 -npp " + std::to_string(npp) +
+                                " -ntg " + std::to_string(tg) + " -npl " + std::to_string(n) + " -pps -no-kvu -t " +
+                                std::to_string(threads) + " --output-format jsonl 2>" +
+                                shell_quote(tmp_dir + "/batched.log");
+        FILE* p = ::popen(cmd.c_str(), "r");
+        if (!p) throw Error("cannot run " + exe);
+        std::string out;
+        char buf[4096];
+        size_t got;
+        while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
+        const int rc = ::pclose(p);
+        json row;
+        std::stringstream ss(out);
+        std::string line;
+        while (std::getline(ss, line))
+            if (!line.empty() && line[0] == '{') row = json::parse(line, nullptr, false);
+        if (rc != 0 || !row.is_object() || !row.contains("speed_tg"))
+            throw Error("llama-batched-bench failed: " + tail_of(tmp_dir + "/batched.log"));
+        EngineStats s;
+        s.sampled = (long)n * tg;
+        s.seconds = row.value("t", 0.0);
+        s.tokens[(size_t)TokenKind::Prompt] = npp;
+        s.tokens[(size_t)TokenKind::Reasoning] = s.sampled;
+        json r = run_json(name, "ceiling", "streams", n, s, npp + s.sampled, npp, shape, peak_rss_bytes(RUSAGE_CHILDREN));
+        r["decode_per_s"] = row.value("speed_tg", 0.0);
+        r["prompt_per_s"] = row.value("speed_pp", 0.0);
+        r["mean_batch"] = n;
+        r["mean_step_depth"] = npp + (tg - 1) / 2.0;
+        r["batched_bench"] = row;
+        runs.push_back(r);
+        note(run_line(r));
+        return r;
+    };
+    if (!f.no_ceiling) {
+        const int tg = w.segments * w.t;
         for (int n : sizes) {
-            const int tg = w.segments * w.t;
-            note("llama-batched-bench, " + std::to_string(n) + " sequences, prompt " + std::to_string(prompt_len) +
-                 ", generation " + std::to_string(tg));
-            const std::string cmd = shell_quote(exe) + " -m " + shell_quote(model_path) + " -c " +
-                                    std::to_string(n * (prompt_len + tg + 64)) + " -b 2048 -ub 512 -npp " +
-                                    std::to_string(prompt_len) + " -ntg " + std::to_string(tg) + " -npl " +
-                                    std::to_string(n) + " -pps -no-kvu -t " + std::to_string(threads) +
-                                    " --output-format jsonl 2>" + shell_quote(tmp_dir + "/batched.log");
-            FILE* p = ::popen(cmd.c_str(), "r");
-            if (!p) throw Error("cannot run " + exe);
-            std::string out;
-            char buf[4096];
-            size_t got;
-            while ((got = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, got);
-            const int rc = ::pclose(p);
-            json row;
-            std::stringstream ss(out);
-            std::string line;
-            while (std::getline(ss, line))
-                if (!line.empty() && line[0] == '{') row = json::parse(line, nullptr, false);
-            if (rc != 0 || !row.is_object() || !row.contains("speed_tg"))
-                throw Error("llama-batched-bench failed: " + tail_of(tmp_dir + "/batched.log"));
-            EngineStats s;
-            s.sampled = (long)n * tg;
-            s.seconds = row.value("t", 0.0);
-            s.tokens[(size_t)TokenKind::Prompt] = prompt_len;
-            s.tokens[(size_t)TokenKind::Reasoning] = s.sampled;
-            json r = run_json("ceiling/streams/" + std::to_string(n), "ceiling", "streams", n, s, prompt_len + s.sampled,
-                              prompt_len, shape, peak_rss_bytes(RUSAGE_CHILDREN));
-            r["decode_per_s"] = row.value("speed_tg", 0.0);
-            r["prompt_per_s"] = row.value("speed_pp", 0.0);
-            r["mean_batch"] = n;
-            r["batched_bench"] = row;
+            const json r = batched_bench(n, prompt_len, tg, "ceiling/streams/" + std::to_string(n));
             ceiling[n] = r["decode_per_s"].get<double>();
             ceiling_prompt[n] = r["prompt_per_s"].get<double>();
-            runs.push_back(r);
-            note(run_line(r));
+        }
+        for (int n : f.no_ceiling_at_depth ? std::vector<int>{} : sizes) {
+            const double leap_depth = by_name["leap/streams/" + std::to_string(n)].value("mean_step_depth", 0.0);
+            const long npp = std::max(prompt_len, std::lround(leap_depth - (tg - 1) / 2.0));
+            const json r = batched_bench(n, npp, tg, "ceiling_at_depth/streams/" + std::to_string(n));
+            deep_ceiling[n] = r["decode_per_s"].get<double>();
+            deep_ceiling_prompt[n] = r["prompt_per_s"].get<double>();
         }
     }
 
@@ -504,14 +518,23 @@ void bench(const BenchFlags& f) {
     // what LeaP sampled at its N-sequence decode rate, over LeaP's wall time. The ratio above
     // compares LeaP's sampled rate with a pure decode rate, so every injected token counts
     // against LeaP there.
-    if (!ceiling.empty())
-        ratios["leap_vs_ceiling_same_work"] = worst([&](int n) {
+    auto same_work = [&](std::map<int, double>& decode, std::map<int, double>& prompt) {
+        return worst([&](int n) {
             const json& a = by_name["leap/streams/" + std::to_string(n)];
-            if (ceiling[n] <= 0 || ceiling_prompt[n] <= 0 || a.is_null()) return 0.0;
+            if (decode[n] <= 0 || prompt[n] <= 0 || a.is_null()) return 0.0;
             const double sampled = a["sampled"].get<long>(), fed = a["evaluated"].get<long>() - sampled;
-            const double ceiling_s = fed / ceiling_prompt[n] + sampled / ceiling[n];
+            const double ceiling_s = fed / prompt[n] + sampled / decode[n];
             return ceiling_s / a["seconds"].get<double>();
         });
+    };
+    if (!ceiling.empty()) ratios["leap_vs_ceiling_same_work"] = same_work(ceiling, ceiling_prompt);
+    // The same two against the ceiling at LeaP's depth: what is left is LeaP's prefill of the
+    // text it injects (first) and the engine's own overhead (second).
+    if (!deep_ceiling.empty()) {
+        ratios["leap_vs_ceiling_at_depth"] =
+            worst([&](int n) { return deep_ceiling[n] > 0 ? leap_rate(n) / deep_ceiling[n] : 0; });
+        ratios["leap_vs_ceiling_at_depth_same_work"] = same_work(deep_ceiling, deep_ceiling_prompt);
+    }
     ratios["leap_vs_independent"] = worst([&](int n) {
         const double ind = rate["independent/streams/" + std::to_string(n)];
         return ind > 0 ? leap_rate(n) / ind : 0;
@@ -591,13 +614,13 @@ void bench(const BenchFlags& f) {
                 "%d threads\n",
                 model_path.c_str(), shape.n_layer, shape.n_head_kv, shape.kv_bytes_per_token(), w.segments, w.t, prompt_len,
                 threads);
-    std::printf("%-24s %8s %9s %11s %11s %8s %11s %10s  %s\n", "run", "seconds", "sampled", "sampled t/s", "eval t/s",
+    std::printf("%-28s %8s %9s %11s %11s %8s %11s %10s  %s\n", "run", "seconds", "sampled", "sampled t/s", "eval t/s",
                 "batch", "KV/path MiB", "peak MiB", "tokens by kind (prompt/reasoning/summary/injected/answer)");
     for (const json& r : runs) {
         std::string kinds;
         for (const char* k : {"prompt", "reasoning", "summary", "injected", "answer"})
             kinds += (kinds.empty() ? "" : "/") + std::to_string(r["tokens"].value(k, 0L));
-        std::printf("%-24s %8.2f %9ld %11.1f %11.1f %8.1f %11.1f %10.0f  %s\n", r["name"].get<std::string>().c_str(),
+        std::printf("%-28s %8.2f %9ld %11.1f %11.1f %8.1f %11.1f %10.0f  %s\n", r["name"].get<std::string>().c_str(),
                     r["seconds"].get<double>(), r["sampled"].get<long>(), r["sampled_per_s"].get<double>(),
                     r["evaluated_per_s"].get<double>(), r["mean_batch"].get<double>(),
                     r["kv_bytes_per_path"].get<long>() / 1048576.0, r["peak_rss_bytes"].get<long>() / 1048576.0,
@@ -607,9 +630,11 @@ void bench(const BenchFlags& f) {
         if (r.contains("decode_calls") && r["seconds"].get<double>() > 0 && r["decode_calls"].get<long>() > 0) {
             const double wall = r["seconds"].get<double>(), dec = r["decode_seconds"].get<double>(),
                          smp = r["sample_seconds"].get<double>();
-            std::printf("%s: llama_decode %.1f%% of the wall time (%.2f ms a call), sampling %.1f%%, the rest %.1f%%\n",
+            std::printf("%s: llama_decode %.1f%% of the wall time (%.2f ms a call), sampling %.1f%%, the rest %.1f%%; "
+                        "decode steps at mean depth %.0f\n",
                         r["name"].get<std::string>().c_str(), 100 * dec / wall,
-                        1000 * dec / r["decode_calls"].get<long>(), 100 * smp / wall, 100 * (wall - dec - smp) / wall);
+                        1000 * dec / r["decode_calls"].get<long>(), 100 * smp / wall, 100 * (wall - dec - smp) / wall,
+                        r.value("mean_step_depth", 0.0));
         }
         if (r.contains("server_prompt_evaluated"))
             std::printf("%s: server evaluated %ld prompt tokens (%ld from its cache; %ld history re-evaluated), "
@@ -651,6 +676,8 @@ void register_bench(CLI::App& app) {
     cmd->add_option("--seed", f->seed, "sampling seed")->capture_default_str();
     cmd->add_flag("--quick", f->quick, "one size, small depth, tiny model: a smoke run");
     cmd->add_flag("--no-ceiling", f->no_ceiling, "skip llama-batched-bench");
+    cmd->add_flag("--no-ceiling-at-depth", f->no_ceiling_at_depth,
+                  "skip the second llama-batched-bench run, at the mean context depth of LeaP's decode steps");
     cmd->add_flag("--no-openai", f->no_openai, "skip the OpenAI backend over llama-server (slot per path)");
     cmd->add_flag("--no-resend", f->no_resend, "skip the resend pattern (OpenAI backend, no slot affinity)");
     cmd->add_flag("--backend-sampling", f->backend_sampling,

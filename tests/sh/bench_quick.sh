@@ -19,11 +19,12 @@ tmp = sys.argv[1]
 d = json.load(open(f"{tmp}/bench.json"))
 assert json.load(open(f"{tmp}/copy.json")) == d, "-o wrote something else than --json printed"
 r = d["ratios"]
-for k in ("leap_vs_ceiling", "leap_vs_independent", "leap_vs_resend", "openai_vs_inprocess"):
+for k in ("leap_vs_ceiling", "leap_vs_independent", "leap_vs_resend", "openai_vs_inprocess", "leap_vs_ceiling_same_work",
+          "leap_vs_ceiling_at_depth", "leap_vs_ceiling_at_depth_same_work"):
     assert isinstance(r.get(k), (int, float)) and r[k] > 0, (k, r)
 runs = {x["name"]: x for x in d["runs"]}
 for name in ("leap/streams/4", "leap/unified/4", "leap/streams/4/p2", "leap/unified/4/p2", "independent/streams/4",
-             "ceiling/streams/4", "openai/streams/4", "resend/streams/4"):
+             "ceiling/streams/4", "ceiling_at_depth/streams/4", "openai/streams/4", "resend/streams/4"):
     assert name in runs, (name, sorted(runs))
 fields = ("kind", "layout", "paths", "problems", "seconds", "sampled", "evaluated", "sampled_per_s", "evaluated_per_s", "tokens",
           "history_reevaluated", "mean_batch", "tokens_per_path", "kv_bytes_per_path", "peak_rss_bytes")
@@ -46,6 +47,14 @@ assert ind["tokens"]["reasoning"] == 4 * seg * t and ind["tokens"]["summary"] ==
 assert runs["openai/streams/4"]["tokens"] == leap["tokens"] or runs["openai/streams/4"]["sampled"] == leap["sampled"], \
     (runs["openai/streams/4"]["tokens"], leap["tokens"])
 assert runs["ceiling/streams/4"]["decode_per_s"] > 0
+# The ceiling at LeaP's depth: LeaP's decode steps attend deeper than the prompt-only ceiling's
+# (its peers' summaries stay in context), and the second llama-batched-bench run matches them.
+ceil, deep = runs["ceiling/streams/4"], runs["ceiling_at_depth/streams/4"]
+assert leap["mean_step_depth"] > ceil["mean_step_depth"] > w["prompt_tokens"], \
+    (leap["mean_step_depth"], ceil["mean_step_depth"])
+assert abs(deep["mean_step_depth"] - leap["mean_step_depth"]) <= 1, (deep["mean_step_depth"], leap["mean_step_depth"])
+assert deep["tokens"]["prompt"] > ceil["tokens"]["prompt"] and deep["decode_per_s"] > 0, (deep, ceil)
+assert deep["batched_bench"]["pp"] == deep["tokens"]["prompt"], deep["batched_bench"]
 # Two problems in flight: twice the work, in one engine.
 p2 = runs["leap/streams/4/p2"]
 assert p2["problems"] == 2 and p2["tokens"]["reasoning"] == 2 * 4 * seg * t and p2["tokens"]["answer"] == 2 * 4 * a, p2
@@ -78,7 +87,7 @@ assert d["model"]["kv_bytes_per_token"] > 0 and w["prompt_tokens"] > 0
 assert w["server_args"] == "-tb 1", w
 PY
 # Each finished run leaves its line on stderr (a bench cut short keeps its figures).
-for run in leap/streams/4 leap/unified/4/p2 independent/streams/4 ceiling/streams/4 openai/streams/4 resend/streams/4; do
+for run in leap/streams/4 leap/unified/4/p2 independent/streams/4 ceiling/streams/4 ceiling_at_depth/streams/4 openai/streams/4 resend/streams/4; do
     grep -q "^bench: $run: [0-9]* sampled, [0-9]* evaluated in .* sampled/s" "$tmp/bench.err" || fail "no progress line for $run"
 done
 # The table form names every run and ratio.

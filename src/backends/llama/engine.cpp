@@ -78,6 +78,7 @@ nlohmann::json EngineStats::to_json() const {
             {"kv_full_events", kv_full_events},
             {"sampled", sampled},
             {"device_cut_draws", device_cut_draws},
+            {"mean_step_depth", step_tokens ? step_depth_sum / step_tokens : 0.0},
             {"timings",
              {{"seconds", seconds},
               {"decode_seconds", decode_seconds},
@@ -446,6 +447,10 @@ bool LlamaEngine::build_and_decode() {
             if (e.logits) e.slot->prompt_row = row - 1;
         } else {
             PathState& ps = e.slot->paths[e.path];
+            if (e.n == 1 && e.pad == 0) {
+                ++stats_.step_tokens;
+                stats_.step_depth_sum += ps.seq.next_pos();
+            }
             ps.seq.mark_fed(e.n);
             if (e.logits) ps.row = row - 1;
             if (e.pad > 0) llama_memory_seq_rm(mem_, e.seq, ps.seq.next_pos(), -1);

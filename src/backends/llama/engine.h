@@ -59,6 +59,11 @@ struct EngineStats {
     double decode_seconds = 0;         // inside llama_decode (and the wait for its logits)
     double sample_seconds = 0;         // drawing tokens from the logits
     long device_cut_draws = 0;         // draws from candidates the device cut (--backend-sampling)
+    // Tokens fed one at a time (a path's sampled token going back in) and the sum of their
+    // positions: the mean context depth each decode step attended over (leap bench matches
+    // llama-batched-bench's depth to it).
+    long step_tokens = 0;
+    double step_depth_sum = 0;
     nlohmann::json to_json() const;
 };
 
