@@ -380,8 +380,12 @@ TEST(LlamaEngine, MeanStepDepthIsPastThePromptAndDeeperForLeap) {
         const long per_path = (s.sampled + s.tokens[(size_t)TokenKind::Injected]) / 3;
         EXPECT_GE(mean, r->prompt_tokens);
         EXPECT_LT(mean, r->prompt_tokens + per_path);
+        // The prompt (and, for LeaP, each block's text) went in calls apart from the steps.
+        EXPECT_GE(s.append_calls, 1);
+        EXPECT_LT(s.append_calls, s.decode_calls);
+        EXPECT_GE(s.append_call_tokens, r->prompt_tokens);
     }
-    // Independent paths never branch off: steps_tokens is all but the last token of each path's
+    // Independent paths never branch off: step_tokens is all but the last token of each path's
     // reasoning and answer, at consecutive positions.
     EXPECT_GE(ind.stats.step_tokens, ind.stats.sampled - 3 * 2);
     EXPECT_GT(leap.stats.step_depth_sum / leap.stats.step_tokens, ind.stats.step_depth_sum / ind.stats.step_tokens);

@@ -342,6 +342,9 @@ void bench(const BenchFlags& f) {
         r["decode_calls"] = s.decode_calls;
         r["device_cut_draws"] = s.device_cut_draws;
         r["mean_step_depth"] = s.step_tokens ? s.step_depth_sum / s.step_tokens : 0.0;
+        r["append_calls"] = s.append_calls;
+        r["append_seconds"] = s.append_seconds;
+        r["append_call_tokens"] = s.append_call_tokens;
         rate[name] = r["sampled_per_s"].get<double>();
         by_name[name] = r;
         runs.push_back(r);
@@ -630,11 +633,14 @@ void bench(const BenchFlags& f) {
         if (r.contains("decode_calls") && r["seconds"].get<double>() > 0 && r["decode_calls"].get<long>() > 0) {
             const double wall = r["seconds"].get<double>(), dec = r["decode_seconds"].get<double>(),
                          smp = r["sample_seconds"].get<double>();
+            const long calls = r["decode_calls"].get<long>(), app_calls = r.value("append_calls", 0L);
+            const double app = r.value("append_seconds", 0.0);
             std::printf("%s: llama_decode %.1f%% of the wall time (%.2f ms a call), sampling %.1f%%, the rest %.1f%%; "
-                        "decode steps at mean depth %.0f\n",
-                        r["name"].get<std::string>().c_str(), 100 * dec / wall,
-                        1000 * dec / r["decode_calls"].get<long>(), 100 * smp / wall, 100 * (wall - dec - smp) / wall,
-                        r.value("mean_step_depth", 0.0));
+                        "%ld calls fed text (%.2f s, %.1f t/s), %ld were steps (%.2f ms each, mean depth %.0f)\n",
+                        r["name"].get<std::string>().c_str(), 100 * dec / wall, 1000 * dec / calls, 100 * smp / wall,
+                        100 * (wall - dec - smp) / wall, app_calls, app,
+                        app > 0 ? r.value("append_call_tokens", 0L) / app : 0.0, calls - app_calls,
+                        calls > app_calls ? 1000 * (dec - app) / (calls - app_calls) : 0.0, r.value("mean_step_depth", 0.0));
         }
         if (r.contains("server_prompt_evaluated"))
             std::printf("%s: server evaluated %ld prompt tokens (%ld from its cache; %ld history re-evaluated), "

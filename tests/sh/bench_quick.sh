@@ -75,6 +75,9 @@ for name in ("leap/streams/4", "independent/streams/4"):
     x = runs[name]
     assert x["decode_calls"] > 0 and 0 < x["decode_seconds"] <= x["seconds"] and x["sample_seconds"] > 0, x
     assert x["decode_seconds"] + x["sample_seconds"] <= x["seconds"] * 1.001, x
+    # Calls that fed text (the prompt at least) and calls that were only steps.
+    assert 1 <= x["append_calls"] < x["decode_calls"] and 0 < x["append_seconds"] <= x["decode_seconds"], x
+    assert x["append_call_tokens"] >= x["tokens"]["prompt"], x
 for x in (sticky, resend):
     assert x["server_ms_per_token"] > 0 and x["http"]["timings"]["server_generated"] > 0, x
 # The wall-time target's figures (printed, not asserted: benchmarks only measure).
@@ -98,7 +101,8 @@ grep -q "^leap/streams/4 " "$tmp/table.txt" && grep -q "^leap_vs_independent: " 
     || fail "table: $(cat "$tmp/table.txt")"
 if grep -q "leap_vs_ceiling" "$tmp/table.txt"; then fail "--no-ceiling still reported a ceiling ratio"; fi
 if grep -q "leap_vs_resend\|/p2 " "$tmp/table.txt"; then fail "--no-resend / --problems 1 ignored"; fi
-grep -q "^leap/streams/4: llama_decode [0-9.]*% of the wall time" "$tmp/table.txt" || fail "table lacks the time split"
+grep -q "^leap/streams/4: llama_decode [0-9.]*% of the wall time.* calls fed text .* were steps (.* mean depth [0-9]*)" \
+    "$tmp/table.txt" || fail "table lacks the time split"
 grep -q "^wall vs independent, 4 paths: " "$tmp/table.txt" && grep -q "^history re-evaluated (LeaP runs): 0" "$tmp/table.txt" \
     || fail "table lacks the wall-time target: $(cat "$tmp/table.txt")"
 if "$LEAP" bench --quick --depth 3 --no-openai --no-resend --no-ceiling > "$tmp/err.out" 2>&1; then fail "bad --depth accepted"; fi

@@ -79,10 +79,13 @@ nlohmann::json EngineStats::to_json() const {
             {"sampled", sampled},
             {"device_cut_draws", device_cut_draws},
             {"mean_step_depth", step_tokens ? step_depth_sum / step_tokens : 0.0},
+            {"append_calls", append_calls},
+            {"append_call_tokens", append_call_tokens},
             {"timings",
              {{"seconds", seconds},
               {"decode_seconds", decode_seconds},
               {"sample_seconds", sample_seconds},
+              {"append_seconds", append_seconds},
               {"sampled_per_s", seconds > 0 ? sampled / seconds : 0.0}}}};
 }
 
@@ -417,8 +420,16 @@ bool LlamaEngine::build_and_decode() {
         const auto t_decode = Clock::now();
         const int ret = llama_decode(ctx_, batch_);
         llama_synchronize(ctx_);
-        stats_.decode_seconds += seconds_since(t_decode);
-        if (ret == 0) break;
+        const double dt = seconds_since(t_decode);
+        stats_.decode_seconds += dt;
+        if (ret == 0) {
+            if (std::any_of(entries.begin(), entries.end(), [](const Entry& e) { return e.n > 1; })) {
+                ++stats_.append_calls;
+                stats_.append_seconds += dt;
+                stats_.append_call_tokens += batch_.n_tokens;
+            }
+            break;
+        }
         if (ret != 1) throw Error("llama_decode failed with status " + std::to_string(ret));
         // No KV slot for this batch: shrink it; a single path that does not fit must answer now.
         ++stats_.kv_full_events;

@@ -64,6 +64,11 @@ struct EngineStats {
     // llama-batched-bench's depth to it).
     long step_tokens = 0;
     double step_depth_sum = 0;
+    // The llama_decode calls that fed text of more than one token to some sequence (a prompt,
+    // an injected block, a re-feed): how many, their time, and their tokens (padding included).
+    long append_calls = 0;
+    double append_seconds = 0;
+    long append_call_tokens = 0;
     nlohmann::json to_json() const;
 };
 
