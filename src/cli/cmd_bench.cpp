@@ -45,8 +45,8 @@ constexpr const char* kNoEndOfThinking = "\x01leap-bench-no-end-of-thinking\x02"
 struct BenchFlags {
     std::string model, preset, model_dir, paths = "4,8", problems = "1,2", depth, out, server_args;
     int threads = 0, summary_tokens = -1, answer_tokens = -1, top_k = 2;
-    bool quick = false, json_out = false, no_ceiling = false, no_ceiling_at_depth = false, no_openai = false, no_resend = false, no_unified = false,
-         backend_sampling = false;
+    bool quick = false, json_out = false, no_ceiling = false, no_ceiling_at_depth = false, no_openai = false,
+         no_resend = false, no_unified = false, backend_sampling = false;
     uint64_t seed = 1;
 };
 
