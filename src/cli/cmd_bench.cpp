@@ -195,7 +195,7 @@ json run_json(const std::string& name, const std::string& kind, const std::strin
             {"evaluated_per_s", s.seconds > 0 ? evaluated / s.seconds : 0.0},
             {"tokens", by_kind},
             {"history_reevaluated", s.history_reevaluated},
-            {"mean_batch", s.decode_calls ? (double)s.batch_tokens / s.decode_calls : 0.0},
+            {"mean_batch", s.mean_batch()},
             {"tokens_per_path", per_path_tokens},
             {"kv_bytes_per_path", per_path_tokens * shape.kv_bytes_per_token()},
             {"peak_rss_bytes", peak}};
@@ -341,7 +341,7 @@ void bench(const BenchFlags& f) {
         r["sample_seconds"] = s.sample_seconds;
         r["decode_calls"] = s.decode_calls;
         r["device_cut_draws"] = s.device_cut_draws;
-        r["mean_step_depth"] = s.step_tokens ? s.step_depth_sum / s.step_tokens : 0.0;
+        r["mean_step_depth"] = s.mean_step_depth();
         r["append_calls"] = s.append_calls;
         r["append_seconds"] = s.append_seconds;
         r["append_call_tokens"] = s.append_call_tokens;

@@ -158,7 +158,7 @@ void solve(const SolveFlags& f) {
                 "%.1f s, %.1f sampled tok/s, mean batch %.1f\n",
                 s.prompt_tokens_evaluated, s.sampled, s.refed, s.history_reevaluated, s.seconds,
                 s.seconds > 0 ? s.sampled / s.seconds : 0.0,
-                s.decode_calls ? (double)s.batch_tokens / s.decode_calls : 0.0);
+                s.mean_batch());
     if (f.engine.remote()) {
         const nlohmann::json& h = stats["http"];
         std::printf("http: %ld requests, %ld attempts retried; of %ld context tokens sent, the servers took %ld from "

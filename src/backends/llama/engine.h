@@ -69,6 +69,8 @@ struct EngineStats {
     long append_calls = 0;
     double append_seconds = 0;
     long append_call_tokens = 0;
+    double mean_batch() const { return decode_calls ? (double)batch_tokens / decode_calls : 0.0; }
+    double mean_step_depth() const { return step_tokens ? step_depth_sum / step_tokens : 0.0; }
     nlohmann::json to_json() const;
 };
 
