@@ -112,14 +112,17 @@ diag() {
 }
 
 # The model is generated once into $HOME/.cache/leap by leap bench itself.
+short() {
+    bench "bench-short-${SIZES[0]}" --paths "${SIZES[0]}" "${SHORT[@]}"
+    diag
+    bench "bench-short-${SIZES[1]}" --paths "${SIZES[1]}" "${SHORT[@]}"
+}
+long() { bench bench-long "${LONG[@]}"; }
 case "$mode" in
-    short) bench "bench-short-${SIZES[0]}" --paths "${SIZES[0]}" "${SHORT[@]}"; diag
-           bench "bench-short-${SIZES[1]}" --paths "${SIZES[1]}" "${SHORT[@]}" ;;
+    short) short ;;
     diag) diag ;;
-    long) bench bench-long "${LONG[@]}" ;;
-    all) bench "bench-short-${SIZES[0]}" --paths "${SIZES[0]}" "${SHORT[@]}"; diag
-         bench "bench-short-${SIZES[1]}" --paths "${SIZES[1]}" "${SHORT[@]}"
-         bench bench-long "${LONG[@]}" ;;
+    long) long ;;
+    all) short; long ;;
     *) echo "usage: bash bench/gpu.sh [--prepare|--dry|short|diag|long]"; exit 2 ;;
 esac
 log "done"
