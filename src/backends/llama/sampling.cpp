@@ -6,6 +6,14 @@
 
 namespace leap {
 
+namespace {
+// The candidates' order, best first: higher logit, then lower id. Both lists below use it, so a
+// draw from the device's cut sees the same list as one from the whole vocabulary.
+bool ranks_before(const llama_token_data& a, const llama_token_data& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+}
+}  // namespace
+
 SamplerPtr make_sampler(const SamplingOptions& opt, const llama_vocab* vocab, uint64_t seed) {
     llama_sampler_chain_params cp = llama_sampler_chain_default_params();
     cp.no_perf = true;
@@ -38,10 +46,8 @@ int candidates_needed(const SamplingOptions& opt, int n_vocab) {
 
 void top_candidates(const float* logits, int n_vocab, int k, const std::vector<char>* banned,
                     std::vector<llama_token_data>& out) {
-    // A min-heap of the best k so far: most tokens lose one comparison against its top.
-    auto worse = [](const llama_token_data& a, const llama_token_data& b) {
-        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);  // heap top = worst
-    };
+    // A heap of the best k so far with the worst on top (ranks_before as its "less"): most tokens
+    // lose one comparison against its top.
     out.clear();
     out.reserve(k);
     for (llama_token t = 0; t < n_vocab; ++t) {
@@ -49,14 +55,14 @@ void top_candidates(const float* logits, int n_vocab, int k, const std::vector<c
         const float l = logits[t];
         if ((int)out.size() < k) {
             out.push_back({t, l, 0.0f});
-            std::push_heap(out.begin(), out.end(), worse);
+            std::push_heap(out.begin(), out.end(), ranks_before);
         } else if (l > out.front().logit) {
-            std::pop_heap(out.begin(), out.end(), worse);
+            std::pop_heap(out.begin(), out.end(), ranks_before);
             out.back() = {t, l, 0.0f};
-            std::push_heap(out.begin(), out.end(), worse);
+            std::push_heap(out.begin(), out.end(), ranks_before);
         }
     }
-    std::sort_heap(out.begin(), out.end(), worse);  // best first
+    std::sort_heap(out.begin(), out.end(), ranks_before);  // best first
 }
 
 void device_candidates(const llama_token* ids, const float* logits, int n, int k, const std::vector<char>* banned,
@@ -64,9 +70,7 @@ void device_candidates(const llama_token* ids, const float* logits, int n, int k
     out.clear();
     for (int i = 0; i < n; ++i)
         if (!banned || !(*banned)[ids[i]]) out.push_back({ids[i], logits[i], 0.0f});
-    std::sort(out.begin(), out.end(), [](const llama_token_data& a, const llama_token_data& b) {
-        return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-    });
+    std::sort(out.begin(), out.end(), ranks_before);
     if ((int)out.size() > k) out.resize(k);
 }
 
