@@ -376,7 +376,7 @@ TEST(LlamaEngine, MeanStepDepthIsPastThePromptAndDeeperForLeap) {
         const EngineStats& s = r->stats;
         ASSERT_GT(s.step_tokens, 0);
         EXPECT_LE(s.step_tokens, s.sampled);
-        const double mean = s.step_depth_sum / s.step_tokens;
+        const double mean = s.mean_step_depth();
         const long per_path = (s.sampled + s.tokens[(size_t)TokenKind::Injected]) / 3;
         EXPECT_GE(mean, r->prompt_tokens);
         EXPECT_LT(mean, r->prompt_tokens + per_path);
@@ -388,7 +388,7 @@ TEST(LlamaEngine, MeanStepDepthIsPastThePromptAndDeeperForLeap) {
     // Independent paths never branch off: step_tokens is all but the last token of each path's
     // reasoning and answer, at consecutive positions.
     EXPECT_GE(ind.stats.step_tokens, ind.stats.sampled - 3 * 2);
-    EXPECT_GT(leap.stats.step_depth_sum / leap.stats.step_tokens, ind.stats.step_depth_sum / ind.stats.step_tokens);
+    EXPECT_GT(leap.stats.mean_step_depth(), ind.stats.mean_step_depth());
 }
 
 TEST(LlamaEngine, TooManyProblemsInFlightRunFewerAtOnce) {
