@@ -8,6 +8,7 @@
 //   - it samples one token per step, applies the stop strings with leap::find_stop over the
 //     request's generated text (so a stop split over two tokens is found, and text after the
 //     stop inside the same token is dropped), then the max_tokens budget;
+//   - a forced answer with an answer check ends once leap::answer_end says it is complete;
 //   - EOS (kEos from the script) ends the request with StopReason::EndOfSequence and is neither
 //     part of the text nor counted as sampled;
 //   - a path can be given a context limit: once it has sampled that many tokens in total (all
@@ -25,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/answer.h"
 #include "core/problem_run.h"
 #include "core/rng.h"
 #include "core/stop.h"
@@ -225,6 +227,14 @@ private:
             pc.generated.resize(m->end());
             pc.text.resize(pc.text.size() - overshoot);
             finish(s, path, StopReason::StopString);
+        } else if (const auto end = pc.req.answer_check == leap::AnswerCheck::None
+                                        ? std::nullopt
+                                        : leap::answer_end(pc.req.answer_before, pc.generated,
+                                                           pc.req.answer_check == leap::AnswerCheck::Choice)) {
+            // A forced answer is complete: what the token wrote past it is dropped.
+            pc.text.resize(pc.text.size() - (pc.generated.size() - *end));
+            pc.generated.resize(*end);
+            finish(s, path, StopReason::AnswerComplete);
         } else if (pc.n_sampled >= pc.req.max_tokens) {
             finish(s, path, StopReason::Budget);
         } else if (pc.req.kind != TokenKind::Answer && full(s, path)) {

@@ -298,7 +298,7 @@ void bench(const BenchFlags& f) {
     } remove_tmp{tmp_dir};
 
     PromptSet prompts = PromptSet::builtin();
-    prompts.end_of_thinking = kNoEndOfThinking;
+    prompts.fix_end_of_thinking(kNoEndOfThinking);
     EngineOptions eo;
     eo.threads = threads;
     eo.sampling.ban_end_of_generation = true;

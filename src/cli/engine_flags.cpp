@@ -31,7 +31,12 @@ void EngineFlags::add_to(CLI::App* app) {
                     "method moa: characters of each previous response's reasoning shown to the next layer")
         ->capture_default_str();
     app->add_option("--summary-tokens", run.summary_tokens, "summary budget (S)")->capture_default_str();
-    app->add_option("--answer-tokens", run.answer_tokens, "forced-answer budget (A)")->capture_default_str();
+    app->add_option("--answer-tokens", run.answer_tokens,
+                    "forced-answer budget (A); a forced answer also stops once its \\boxed{} closes or its letter is written")
+        ->capture_default_str();
+    app->add_option("--write-up-tokens", run.write_up_tokens,
+                    "budget of the answer a path writes after ending its thinking by itself (stops at end of sequence)")
+        ->capture_default_str();
     app->add_flag("--reference-parity", run.reference_parity,
                   "trim and hybrid routing exactly as the reference implementation");
     app->add_option("--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
@@ -40,7 +45,8 @@ void EngineFlags::add_to(CLI::App* app) {
                     "paths|length: run independent sampling with at least the token budget of the LeaP run the "
                     "other flags describe, by more paths or by more segments (compute-matched baseline)");
     app->add_option("--prompts", prompts_file, "prompt set JSON (default: the built-in leap-default)");
-    app->add_option("--end-of-thinking", end_of_thinking, "the end-of-thinking marker (default: the prompt set's, </think>)");
+    app->add_option("--end-of-thinking", end_of_thinking,
+                    "the end-of-thinking marker, instead of the one the model's chat template shows (leap info)");
     app->add_option("--chat-template", chat_template, "a .jinja file overriding the model's chat template");
     app->add_option("--temperature", engine.sampling.temperature, "sampling temperature (0: greedy)")
         ->capture_default_str();
@@ -120,7 +126,7 @@ RunConfig EngineFlags::run_config() const {
 PromptSet EngineFlags::prompt_set() const {
     PromptSet p = prompts_file.empty() ? PromptSet::builtin()
                                        : PromptSet::from_json(read_file(prompts_file, "prompt set"), prompts_file);
-    if (!end_of_thinking.empty()) p.end_of_thinking = end_of_thinking;
+    if (!end_of_thinking.empty()) p.fix_end_of_thinking(end_of_thinking);
     return p;
 }
 
@@ -176,6 +182,7 @@ nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
                         {"segments", c.segments},
                         {"summary_tokens", c.summary_tokens},
                         {"answer_tokens", c.answer_tokens},
+                        {"write_up_tokens", c.write_up_tokens},
                         {"single_block", c.single_block},
                         {"router", to_string(c.router.kind)},
                         {"top_k", c.router.k},

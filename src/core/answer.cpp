@@ -53,6 +53,52 @@ std::string extract_answer(std::string_view response, bool multiple_choice) {
     return multiple_choice ? choice_letter(response) : last_boxed(response);
 }
 
+std::optional<size_t> answer_end(std::string_view before, std::string_view generated, bool multiple_choice) {
+    const std::string s = std::string(before) + std::string(generated);
+    const size_t from = before.size();  // offsets in s at or past this are in `generated`
+    // A box that closes in the generated text (math, and a boxed letter).
+    for (size_t at = 0; at < s.size();) {
+        size_t hit = std::string::npos, len = 0;
+        for (std::string_view tag : {"\\boxed", "\\fbox"}) {
+            const size_t k = s.find(tag, at);
+            if (k != std::string::npos && k < hit) {
+                hit = k;
+                len = tag.size();
+            }
+        }
+        if (hit == std::string::npos) break;
+        size_t i = hit + len;
+        while (i < s.size() && s[i] == ' ') ++i;
+        at = hit + len;
+        if (i >= s.size() || s[i] != '{') continue;
+        int depth = 0;
+        size_t close = std::string::npos;
+        for (size_t j = i; j < s.size(); ++j) {
+            if (s[j] == '{') ++depth;
+            if (s[j] == '}' && --depth == 0) {
+                close = j;
+                break;
+            }
+        }
+        if (close == std::string::npos) return std::nullopt;  // still open: the answer is being written
+        if (close >= from) {
+            const std::string content = s.substr(i + 1, close - i - 1);
+            if (!multiple_choice || (content.size() == 1 && std::isupper((unsigned char)content[0])))
+                return close + 1 - from;
+        }
+        at = close + 1;
+    }
+    if (!multiple_choice) return std::nullopt;
+    // "ANSWER: C" followed by something that is not a letter.
+    const size_t field = s.rfind("ANSWER");
+    if (field == std::string::npos) return std::nullopt;
+    size_t i = field + 6;
+    while (i < s.size() && (s[i] == '"' || s[i] == ':' || s[i] == ' ' || s[i] == '*' || s[i] == '(')) ++i;
+    if (i + 1 < s.size() && i >= from && std::isupper((unsigned char)s[i]) && !std::isalpha((unsigned char)s[i + 1]))
+        return i + 1 - from;
+    return std::nullopt;
+}
+
 std::string canonical_answer(std::string_view answer) {
     std::string s(answer);
     for (std::string_view noise : {"\\left", "\\right", "\\!", "\\,", "\\;", "$"}) replace_all(s, noise, "");

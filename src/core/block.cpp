@@ -1,5 +1,7 @@
 #include "core/block.h"
 
+#include <algorithm>
+
 namespace leap {
 
 size_t trim_cut(std::string_view text, size_t segment_start, bool reference_parity) {
@@ -23,11 +25,14 @@ std::string summary_request(std::string_view text, std::string_view trigger, std
     return out;
 }
 
-SummaryFix normalize_summary(std::string_view generated, std::string_view end_of_thinking) {
+SummaryFix normalize_summary(std::string_view generated, const std::vector<std::string>& end_of_thinking) {
     std::string cleaned(generated);
-    if (!end_of_thinking.empty())
-        for (size_t p; (p = cleaned.find(end_of_thinking)) != std::string::npos;)
-            cleaned.erase(p, end_of_thinking.size());
+    // Longest first: gpt-oss's whole channel switch goes before the "<|end|>" it starts with.
+    std::vector<std::string> markers = end_of_thinking;
+    std::stable_sort(markers.begin(), markers.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    for (const std::string& marker : markers)
+        if (!marker.empty())
+            for (size_t p; (p = cleaned.find(marker)) != std::string::npos;) cleaned.erase(p, marker.size());
     size_t keep = 0;
     while (keep < cleaned.size() && cleaned[keep] == generated[keep]) ++keep;
     std::string append = cleaned.substr(keep);

@@ -24,13 +24,16 @@ size_t trim_cut(std::string_view text, size_t segment_start, bool reference_pari
 std::string summary_request(std::string_view text, std::string_view trigger, std::string_view opener);
 
 // How to correct a sampled summary: keep `keep` bytes of it, then append `append`.
-// End-of-thinking markers are deleted; a partial closing tag is completed; a missing one is
+// End-of-thinking markers (every one given) are deleted; a partial closing tag is completed; a missing one is
 // replaced by "... </summarize>".
 struct SummaryFix {
     size_t keep;
     std::string append;
 };
-SummaryFix normalize_summary(std::string_view generated, std::string_view end_of_thinking);
+SummaryFix normalize_summary(std::string_view generated, const std::vector<std::string>& end_of_thinking);
+inline SummaryFix normalize_summary(std::string_view generated, std::string_view end_of_thinking) {
+    return normalize_summary(generated, std::vector<std::string>{std::string(end_of_thinking)});
+}
 
 // The text between the last <summarize> and the </summarize> after it, trimmed of whitespace.
 std::string last_summary(std::string_view text);

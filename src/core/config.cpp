@@ -52,6 +52,8 @@ void RunConfig::validate() const {
     need(segments >= 1, "number of segments (--segments) must be at least 1, got " + std::to_string(segments));
     need(summary_tokens >= 1, "summary budget must be at least 1, got " + std::to_string(summary_tokens));
     need(answer_tokens >= 1, "answer budget must be at least 1, got " + std::to_string(answer_tokens));
+    need(write_up_tokens >= 1,
+         "write-up budget (--write-up-tokens) must be at least 1, got " + std::to_string(write_up_tokens));
     need(router.k >= 1, "top-k (--top-k) must be at least 1, got " + std::to_string(router.k));
     if (method == Method::Single || method == Method::LeapS)
         need(single_block >= 0 && single_block < segments - 1,

@@ -27,7 +27,10 @@ struct RunConfig {
     int segment_tokens = 2048; // T
     int segments = 5;          // M (so M-1 blocks)
     int summary_tokens = 256;  // S
-    int answer_tokens = 256;   // A
+    int answer_tokens = 256;   // A: a forced answer's budget
+    // The answer a path writes after ending its thinking by itself (an R1-style write-up, often
+    // longer than A): its own budget; it stops at end-of-sequence.
+    int write_up_tokens = 2048;
     int single_block = 0;      // Method::Single, LeapS: the one enabled block (0 = after segment 1)
     int group_size = 4;        // Method::LeapS: G paths per group (N must be a multiple of G)
     int moa_layers = 2;        // Method::MixtureOfAgents: layers (1 = independent sampling)

@@ -1,5 +1,6 @@
 #include "core/generation.h"
 
+#include "core/answer.h"
 #include "core/stop.h"
 
 namespace leap {
@@ -21,6 +22,12 @@ std::optional<StopReason> Generation::add(const std::string& piece, size_t& over
         text.resize(m->end());
         return StopReason::StopString;
     }
+    if (req.answer_check != AnswerCheck::None)
+        if (const auto end = answer_end(req.answer_before, text, req.answer_check == AnswerCheck::Choice)) {
+            overshoot = text.size() - *end;
+            text.resize(*end);
+            return StopReason::AnswerComplete;
+        }
     if (n_sampled >= req.max_tokens) return StopReason::Budget;
     return std::nullopt;
 }

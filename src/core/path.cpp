@@ -42,6 +42,7 @@ std::string_view to_string(StopReason r) {
         case StopReason::EndOfSequence: return "eos";
         case StopReason::Budget: return "budget";
         case StopReason::ContextFull: return "context-full";
+        case StopReason::AnswerComplete: return "answer-complete";
     }
     return "?";
 }

@@ -27,7 +27,8 @@ enum class FinishReason { None, EndOfThinking, EndOfSequence, Forced, ContextFul
 std::string_view to_string(FinishReason r);
 
 // Why a generation request ended.
-enum class StopReason { StopString, EndOfSequence, Budget, ContextFull };
+// AnswerComplete: a forced answer's \boxed{...} closed or its letter was written (answer_end).
+enum class StopReason { StopString, EndOfSequence, Budget, ContextFull, AnswerComplete };
 std::string_view to_string(StopReason r);
 
 // What the path saw at one LeaP block; goes into the trace.

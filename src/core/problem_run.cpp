@@ -30,7 +30,18 @@ ProblemRun::ProblemRun(int problem_index, Problem problem, RunConfig config, con
     const std::string& tmpl = config_.uses_protocol_prompt()
                                   ? (mc ? prompts_.leap_user_choice : prompts_.leap_user_math)
                                   : (mc ? prompts_.plain_user_choice : prompts_.plain_user_math);
-    user_message_ = fill_template(tmpl, problem_.text, problem_.choices, prompts_.end_of_thinking);
+    const std::string eot = thinking().marker();
+    user_message_ = fill_template(tmpl, problem_.text, problem_.choices, eot);
+    opener_choice_ = fill_template(prompts_.answer_opener_choice, "", {}, eot);
+    opener_math_ = fill_template(prompts_.answer_opener_math, "", {}, eot);
+    // A forced answer goes where the template puts answers. An opener without {eot} stays in the
+    // thinking (the paper's math opener), except where the template's answer section has a header
+    // of its own (gpt-oss's final channel, Kimi's response section): the opener starts by closing
+    // the thinking the way the template does.
+    const bool answer_header = thinking().from_template && !thinking().after_end(thinking().ends.front()).empty();
+    for (auto [opener, raw] : {std::pair{&opener_math_, &prompts_.answer_opener_math},
+                               std::pair{&opener_choice_, &prompts_.answer_opener_choice}})
+        if (answer_header && raw->find("{eot}") == std::string::npos) *opener = eot + *opener;
     if (config_.uses_protocol_prompt()) prefill_ = prompts_.leap_prefill;
     start_ = prefill_ + problem_.assistant_prefix;
 
@@ -52,7 +63,7 @@ ProblemRun::ProblemRun(int problem_index, Problem problem, RunConfig config, con
 }
 
 std::vector<std::string> ProblemRun::segment_stops(int segment) const {
-    std::vector<std::string> stops{prompts_.end_of_thinking};
+    std::vector<std::string> stops = thinking().ends;
     // LeaP-T: a summary the model opens ends the segment where a block follows to take it over;
     // in the last segment it is just reasoning (stopping would force the answer right after it).
     if (config_.method == Method::LeapT && config_.block_enabled(segment)) stops.emplace_back(kSummarizeOpen);
@@ -105,12 +116,18 @@ void ProblemRun::complete(int index, const GenerateResult& r) {
         case Phase::Segment: {
             p.tokens[(size_t)TokenKind::Reasoning] += r.n_sampled;
             p.segments.back() += r.text;
-            if (r.reason == StopReason::StopString && ends_with(r.text, prompts_.end_of_thinking)) {
-                // The path finished thinking on its own: let it write its answer.
-                answer_at_[p.index] = p.text.size() - prompts_.end_of_thinking.size();
+            const std::string* end = nullptr;
+            for (const std::string& e : thinking().ends)
+                if (r.reason == StopReason::StopString && ends_with(r.text, e)) end = &e;
+            if (end) {
+                // The path finished thinking on its own: let it write its answer, with its own
+                // budget, to the end of sequence. Where the template's answer section has a
+                // header (gpt-oss's final channel), leap writes the rest of it first.
+                answer_at_[p.index] = p.text.size() - end->size();
+                p.text += thinking().after_end(*end);
                 p.finish = FinishReason::EndOfThinking;
                 p.phase = Phase::Answering;
-                issue(p, config_.answer_tokens, {}, TokenKind::Answer);
+                issue(p, config_.write_up_tokens, {}, TokenKind::Answer);
             } else if (r.reason == StopReason::EndOfSequence) {
                 finish(p, FinishReason::EndOfSequence);
             } else if (r.reason == StopReason::ContextFull) {
@@ -125,7 +142,9 @@ void ProblemRun::complete(int index, const GenerateResult& r) {
         }
         case Phase::Summarizing: {
             p.tokens[(size_t)TokenKind::Summary] += r.n_sampled;
-            const SummaryFix fix = normalize_summary(r.text, prompts_.end_of_thinking);
+            std::vector<std::string> markers = thinking().ends;
+            markers.push_back(thinking().marker());
+            const SummaryFix fix = normalize_summary(r.text, markers);
             p.text.resize(before + fix.keep);
             p.text += fix.append;
             p.synced = std::min(p.synced, before + fix.keep);
@@ -171,21 +190,25 @@ void ProblemRun::force_answer(Path& p) {
     answer_at_[p.index] = p.text.size();
     p.phase = Phase::Answering;
     if (p.finish == FinishReason::None) p.finish = FinishReason::Forced;
-    p.text += problem_.multiple_choice() ? fill_template(prompts_.answer_opener_choice, "", {}, prompts_.end_of_thinking)
-                                         : prompts_.answer_opener_math;
+    const bool mc = problem_.multiple_choice();
+    const std::string& opener = mc ? opener_choice_ : opener_math_;
+    p.text += opener;
     issue(p, config_.answer_tokens, {}, TokenKind::Answer);
+    // It stops once its box closes or its letter is written: nothing after can change the grade.
+    pending_.back().answer_check = mc ? AnswerCheck::Choice : AnswerCheck::Math;
+    pending_.back().answer_before = opener;
 }
 
 void ProblemRun::finish(Path& p, FinishReason why) {
     p.phase = Phase::Done;
     p.finish = why;
     if (answer_at_[p.index] == std::string::npos) answer_at_[p.index] = p.text.size();
-    const size_t eot = p.text.rfind(prompts_.end_of_thinking);
-    if (eot != std::string::npos) {
-        p.answer = p.text.substr(eot + prompts_.end_of_thinking.size());
+    const size_t after = thinking().answer_start(p.text);
+    if (after != std::string::npos) {
+        p.answer = p.text.substr(after);
     } else {
-        // A forced math answer has no marker: the answer is what follows the opener.
-        const size_t at = p.text.rfind(prompts_.answer_opener_math);
+        // A forced math answer inside the thinking has no marker: the answer is the opener on.
+        const size_t at = p.text.rfind(opener_math_);
         p.answer = at == std::string::npos ? std::string() : p.text.substr(at);
     }
 }
@@ -237,8 +260,9 @@ void ProblemRun::start_block(int block) {
         p.text += rec.summary_request;
         p.blocks.push_back(std::move(rec));
         p.phase = Phase::Summarizing;
-        issue(p, config_.summary_tokens, {std::string(kSummarizeClose), prompts_.end_of_thinking},
-              TokenKind::Summary);
+        std::vector<std::string> stops{std::string(kSummarizeClose)};
+        stops.insert(stops.end(), thinking().ends.begin(), thinking().ends.end());
+        issue(p, config_.summary_tokens, std::move(stops), TokenKind::Summary);
     }
 }
 
@@ -346,6 +370,12 @@ void ProblemRun::start_layer() {
     for (Path& p : paths_) start_segment(p);
 }
 
+std::string ProblemRun::tail_after(const std::string& rendered, const std::string& user_message) {
+    const size_t at = user_message.empty() ? std::string::npos : rendered.rfind(user_message);
+    if (at != std::string::npos) return rendered.substr(at + user_message.size());
+    return rendered.substr(rendered.size() > 256 ? rendered.size() - 256 : 0);
+}
+
 nlohmann::json ProblemRun::trace() const {
     using nlohmann::json;
     json paths = json::array();
@@ -403,6 +433,13 @@ nlohmann::json ProblemRun::trace() const {
             {"prefill", prefill_},
             {"assistant_prefix", problem_.assistant_prefix},
             {"prompt_tokens", prompt_tokens_},
+            {"prompt_tail", prompt_tail_},
+            {"thinking",
+             {{"start", thinking().start},
+              {"ends", thinking().ends},
+              {"close", thinking().close},
+              {"template_opens", thinking().template_opens},
+              {"source", thinking().source}}},
             {"paths", paths}};
 }
 

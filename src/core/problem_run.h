@@ -45,9 +45,14 @@ struct LayerRecord {
     std::array<long, (size_t)TokenKind::Count> tokens{};  // tokens spent in that layer
 };
 
+// A forced answer ends as soon as it is complete (answer_end in core/answer.h), so nothing
+// sampled after its box or letter can change the grade.
+enum class AnswerCheck { None, Math, Choice };
+
 // One request to the backend for one path. The backend first makes its copy of the path's text
 // equal to text[0, keep) (rolling its cache back), then feeds `append` (not sampled), then
-// samples up to `max_tokens` tokens, stopping after any string in `stops` or at end-of-sequence.
+// samples up to `max_tokens` tokens, stopping after any string in `stops`, at end-of-sequence,
+// or (answer_check) once the answer that `answer_before` opened is complete.
 struct GenerateRequest {
     int path = 0;
     size_t keep = 0;
@@ -56,6 +61,8 @@ struct GenerateRequest {
     int max_tokens = 0;
     std::vector<std::string> stops;
     TokenKind kind = TokenKind::Reasoning;
+    AnswerCheck answer_check = AnswerCheck::None;
+    std::string answer_before;  // the answer's opener, as the path's text ends before sampling
 };
 
 struct GenerateResult {
@@ -83,6 +90,12 @@ public:
 
     // The backend reports that the shared prompt took this many tokens.
     void set_prompt_tokens(long n) { prompt_tokens_ = n; }
+    // ... and what the chat template wrote after the user message (its generation prompt and,
+    // for reasoning models, the opening of the thinking section), for the trace.
+    void set_prompt_tail(std::string tail) { prompt_tail_ = std::move(tail); }
+    // The rendered prompt's part after the user message (the last 256 bytes when the template
+    // changed the message's text).
+    static std::string tail_after(const std::string& rendered, const std::string& user_message);
     void add_note(int path, std::string note) { paths_[path].notes.push_back(std::move(note)); }
 
     int index() const { return index_; }
@@ -112,6 +125,7 @@ private:
     void start_block(int block);
     void route_and_inject(int block);
     std::vector<std::string> segment_stops(int segment) const;
+    const ThinkingFormat& thinking() const { return prompts_.thinking; }
     void start_layer();                  // MoA: every path restarts from the aggregation text
     std::string moa_responses() const;   // MoA: the previous layer's responses, in path order
 
@@ -120,6 +134,7 @@ private:
     RunConfig config_;
     const PromptSet& prompts_;
     std::string user_message_, prefill_, start_;  // start_ = prefill_ + assistant prefix
+    std::string opener_math_, opener_choice_;     // the answer openers, {eot} filled in
     std::vector<Path> paths_;
     std::vector<char> pruned_;                    // LeaP-S
     int layer_ = 1;                               // MoA
@@ -130,6 +145,7 @@ private:
     std::vector<GenerateRequest> pending_;
     std::vector<int> in_flight_;  // 1 while a path has a request out
     long prompt_tokens_ = 0;
+    std::string prompt_tail_;
 };
 
 }  // namespace leap

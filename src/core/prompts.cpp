@@ -57,6 +57,7 @@ PromptSet PromptSet::from_json(std::string_view json_text, const std::string& or
     PromptSet p;
     p.name = j.value("name", origin);
     p.end_of_thinking = required_string(j, "end_of_thinking", origin);
+    p.thinking = ThinkingFormat::single_marker(p.end_of_thinking, "prompt set " + origin);
     p.leap_user_math = required_string(j, "leap_user_math", origin);
     p.leap_user_choice = required_string(j, "leap_user_choice", origin);
     p.leap_prefill = required_string(j, "leap_prefill", origin);
@@ -83,6 +84,27 @@ PromptSet PromptSet::from_json(std::string_view json_text, const std::string& or
 }
 
 PromptSet PromptSet::builtin() { return from_json(default_prompts_json(), "builtin leap-default"); }
+
+void PromptSet::fix_end_of_thinking(const std::string& marker) {
+    if (marker.empty()) throw Error("--end-of-thinking must not be empty");
+    thinking.ends = {marker};
+    thinking.close = marker;
+    thinking.source = "--end-of-thinking";
+    end_of_thinking_fixed = true;
+}
+
+PromptSet PromptSet::with_model_thinking(const std::optional<ThinkingFormat>& detected) const {
+    PromptSet p = *this;
+    if (!detected) return p;
+    p.thinking = *detected;
+    if (end_of_thinking_fixed) {
+        // The template still opens the section; the user's marker ends and closes it.
+        p.thinking.ends = thinking.ends;
+        p.thinking.close = thinking.close;
+        p.thinking.source = detected->source + ", end marker from --end-of-thinking";
+    }
+    return p;
+}
 
 std::string format_options(const Choices& choices) {
     std::string out;

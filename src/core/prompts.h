@@ -6,6 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/thinking.h"
+
 namespace leap {
 
 // The built-in wording of the Mixture-of-Agents aggregation text (a prompt file may omit the
@@ -14,7 +16,13 @@ std::string default_moa_aggregate(bool multiple_choice);
 
 struct PromptSet {
     std::string name;
+    // The file's end-of-thinking marker: used as is when the model's chat template shows no
+    // thinking section (and by the nano task, whose traces are written with it).
     std::string end_of_thinking = "</think>";
+    // The thinking format a run uses: the file's marker until a backend adopts what the model's
+    // chat template shows (with_model_thinking); --end-of-thinking fixes the marker.
+    ThinkingFormat thinking = ThinkingFormat::single_marker("</think>", "prompt set");
+    bool end_of_thinking_fixed = false;
     std::string leap_user_math, leap_user_choice;    // LeaP: protocol instruction + problem
     std::string leap_prefill;                        // LeaP: the model's acknowledgement, prefilled
     std::string plain_user_math, plain_user_choice;  // LeaP-T and independent sampling
@@ -33,6 +41,12 @@ struct PromptSet {
     // contain {responses} when given).
     static PromptSet from_json(std::string_view json_text, const std::string& origin);
     static PromptSet builtin();  // prompts/leap-default.json as compiled in
+
+    // --end-of-thinking: this marker ends and closes the thinking, whatever the template shows.
+    void fix_end_of_thinking(const std::string& marker);
+    // The prompt set a backend runs with: the thinking format its model's chat template shows
+    // (`detected`; nullopt: none, the file's marker stays), keeping a fixed marker.
+    PromptSet with_model_thinking(const std::optional<ThinkingFormat>& detected) const;
 };
 
 // Multiple-choice options, keyed by letter ("A".."D"); empty for a math problem.

@@ -1031,6 +1031,13 @@ std::string answer_span(std::string_view rest) {
     }
     std::string line(rest.substr(0, rest.find('\n')));
     if (const size_t stop = line.find(". "); stop != std::string::npos) line = line.substr(0, stop);
+    // A sentence that states the answer: "The number of ways is 34." -> 34.
+    if (const size_t is = lower(line).rfind(" is "); is != std::string::npos) {
+        std::string value = trim(line.substr(is + 4));
+        // "... is $34$": the math group again.
+        if (value.size() >= 2 && value.front() == '$') return answer_span(value);
+        line = value;
+    }
     // A reason after the answer: "42 because ...", "5, since ...".
     const std::string low = lower(line);
     for (std::string_view w : {" because ", " since ", " which ", " where ", " when ", " as ", " so ", " if ",
@@ -1256,7 +1263,19 @@ bool math_equivalent(std::string_view a, std::string_view b) {
     return nodes_equivalent(parse_node(na), parse_node(nb));
 }
 
+// An explicit final-answer phrase after the last box ("Final Answer: The final answer is
+// $10,455$." after an intermediate \boxed{255}) is the answer a reader takes: the box was a step.
+std::string final_phrase_after_boxes(std::string_view response) {
+    size_t len = 0;
+    const size_t box = last_box_command(response, response.size(), &len);
+    if (box == std::string_view::npos) return {};
+    const size_t at = lower(response).rfind("final answer");
+    if (at == std::string::npos || at < box) return {};
+    return phrase_answer(response.substr(at));
+}
+
 std::string extract_math_answer(std::string_view response) {
+    if (std::string phrase = final_phrase_after_boxes(response); !phrase.empty()) return phrase;
     size_t end = response.size();
     for (;;) {
         size_t len = 0;

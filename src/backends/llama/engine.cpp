@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
 #include <cstdio>
 #include <thread>
 
@@ -34,6 +35,16 @@ double seconds_since(Clock::time_point t0) {
 // Room kept free in every path's context for a forced answer (opener + answer budget).
 int answer_reserve(const RunConfig& c) { return c.answer_tokens + 128; }
 }  // namespace
+
+void warn_if_no_thinking(const LlamaModel& model, const PromptSet& prompts) {
+    if (model.thinking_format() || prompts.end_of_thinking_fixed) return;
+    static std::once_flag once;  // one warning per process, not one per engine
+    std::call_once(once, [&] {
+        std::fprintf(stderr, "leap: warning: %s shows no thinking section (%s); paths end their thinking with the "
+                             "prompt set's marker '%s' and nothing opens it (--end-of-thinking sets another)\n",
+                     model.template_origin().c_str(), model.thinking_note().c_str(), prompts.thinking.marker().c_str());
+    });
+}
 
 struct LlamaEngine::PathState {
     PathSequence seq;
@@ -91,8 +102,9 @@ nlohmann::json EngineStats::to_json() const {
 
 LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, const RunConfig& config,
                          const PromptSet& prompts)
-    : model_(model), opt_(opt), config_(config), prompts_(prompts) {
+    : model_(model), opt_(opt), config_(config), prompts_(prompts.with_model_thinking(model.thinking_format())) {
     config_.validate();
+    warn_if_no_thinking(model, prompts_);
     if (opt_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
     if (opt_.n_batch < 1) throw Error("--batch-size must be at least 1");
     if (opt_.n_ubatch < 0) throw Error("--ubatch-size must not be negative (0: automatic)");
@@ -116,9 +128,10 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     int per_path = opt_.n_ctx_per_path;
     if (per_path <= 0) {
         const RunConfig& c = config_;
+        // A write-up after a natural end of thinking may take its whole budget near the end.
         const long want = 1024L + (long)c.segments * c.segment_tokens +
                           (long)(c.segments - 1) * (c.summary_tokens * (c.router.k + 1) + 24L * c.router.k + 256) +
-                          answer_reserve(c) + 64;
+                          std::max<long>(answer_reserve(c), c.write_up_tokens) + 64;
         per_path = (int)std::min<long>(want, std::max(model_.n_ctx_train(), 512));
     }
     if (per_path <= answer_reserve(config_) + 64)
@@ -209,9 +222,12 @@ int LlamaEngine::problems_in_flight() const {
 }
 
 std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunConfig& config, std::string* prefill,
-                                             int* n_rendered, std::vector<llama_token>* prefill_tokens) const {
+                                             int* n_rendered, std::vector<llama_token>* prefill_tokens,
+                                             std::string* tail) const {
     const ProblemRun run(0, problem, config, prompts_);
-    std::vector<llama_token> prompt = model_.tokenize(model_.render_prompt(run.user_message(), problem.earlier_turns), true);
+    const std::string rendered = model_.render_prompt(run.user_message(), problem.earlier_turns);
+    if (tail) *tail = ProblemRun::tail_after(rendered, run.user_message());
+    std::vector<llama_token> prompt = model_.tokenize(rendered, true);
     *n_rendered = (int)prompt.size();
     *prefill = run.prefill();
     *prefill_tokens = model_.tokenize(*prefill, false);
@@ -240,7 +256,8 @@ bool LlamaEngine::start(Submission sub, Ticket* ticket) {
     std::string prefill;
     int n_rendered = 0;
     std::vector<llama_token> prefill_tokens;
-    std::vector<llama_token> prompt = render(sub.problem, sub.config, &prefill, &n_rendered, &prefill_tokens);
+    std::string tail;
+    std::vector<llama_token> prompt = render(sub.problem, sub.config, &prefill, &n_rendered, &prefill_tokens, &tail);
 
     Slot* free_slot = nullptr;
     for (auto& sp : slots_)
@@ -267,6 +284,7 @@ bool LlamaEngine::start(Submission sub, Ticket* ticket) {
     slot.n_rendered = n_rendered;
     slot.prefill_tokens = std::move(prefill_tokens);
     slot.run->set_prompt_tokens((long)slot.prompt.size());
+    slot.run->set_prompt_tail(std::move(tail));
     slot.prompt_fed = 0;
     slot.prompt_done = false;
     slot.prompt_row = -1;

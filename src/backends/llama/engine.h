@@ -91,6 +91,10 @@ struct Submission {
     std::function<void(const ProblemRun& run, int path)> on_request_done;
 };
 
+// Once per process, on stderr: the model's chat template shows no thinking section, so the
+// prompt set's marker is used (not with --end-of-thinking).
+void warn_if_no_thinking(const LlamaModel& model, const PromptSet& prompts);
+
 class LlamaEngine : public Backend {
 public:
     // Creates the context for opt.n_sequences sequences (default `config.n_paths` x
@@ -135,7 +139,8 @@ private:
     struct Slot;
     struct PathState;
     std::vector<llama_token> render(const Problem& problem, const RunConfig& config, std::string* prefill,
-                                    int* n_rendered, std::vector<llama_token>* prefill_tokens) const;
+                                    int* n_rendered, std::vector<llama_token>* prefill_tokens,
+                                    std::string* tail = nullptr) const;
     void release(Slot& slot);
     void start_requests(Slot& slot);
     void finish_request(Slot& slot, int path, StopReason reason);
@@ -149,7 +154,7 @@ private:
     const LlamaModel& model_;
     EngineOptions opt_;
     RunConfig config_;
-    const PromptSet& prompts_;
+    PromptSet prompts_;  // with the thinking format of the model's chat template
     llama_context* ctx_ = nullptr;
     llama_memory_t mem_ = nullptr;
     llama_batch batch_{};

@@ -2,6 +2,7 @@
 
 #ifdef LEAP_HAVE_LLAMA_COMMON
 #include <chat.h>
+#include <log.h>
 #endif
 
 #include <cstdio>
@@ -25,6 +26,11 @@ void init_llama_logging() {
                     if (level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
                 },
                 nullptr);
+#ifdef LEAP_HAVE_LLAMA_COMMON
+            // The chat code's own log (template workarounds it applies): errors reach leap as
+            // exceptions, so it stays quiet too.
+            common_log_set_verbosity_thold(-1);
+#endif
         }
     });
 }
@@ -52,6 +58,8 @@ LlamaModel::LlamaModel(const ModelOptions& opt)
 
     std::string override_text;
     if (!opt.chat_template_file.empty()) override_text = read_text_file(opt.chat_template_file, "chat template");
+    template_origin_ = opt.chat_template_file.empty() ? "the chat template of '" + opt.path + "'"
+                                                      : "chat template '" + opt.chat_template_file + "'";
 #ifdef LEAP_HAVE_LLAMA_COMMON
     try {
         templates_.reset(common_chat_templates_init(model_, override_text).release());
@@ -59,12 +67,14 @@ LlamaModel::LlamaModel(const ModelOptions& opt)
         throw Error("chat template of '" + (opt.chat_template_file.empty() ? opt.path : opt.chat_template_file) +
                     "' cannot be parsed: " + e.what());
     }
+    detect_thinking();
 #else
     // Built against a llama.cpp install (no common library): llama_chat_apply_template, which
     // recognises llama.cpp's built-in templates by their text.
     const char* builtin = llama_model_chat_template(model_, nullptr);
     template_text_ = override_text.empty() ? (builtin ? builtin : "") : override_text;
     if (template_text_.empty()) throw Error("model '" + opt.path + "' has no chat template; pass --chat-template FILE");
+    thinking_note_ = "leap was built against a llama.cpp install, which has no chat code to read it from the template";
 #endif
 }
 
@@ -131,26 +141,90 @@ std::string LlamaModel::render_prompt(const std::string& user_message, const std
                     "build leap against a llama.cpp source checkout for jinja templates");
     return std::string(buf.data(), n);
 #else
+    std::vector<ChatTurn> turns = earlier;
+    turns.push_back({"user", user_message});
+    if (!thinking_ || thinking_->template_opens) return apply_template(turns, "", 0);
+    // Leave the prompt inside a reasoning, as the template continues one: render the turns with
+    // an assistant turn holding a marker reasoning, continued there, and cut the marker off.
+    static const std::string kMark = "LEAPREASONINGCONTINUES";
+    turns.push_back({"assistant", ""});
+    std::string out = apply_template(turns, kMark, 1);
+    if (out.size() >= kMark.size() && out.compare(out.size() - kMark.size(), kMark.size(), kMark) == 0) {
+        out.resize(out.size() - kMark.size());
+        return out;
+    }
+    // A template engine that cannot continue this reasoning: the generation prompt, then the
+    // section's start tag.
+    turns.pop_back();
+    return apply_template(turns, "", 0) + thinking_->start;
+#endif
+}
+
+#ifdef LEAP_HAVE_LLAMA_COMMON
+std::string LlamaModel::apply_template(const std::vector<ChatTurn>& turns, const std::string& reasoning,
+                                       int continue_in) const {
     common_chat_templates_inputs in;
-    for (const ChatTurn& t : earlier) {
+    for (const ChatTurn& t : turns) {
         common_chat_msg msg;
         msg.role = t.role;
         msg.content = t.content;
         in.messages.push_back(msg);
     }
-    common_chat_msg msg;
-    msg.role = "user";
-    msg.content = user_message;
-    in.messages.push_back(msg);
-    in.add_generation_prompt = true;
+    if (continue_in > 0) in.messages.back().reasoning_content = reasoning;
+    in.add_generation_prompt = continue_in == 0;
+    in.continue_final_message = continue_in == 0   ? COMMON_CHAT_CONTINUATION_NONE
+                                : continue_in == 1 ? COMMON_CHAT_CONTINUATION_REASONING
+                                                   : COMMON_CHAT_CONTINUATION_CONTENT;
     in.use_jinja = true;
     in.enable_thinking = true;
     try {
         return common_chat_templates_apply(templates_.get(), in).prompt;
     } catch (const std::exception& e) {
-        throw Error("chat template of '" + path_ + "' failed to render: " + e.what());
+        throw Error(template_origin_ + " failed to render: " + e.what());
     }
-#endif
 }
+
+void LlamaModel::detect_thinking() {
+    TemplateRenders r;
+    r.user_sentinel = "LEAPUSERMESSAGE";
+    r.reasoning_sentinel = "LEAPREASONING";
+    r.content_sentinel = "LEAPANSWER";
+    common_chat_templates_inputs in;
+    common_chat_msg user;
+    user.role = "user";
+    user.content = r.user_sentinel;
+    in.messages.push_back(user);
+    in.add_generation_prompt = true;
+    in.use_jinja = true;
+    in.enable_thinking = true;
+    try {
+        const common_chat_params plain = common_chat_templates_apply(templates_.get(), in);
+        r.plain = plain.prompt;
+        r.supports_thinking = plain.supports_thinking;
+        r.start_tag = plain.thinking_start_tag;
+        r.end_tags = plain.thinking_end_tags;
+    } catch (const std::exception& e) {
+        thinking_note_ = template_origin_ + " failed to render: " + e.what();
+        return;
+    }
+    // A template that cannot render a reasoning simply shows none.
+    auto render = [&](int continue_in) {
+        try {
+            std::vector<ChatTurn> turns{{"user", r.user_sentinel}, {"assistant", continue_in == 2 ? r.content_sentinel : ""}};
+            return apply_template(turns, r.reasoning_sentinel, continue_in);
+        } catch (const std::exception&) {
+            return std::string();
+        }
+    };
+    r.in_reasoning = render(1);
+    r.in_content = render(2);
+    std::string why;
+    thinking_ = derive_thinking_format(r, &why);
+    if (!thinking_) thinking_note_ = why;
+}
+#else
+std::string LlamaModel::apply_template(const std::vector<ChatTurn>&, const std::string&, int) const { return {}; }
+void LlamaModel::detect_thinking() {}
+#endif
 
 }  // namespace leap

@@ -5,10 +5,12 @@
 #include <llama.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/problem_run.h"
+#include "core/thinking.h"
 #include "core/tokenizer.h"
 
 struct common_chat_templates;
@@ -40,8 +42,17 @@ public:
     bool is_end_of_generation(llama_token t) const { return llama_vocab_is_eog(vocab_, t); }
 
     // The chat template applied to one user message (after `earlier` turns, if any), with the
-    // generation prompt (which opens the thinking section for reasoning models).
+    // generation prompt, ending inside the thinking section: where the template leaves it closed
+    // (Qwen3, Seed-OSS, gpt-oss, Ministral), continued inside a reasoning as the template does.
     std::string render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier = {}) const;
+
+    // The thinking format the chat template shows, read through llama.cpp's chat code
+    // (common_chat_templates_apply: supports_thinking, thinking_start_tag, thinking_end_tags and
+    // what it renders around a reasoning); nullopt when it has none, `thinking_note()` says why.
+    const std::optional<ThinkingFormat>& thinking_format() const { return thinking_; }
+    const std::string& thinking_note() const { return thinking_note_; }
+    // Names the chat template in messages: the --chat-template file, or the GGUF's own.
+    const std::string& template_origin() const { return template_origin_; }
 
 private:
     std::string path_;
@@ -50,6 +61,13 @@ private:
     static void free_templates(common_chat_templates* t);
     std::unique_ptr<common_chat_templates, void (*)(common_chat_templates*)> templates_;
     std::string template_text_;  // without llama.cpp's common library: the raw template
+    std::string template_origin_;
+    std::optional<ThinkingFormat> thinking_;
+    std::string thinking_note_;
+    void detect_thinking();
+    // common_chat_templates_apply on these turns; `continue_in`: 0 none, 1 the reasoning, 2 the
+    // content of the last (assistant) turn.
+    std::string apply_template(const std::vector<ChatTurn>& turns, const std::string& reasoning, int continue_in) const;
 };
 
 // Quiet llama.cpp's own logging unless LEAP_LLAMA_LOG is set; errors still get through.

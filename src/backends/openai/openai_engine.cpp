@@ -272,6 +272,7 @@ OpenAIEngine::OpenAIEngine(std::unique_ptr<Tokenizer> tokenizer, const OpenAIOpt
 OpenAIEngine::~OpenAIEngine() = default;
 
 void OpenAIEngine::init() {
+    prompts_ = prompts_.with_model_thinking(tok_->thinking_format());
     // Writing to a connection the server dropped (killed, restarted) raises SIGPIPE, which would
     // end the process; cpp-httplib's client does not block it (its server does the same as here).
     struct sigaction old {};
@@ -389,6 +390,7 @@ void OpenAIEngine::start_problem(Slot& slot, const Problem& problem, int index) 
     slot.run = std::make_unique<ProblemRun>(index, problem, config_, prompts_);
     ++slot.problems;
     slot.rendered_text = tok_->render_prompt(slot.run->user_message());
+    slot.run->set_prompt_tail(ProblemRun::tail_after(slot.rendered_text, slot.run->user_message()));
     slot.rendered = tok_->tokenize(slot.rendered_text, true);
     const std::vector<Token> prefill = tok_->tokenize(slot.run->prefill(), false);
     const long n_prompt = (long)(slot.rendered.size() + prefill.size());

@@ -129,7 +129,7 @@ private:
     OpenAIOptions opt_;
     EngineOptions engine_;
     RunConfig config_;
-    const PromptSet& prompts_;
+    PromptSet prompts_;  // with the thinking format of the tokenizer's chat template (init())
     std::vector<BaseUrl> urls_;
     std::vector<ServerInfo> servers_;
     std::string api_key_;

@@ -31,6 +31,8 @@ int GgufTokenizer::n_vocab() const { return llama_vocab_n_tokens(model_->vocab()
 
 int GgufTokenizer::n_ctx_train() const { return model_->n_ctx_train(); }
 
+std::optional<ThinkingFormat> GgufTokenizer::thinking_format() const { return model_->thinking_format(); }
+
 std::string GgufTokenizer::render_prompt(const std::string& user_message) const {
     return model_->render_prompt(user_message);
 }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/thinking.h"
 #include "core/tokenizer.h"
 
 namespace leap {
@@ -24,8 +25,11 @@ public:
     virtual bool is_end_of_generation(Token t) const = 0;
     virtual int n_vocab() const = 0;
     virtual int n_ctx_train() const { return 0; }  // the model's training context, 0 unknown
-    // The chat template applied to one user message, with the generation prompt.
+    // The chat template applied to one user message, with the generation prompt (ending inside
+    // the thinking section where the format says the backend opens it).
     virtual std::string render_prompt(const std::string& user_message) const = 0;
+    // The thinking format of the chat template (core/thinking.h); nullopt: none known.
+    virtual std::optional<ThinkingFormat> thinking_format() const { return std::nullopt; }
     virtual std::string describe() const = 0;  // for messages: where the vocabulary comes from
     // A hint that piece() will be asked for these ids (a remote tokenizer fetches them at once).
     virtual void prefetch(const std::vector<Token>& /*ids*/) const {}
@@ -44,6 +48,7 @@ public:
     int n_vocab() const override;
     int n_ctx_train() const override;
     std::string render_prompt(const std::string& user_message) const override;
+    std::optional<ThinkingFormat> thinking_format() const override;
     std::string describe() const override;
 
 private:
