@@ -255,14 +255,16 @@ TEST_P(LeapFullRun, ExactTextOfEveryRequest) {
         expect_request(L[4], t.size(), C0b, TokenKind::Reasoning, t + C0b, "f1 f2 f3 f4 f5 ", StopReason::Budget, 5,
                        "p0 seg3");
         t += C0b + "f1 f2 f3 f4 f5 ";
-        expect_request(L[5], t.size(), MO, TokenKind::Answer, t + MO, "42}.", StopReason::Budget, 3, "p0 answer");
+        // The forced answer stops once its box closes: the "." after it is never sampled.
+        expect_request(L[5], t.size(), MO, TokenKind::Answer, t + MO, "42}", StopReason::AnswerComplete, 2, "p0 answer");
+        EXPECT_EQ(L[5].req.answer_check, AnswerCheck::Math);
         EXPECT_EQ(L[5].req.max_tokens, 3);
         EXPECT_TRUE(L[5].req.stops.empty());
-        t += MO + "42}.";
+        t += MO + "42}";
         const Path& p = run.paths().at(0);
         EXPECT_EQ(p.text, t);
         EXPECT_EQ(p.finish, FinishReason::Forced);
-        EXPECT_EQ(p.answer, MO + "42}.");
+        EXPECT_EQ(p.answer, MO + "42}");
         EXPECT_EQ(extract_answer(p.answer, false), "42");
         EXPECT_EQ(p.segments, (std::vector<std::string>{"a b\n\nc d e ", "p q\n\nr s t ", "f1 f2 f3 f4 f5 "}));
         ASSERT_EQ(p.blocks.size(), 2u);
@@ -283,7 +285,7 @@ TEST_P(LeapFullRun, ExactTextOfEveryRequest) {
         EXPECT_EQ(p.blocks.at(1).injected, C0b);
         EXPECT_EQ(tok(p, TokenKind::Reasoning), 15);
         EXPECT_EQ(tok(p, TokenKind::Summary), 4);
-        EXPECT_EQ(tok(p, TokenKind::Answer), 3);
+        EXPECT_EQ(tok(p, TokenKind::Answer), 2);
         EXPECT_EQ(tok(p, TokenKind::Injected), (long)(2 * kReq.size() + C0a.size() + C0b.size() + MO.size()));
         EXPECT_TRUE(p.notes.empty());
     }
@@ -936,11 +938,11 @@ TEST(ProblemRun, TraceHasEveryField) {
     EXPECT_EQ(b0["peers"][1]["peer"], 1);
     EXPECT_DOUBLE_EQ(b0["peers"][1]["score"].get<double>(), 8.0 / 13);
     EXPECT_EQ(b0["injected"], comments({"So: zz ...", "So: yyy"}));
-    EXPECT_EQ(p0["answer"], fixed().answer_opener_math + "42}.");
+    EXPECT_EQ(p0["answer"], fixed().answer_opener_math + "42}");
     EXPECT_EQ(p0["text"], runs[0].paths().at(0).text);
     EXPECT_EQ(p0["tokens"]["reasoning"], 15);
     EXPECT_EQ(p0["tokens"]["summary"], 4);
-    EXPECT_EQ(p0["tokens"]["answer"], 3);
+    EXPECT_EQ(p0["tokens"]["answer"], 2);
     EXPECT_EQ(p0["tokens"]["injected"], runs[0].paths().at(0).tokens[(size_t)TokenKind::Injected]);
     EXPECT_TRUE(p0["notes"].is_array());
     EXPECT_EQ(t["paths"][1]["finish"], "end-of-sequence");

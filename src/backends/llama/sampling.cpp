@@ -4,7 +4,22 @@
 #include <cmath>
 #include <vector>
 
+#include "core/error.h"
+
 namespace leap {
+
+SamplerOrder parse_sampler_order(std::string_view s) {
+    if (s == "reference") return SamplerOrder::Reference;
+    if (s == "llama") return SamplerOrder::Llama;
+    throw Error("unknown sampler order '" + std::string(s) + "' (choose reference or llama)");
+}
+
+std::string_view to_string(SamplerOrder o) { return o == SamplerOrder::Llama ? "llama" : "reference"; }
+
+std::vector<std::string> sampler_names(SamplerOrder o) {
+    if (o == SamplerOrder::Llama) return {"top_k", "top_p", "min_p", "temperature"};
+    return {"temperature", "top_k", "top_p", "min_p"};
+}
 
 namespace {
 // The candidates' order, best first: higher logit, then lower id. Both lists below use it, so a
@@ -29,11 +44,15 @@ SamplerPtr make_sampler(const SamplingOptions& opt, const llama_vocab* vocab, ui
         llama_sampler_chain_add(chain, llama_sampler_init_greedy());
         return SamplerPtr(chain);
     }
-    // The order llama.cpp's own samplers use: truncate, then temperature, then draw.
+    // Reference: the temperature first, then the cuts on the tempered distribution (vLLM,
+    // SGLang); Llama: llama.cpp's order, the cuts first. top-k keeps the same tokens either way
+    // (the temperature does not reorder them), so the host's top-k pre-cut stays valid.
+    const bool temp_first = opt.order == SamplerOrder::Reference;
+    if (temp_first) llama_sampler_chain_add(chain, llama_sampler_init_temp(opt.temperature));
     if (opt.top_k > 0) llama_sampler_chain_add(chain, llama_sampler_init_top_k(opt.top_k));
     if (opt.top_p < 1.0f) llama_sampler_chain_add(chain, llama_sampler_init_top_p(opt.top_p, 1));
     if (opt.min_p > 0.0f) llama_sampler_chain_add(chain, llama_sampler_init_min_p(opt.min_p, 1));
-    llama_sampler_chain_add(chain, llama_sampler_init_temp(opt.temperature));
+    if (!temp_first) llama_sampler_chain_add(chain, llama_sampler_init_temp(opt.temperature));
     llama_sampler_chain_add(chain, llama_sampler_init_dist((uint32_t)(seed ^ (seed >> 32))));
     return SamplerPtr(chain);
 }

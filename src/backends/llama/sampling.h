@@ -6,9 +6,22 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 namespace leap {
+
+// The order of the sampler chain. Reference: the paper's runs (vLLM; SGLang computes the same
+// cuts): the logits are divided by the temperature first, then top-k, top-p and min-p cut the
+// tempered distribution. Llama: llama.cpp's default order, cuts first and the temperature last
+// (at temperature 0.6, min-p 0.05 then keeps tokens down to 0.05 of the best one's probability
+// instead of about 0.17: a wider set). docs/method.md.
+enum class SamplerOrder { Reference, Llama };
+SamplerOrder parse_sampler_order(std::string_view s);  // "reference" | "llama"; throws leap::Error
+std::string_view to_string(SamplerOrder o);
+// llama-server's "samplers" list for the order (the chain make_sampler builds).
+std::vector<std::string> sampler_names(SamplerOrder o);
 
 struct SamplingOptions {
     float temperature = 0.6f;  // <= 0: greedy
@@ -16,6 +29,7 @@ struct SamplingOptions {
     float top_p = 0.95f;       // >= 1: off
     float min_p = 0.05f;       // <= 0: off
     bool ban_end_of_generation = false;  // benchmarks: fixed lengths
+    SamplerOrder order = SamplerOrder::Reference;
 };
 
 struct SamplerDeleter {

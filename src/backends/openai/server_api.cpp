@@ -99,8 +99,8 @@ json completion_body(const ServerInfo& s, const CompletionCall& c) {
         b["top_k"] = o.top_k;
         b["top_p"] = o.top_p;
         b["min_p"] = o.min_p;
-        // The in-process chain (backends/llama/sampling.cpp): truncate, then temperature, then draw.
-        b["samplers"] = json::array({"top_k", "top_p", "min_p", "temperature"});
+        // The in-process chain (backends/llama/sampling.cpp), in the same order.
+        b["samplers"] = sampler_names(o.order);
         b["mirostat"] = 0;  // whatever the server was started with
         b["cache_prompt"] = true;
         b["return_tokens"] = true;
