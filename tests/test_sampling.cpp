@@ -109,3 +109,85 @@ TEST(Sampling, ChainDrawsTheSameFromTopCandidatesAsFromTheWholeVocabulary) {
 }
 
 }  // namespace
+
+namespace {
+
+// The surviving tokens and their probabilities after a chain without its final draw: the chain is
+// applied to the candidates, then read off (llama.cpp's dist sampler normalizes them first).
+std::vector<std::pair<int, double>> survivors(const SamplingOptions& so, const std::vector<float>& logits) {
+    SamplerPtr s = make_sampler(so, vocab(), 1);
+    std::vector<llama_token_data> cur;
+    for (int t = 0; t < (int)logits.size(); ++t) cur.push_back({t, logits[t], 0.0f});
+    llama_token_data_array arr = {cur.data(), cur.size(), -1, false};
+    llama_sampler_apply(s.get(), &arr);
+    std::vector<std::pair<int, double>> out;
+    double sum = 0;
+    for (size_t i = 0; i < arr.size; ++i) sum += arr.data[i].p;
+    for (size_t i = 0; i < arr.size; ++i) out.push_back({arr.data[i].id, arr.data[i].p / sum});
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// vLLM's sampler as its (v0) code does it, written here from its semantics: logits divided by
+// the temperature; top-k; top-p on the softmax of what top-k kept (the smallest set of most
+// probable tokens whose mass reaches p); min-p: tokens below min_p times the best probability
+// dropped; the rest renormalized.
+std::vector<std::pair<int, double>> vllm_survivors(const SamplingOptions& so, const std::vector<float>& logits) {
+    std::vector<std::pair<double, int>> v;  // (tempered logit, id)
+    for (int t = 0; t < (int)logits.size(); ++t) v.push_back({logits[t] / so.temperature, t});
+    std::stable_sort(v.begin(), v.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    if (so.top_k > 0 && so.top_k < (int)v.size()) v.resize(so.top_k);
+    auto probs = [](const std::vector<std::pair<double, int>>& x) {
+        std::vector<double> p;
+        double z = 0;
+        for (auto& e : x) z += std::exp(e.first - x[0].first);
+        for (auto& e : x) p.push_back(std::exp(e.first - x[0].first) / z);
+        return p;
+    };
+    std::vector<double> p = probs(v);
+    double mass = 0;
+    size_t keep = 0;
+    while (keep < v.size() && mass < so.top_p) mass += p[keep++];
+    v.resize(std::max<size_t>(keep, 1));
+    p = probs(v);
+    std::vector<std::pair<double, int>> kept;
+    for (size_t i = 0; i < v.size(); ++i)
+        if (p[i] >= so.min_p * p[0]) kept.push_back(v[i]);
+    p = probs(kept);
+    std::vector<std::pair<int, double>> out;
+    for (size_t i = 0; i < kept.size(); ++i) out.push_back({kept[i].second, p[i]});
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace
+
+// The paper's settings (temperature 0.6, top-k 40, top-p 0.95, min-p 0.05): leap's default chain
+// keeps the tokens vLLM keeps, with vLLM's probabilities; llama.cpp's order keeps more.
+TEST(Sampling, ReferenceOrderKeepsWhatVllmKeeps) {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> normal(0.0f, 1.5f);
+    for (int trial = 0; trial < 20; ++trial) {
+        SCOPED_TRACE("trial " + std::to_string(trial));
+        std::vector<float> logits(200);
+        for (float& l : logits) l = normal(rng);
+        SamplingOptions so;  // the defaults are the paper's
+        ASSERT_EQ(so.order, SamplerOrder::Reference);
+        const auto got = survivors(so, logits), want = vllm_survivors(so, logits);
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(got[i].first, want[i].first);
+            EXPECT_NEAR(got[i].second, want[i].second, 1e-5);
+        }
+    }
+    // A distribution where the orders differ: llama.cpp's min-p on the untempered logits keeps
+    // tokens down to 0.05 of the best; the tempered one only down to about 0.17 of it.
+    const std::vector<float> logits = {0.0f, -0.5f, -1.0f, -1.5f, -2.0f, -2.5f, -3.5f, -5.0f};
+    SamplingOptions so;
+    so.top_p = 1.0f;
+    const auto ref = survivors(so, logits);
+    EXPECT_EQ(ref.size(), 4u);  // -2.0 / 0.6 is below ln(0.05)
+    so.order = SamplerOrder::Llama;
+    EXPECT_EQ(survivors(so, logits).size(), 6u);  // -2.5 >= ln(0.05) untempered
+    EXPECT_EQ(sampler_names(SamplerOrder::Reference), (std::vector<std::string>{"temperature", "top_k", "top_p", "min_p"}));
+}

@@ -85,17 +85,34 @@ void check_or_write_identity(const EvalFlags& f, const nlohmann::json& identity)
     write_file_atomic(path, dump_json({{"identity", identity}, {"leap_version", LEAP_VERSION}, {"model_path", f.engine.model_name()}}, 2) + "\n");
 }
 
+// Pass@1 / Cons@N as "55.0/60.0", or "-" when the results lack them.
+std::string pair_cell(const std::optional<Interval>& p1, const std::optional<Interval>& cn) {
+    if (!p1 || !cn) return "-";
+    char b[40];
+    std::snprintf(b, sizeof b, "%.1f/%.1f", 100 * p1->mean, 100 * cn->mean);
+    return b;
+}
+
 void print_table(const std::vector<std::pair<std::string, Summary>>& rows) {
-    std::printf("\n%-14s %5s %4s  %-22s %-22s %12s %9s\n", "bench", "n", "N", "Pass@1 [95% CI]", "Cons@N [95% CI]",
-                "tok/problem", "tok/s");
+    bool representatives = false;
+    for (const auto& [_, s] : rows) representatives = representatives || s.pass1_representatives.has_value();
+    std::printf("\n%-14s %5s %4s  %-22s %-22s %-13s", "bench", "n", "N", "Pass@1 [95% CI]", "Cons@N [95% CI]",
+                "reference P/C");
+    if (representatives) std::printf(" %-13s", "represent. P/C");
+    std::printf(" %12s %9s\n", "tok/problem", "tok/s");
     for (const auto& [bench, s] : rows) {
         char p1[40], cn[40];
         std::snprintf(p1, sizeof p1, "%5.1f [%5.1f, %5.1f]", 100 * s.pass1.mean, 100 * s.pass1.lo, 100 * s.pass1.hi);
         std::snprintf(cn, sizeof cn, "%5.1f [%5.1f, %5.1f]", 100 * s.cons.mean, 100 * s.cons.lo, 100 * s.cons.hi);
         const nlohmann::json j = s.to_json();
-        std::printf("%-14s %5d %4d  %-22s %-22s %12.0f %9.1f\n", bench.c_str(), s.n, s.paths, p1, cn,
-                    j["tokens_per_problem"].value("total", 0.0), s.tokens_per_s);
+        std::printf("%-14s %5d %4d  %-22s %-22s %-13s", bench.c_str(), s.n, s.paths, p1, cn,
+                    pair_cell(s.pass1_reference, s.cons_reference).c_str());
+        if (representatives)
+            std::printf(" %-13s", pair_cell(s.pass1_representatives, s.cons_representatives).c_str());
+        std::printf(" %12.0f %9.1f\n", j["tokens_per_problem"].value("total", 0.0), s.tokens_per_s);
     }
+    std::printf("reference P/C: Pass@1/Cons@N by the reference implementation's check (docs/grading.md)\n");
+    if (representatives) std::printf("represent. P/C: LeaP-S, each group's continuing path only\n");
 }
 
 void eval(const EvalFlags& f) {

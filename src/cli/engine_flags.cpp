@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <algorithm>
 
 #include "backends/openai/server_tokenizer.h"
 #include "core/error.h"
@@ -37,8 +38,16 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_option("--write-up-tokens", run.write_up_tokens,
                     "budget of the answer a path writes after ending its thinking by itself (stops at end of sequence)")
         ->capture_default_str();
-    app->add_flag("--reference-parity", run.reference_parity,
-                  "trim and hybrid routing exactly as the reference implementation");
+    app->add_option("--parity", parity,
+                    "leap | reference: reference reproduces the reference implementation run for run (trim, hybrid "
+                    "routing, a path stops at its end of thinking, forced answers stop only at a marker, LeaP-T stops "
+                    "at <summarize> in every segment; docs/method.md)")
+        ->check(CLI::IsMember({"leap", "reference"}))
+        ->capture_default_str();
+    app->add_flag("--reference-parity", run.reference_parity, "the same as --parity reference");
+    app->add_option("--blocks", blocks,
+                    "the blocks that run, e.g. 1,3 (block b follows segment b; default: every block, or --single-block "
+                    "for single and leap-s)");
     app->add_option("--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
         ->capture_default_str();
     app->add_option("--match-budget", match_budget,
@@ -53,6 +62,12 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_option("--sample-top-k", engine.sampling.top_k, "sampling top-k (0: off)")->capture_default_str();
     app->add_option("--top-p", engine.sampling.top_p, "sampling top-p")->capture_default_str();
     app->add_option("--min-p", engine.sampling.min_p, "sampling min-p")->capture_default_str();
+    app->add_option("--sampler-order", sampler_order,
+                    "reference: temperature first, then top-k, top-p, min-p on the tempered distribution (vLLM and "
+                    "SGLang, the paper's runs) | llama: llama.cpp's order, the cuts first and the temperature last")
+        ->check(CLI::IsMember({"reference", "llama"}))
+        ->each([this](const std::string& v) { engine.sampling.order = parse_sampler_order(v); })
+        ->capture_default_str();
     app->add_flag("--ignore-eos", engine.sampling.ban_end_of_generation,
                   "never sample end-of-generation tokens (benchmarks: fixed lengths)");
     app->add_option("-c,--ctx-size", engine.n_ctx_per_path, "context tokens per path (0: from the budgets)")
@@ -110,6 +125,26 @@ void EngineFlags::add_to(CLI::App* app) {
 
 RunConfig EngineFlags::run_config() const {
     RunConfig c = run;
+    if (parity == "reference") c.reference_parity = true;
+    if (!blocks.empty()) {
+        std::stringstream ss(blocks);
+        for (std::string item; std::getline(ss, item, ',');) {
+            size_t used = 0;
+            int b = 0;
+            try {
+                b = std::stoi(item, &used);
+            } catch (const std::exception&) {
+                used = 0;
+            }
+            if (item.empty() || used != item.size())
+                throw Error("--blocks '" + blocks + "': '" + item + "' is not a block number (e.g. --blocks 1,3)");
+            c.blocks.push_back(b - 1);
+        }
+        std::sort(c.blocks.begin(), c.blocks.end());
+        c.blocks.erase(std::unique(c.blocks.begin(), c.blocks.end()), c.blocks.end());
+        // single and leap-s: --blocks N is --single-block N-1.
+        if ((method == "single" || method == "leap-s") && c.blocks.size() == 1) c.single_block = c.blocks[0];
+    }
     c.method = parse_method(method);
     c.router.kind = parse_router(router);
     c.router.similarity = parse_similarity(similarity);
@@ -188,6 +223,7 @@ nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
                         {"top_k", c.router.k},
                         {"similarity", to_string(c.router.similarity)},
                         {"reference_parity", c.reference_parity},
+                        {"sampler_order", to_string(e.sampling.order)},
                         {"seed", c.seed},
                         {"sampling",
                          {{"temperature", e.sampling.temperature},
@@ -197,6 +233,7 @@ nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
                         {"kv_unified", e.kv_unified},
                         {"parallel_problems", e.parallel_problems},
                         {"batch_size", e.n_batch}};
+    if (!c.blocks.empty()) j["blocks"] = c.blocks;
     // Only for the methods that use them, so the identity of earlier runs does not change.
     if (c.method == Method::LeapS) j["group_size"] = c.group_size;
     if (c.method == Method::MixtureOfAgents) {

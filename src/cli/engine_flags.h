@@ -21,6 +21,9 @@ struct EngineFlags {
     std::string router = "dispersed";
     std::string similarity = "indel";
     std::string end_of_thinking;  // overrides the prompt set's marker
+    std::string parity = "leap";  // leap | reference (--reference-parity: reference)
+    std::string blocks;           // --blocks 1,3 (1-based)
+    std::string sampler_order = "reference";
     std::string match_budget;     // independent with the token budget of the leap run these flags describe
     RunConfig run;
     EngineOptions engine;

@@ -32,6 +32,8 @@ std::string_view to_string(Method m) {
 
 bool RunConfig::block_enabled(int b) const {
     if (b < 0 || b >= segments - 1) return false;
+    if (!blocks.empty() && method != Method::Independent && method != Method::MixtureOfAgents)
+        return std::find(blocks.begin(), blocks.end(), b) != blocks.end();
     switch (method) {
         case Method::Leap:
         case Method::LeapT: return true;
@@ -41,6 +43,12 @@ bool RunConfig::block_enabled(int b) const {
         case Method::LeapS: return b == single_block;
     }
     return false;
+}
+
+int RunConfig::enabled_blocks() const {
+    int n = 0;
+    for (int b = 0; b + 1 < segments; ++b) n += block_enabled(b) ? 1 : 0;
+    return n;
 }
 
 void RunConfig::validate() const {
@@ -55,6 +63,18 @@ void RunConfig::validate() const {
     need(write_up_tokens >= 1,
          "write-up budget (--write-up-tokens) must be at least 1, got " + std::to_string(write_up_tokens));
     need(router.k >= 1, "top-k (--top-k) must be at least 1, got " + std::to_string(router.k));
+    if (!blocks.empty()) {
+        need(method != Method::Independent && method != Method::MixtureOfAgents,
+             "--blocks: method " + std::string(to_string(method)) + " has no blocks");
+        for (int b : blocks)
+            need(b >= 0 && b < segments - 1, "--blocks: block " + std::to_string(b + 1) + " does not exist with " +
+                                                 std::to_string(segments) + " segments (blocks 1.." +
+                                                 std::to_string(segments - 1) + ")");
+        if (method == Method::Single || method == Method::LeapS)
+            need(blocks.size() == 1 && blocks[0] == single_block,
+                 "--blocks: method " + std::string(to_string(method)) +
+                     " runs exactly one block (--single-block); use --method leap or leap-t with --blocks LIST");
+    }
     if (method == Method::Single || method == Method::LeapS)
         need(single_block >= 0 && single_block < segments - 1,
              "--single-block " + std::to_string(single_block) + " does not exist with " +
@@ -77,7 +97,7 @@ void RunConfig::validate() const {
 long token_budget(const RunConfig& c) {
     // Per path: M segments of T, a summary of S and the peers' summaries (k x S) at each of the
     // M-1 blocks when blocks run, and the answer A. Fixed texts (triggers, cues) are left out.
-    const int blocks = c.method == Method::Independent ? 0 : c.segments - 1;
+    const int blocks = c.enabled_blocks();
     const long per_path = (long)c.segments * c.segment_tokens +
                           (long)blocks * c.summary_tokens * (1 + c.router.k) + c.answer_tokens;
     return per_path * c.n_paths;

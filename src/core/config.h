@@ -2,6 +2,7 @@
 // What a run of the method is asked to do: which method, how many paths, segments, budgets.
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "core/router.h"
 
@@ -36,11 +37,19 @@ struct RunConfig {
     int moa_layers = 2;        // Method::MixtureOfAgents: layers (1 = independent sampling)
     int moa_context_chars = 2000;  // MoA: tail of each previous response's reasoning shown (0 = answers only)
     RouterOptions router;      // kind, k, similarity (its seed is derived per block)
-    bool reference_parity = false;  // trim and hybrid routing as the reference does
+    // --parity reference: the reference implementation's behaviour wherever leap's differs
+    // (docs/method.md, "Differences from the reference"): the trim and hybrid routing, a path that
+    // ends its thinking stops there (no write-up), a forced answer stops only at an end marker,
+    // </summarize> or end of sequence, and LeaP-T stops at <summarize> in every segment.
+    bool reference_parity = false;
+    // --blocks: the enabled blocks (0-based: block b follows segment b+1); empty: the method's
+    // own (every block for leap and leap-t, single_block for single and leap-s).
+    std::vector<int> blocks;
     uint64_t seed = 1;
 
     // Block b sits between segment b and segment b+1 (0-based).
     bool block_enabled(int b) const;
+    int enabled_blocks() const;  // how many blocks run
     bool uses_protocol_prompt() const {
         return method == Method::Leap || method == Method::Single || method == Method::LeapS;
     }

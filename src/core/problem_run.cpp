@@ -38,11 +38,12 @@ ProblemRun::ProblemRun(int problem_index, Problem problem, RunConfig config, con
     // thinking (the paper's math opener), except where the template's answer section has a header
     // of its own (gpt-oss's final channel, Kimi's response section): the opener starts by closing
     // the thinking the way the template does.
-    const bool answer_header = thinking().from_template && !thinking().after_end(thinking().ends.front()).empty();
+    const bool answer_header = !config_.reference_parity && thinking().from_template &&
+                               !thinking().after_end(thinking().ends.front()).empty();
     for (auto [opener, raw] : {std::pair{&opener_math_, &prompts_.answer_opener_math},
                                std::pair{&opener_choice_, &prompts_.answer_opener_choice}})
         if (answer_header && raw->find("{eot}") == std::string::npos) *opener = eot + *opener;
-    if (config_.uses_protocol_prompt()) prefill_ = prompts_.leap_prefill;
+    if (config_.uses_protocol_prompt()) prefill_ = mc ? prompts_.leap_prefill_choice : prompts_.leap_prefill_math;
     start_ = prefill_ + problem_.assistant_prefix;
 
     const size_t n = config_.n_paths;
@@ -66,7 +67,9 @@ std::vector<std::string> ProblemRun::segment_stops(int segment) const {
     std::vector<std::string> stops = thinking().ends;
     // LeaP-T: a summary the model opens ends the segment where a block follows to take it over;
     // in the last segment it is just reasoning (stopping would force the answer right after it).
-    if (config_.method == Method::LeapT && config_.block_enabled(segment)) stops.emplace_back(kSummarizeOpen);
+    // The reference stops there in every segment.
+    if (config_.method == Method::LeapT && (config_.block_enabled(segment) || config_.reference_parity))
+        stops.emplace_back(kSummarizeOpen);
     return stops;
 }
 
@@ -119,7 +122,11 @@ void ProblemRun::complete(int index, const GenerateResult& r) {
             const std::string* end = nullptr;
             for (const std::string& e : thinking().ends)
                 if (r.reason == StopReason::StopString && ends_with(r.text, e)) end = &e;
-            if (end) {
+            if (end && config_.reference_parity) {
+                // The reference stops the path at its marker and grades its reasoning.
+                answer_at_[p.index] = p.text.size() - end->size();
+                finish(p, FinishReason::EndOfThinking);
+            } else if (end) {
                 // The path finished thinking on its own: let it write its answer, with its own
                 // budget, to the end of sequence. Where the template's answer section has a
                 // header (gpt-oss's final channel), leap writes the rest of it first.
@@ -193,6 +200,13 @@ void ProblemRun::force_answer(Path& p) {
     const bool mc = problem_.multiple_choice();
     const std::string& opener = mc ? opener_choice_ : opener_math_;
     p.text += opener;
+    if (config_.reference_parity) {
+        // The reference: stopped only by an end marker, </summarize> or end of sequence.
+        std::vector<std::string> stops = thinking().ends;
+        stops.emplace_back(kSummarizeClose);
+        issue(p, config_.answer_tokens, std::move(stops), TokenKind::Answer);
+        return;
+    }
     issue(p, config_.answer_tokens, {}, TokenKind::Answer);
     // It stops once its box closes or its letter is written: nothing after can change the grade.
     pending_.back().answer_check = mc ? AnswerCheck::Choice : AnswerCheck::Math;

@@ -61,6 +61,9 @@ PromptSet PromptSet::from_json(std::string_view json_text, const std::string& or
     p.leap_user_math = required_string(j, "leap_user_math", origin);
     p.leap_user_choice = required_string(j, "leap_user_choice", origin);
     p.leap_prefill = required_string(j, "leap_prefill", origin);
+    p.leap_prefill_math = j.contains("leap_prefill_math") ? required_string(j, "leap_prefill_math", origin) : p.leap_prefill;
+    p.leap_prefill_choice =
+        j.contains("leap_prefill_choice") ? required_string(j, "leap_prefill_choice", origin) : p.leap_prefill;
     p.plain_user_math = required_string(j, "plain_user_math", origin);
     p.plain_user_choice = required_string(j, "plain_user_choice", origin);
     p.triggers = required_list(j, "triggers", origin);

@@ -25,6 +25,9 @@ struct PromptSet {
     bool end_of_thinking_fixed = false;
     std::string leap_user_math, leap_user_choice;    // LeaP: protocol instruction + problem
     std::string leap_prefill;                        // LeaP: the model's acknowledgement, prefilled
+    // Per domain (optional keys leap_prefill_math / leap_prefill_choice, as the reference's
+    // prefill differs for math and multiple choice); each defaults to leap_prefill.
+    std::string leap_prefill_math, leap_prefill_choice;
     std::string plain_user_math, plain_user_choice;  // LeaP-T and independent sampling
     std::vector<std::string> triggers;               // "let me recap"-style sentences
     std::vector<std::string> openers;                // start of the summary, after <summarize>

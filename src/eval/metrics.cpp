@@ -59,6 +59,21 @@ double pass1_of(const ProblemOutcome& o) {
     return static_cast<double>(count_correct(o)) / static_cast<double>(o.correct.size());
 }
 double cons_of(const ProblemOutcome& o) { return o.consensus_correct ? 1.0 : 0.0; }
+double share(const std::vector<bool>& v) {
+    return static_cast<double>(std::count(v.begin(), v.end(), true)) / static_cast<double>(v.size());
+}
+double pass1_reference_of(const ProblemOutcome& o) { return share(o.correct_reference); }
+double cons_reference_of(const ProblemOutcome& o) { return o.consensus_reference_correct ? 1.0 : 0.0; }
+double pass1_representatives_of(const ProblemOutcome& o) { return share(o.representative_correct); }
+double cons_representatives_of(const ProblemOutcome& o) { return o.consensus_representatives_correct ? 1.0 : 0.0; }
+
+// Whether every problem of every run carries a per-path vector (an optional metric's input).
+bool all_have(const Runs& runs, std::vector<bool> ProblemOutcome::*field) {
+    for (const auto& run : runs)
+        for (const auto& o : run)
+            if ((o.*field).empty()) return false;
+    return true;
+}
 double shortest_of(const ProblemOutcome& o) { return o.shortest_majority_correct ? 1.0 : 0.0; }
 
 PerProblem passk_of(int k) {
@@ -213,6 +228,15 @@ Summary summarize_runs(const Runs& runs, const MetricsOptions& opt) {
     s.cons = many(runs, cons_of, B, opt.seed, opt.confidence);
     s.shortest_majority = many(runs, shortest_of, B, opt.seed, opt.confidence);
 
+    if (all_have(runs, &ProblemOutcome::correct_reference)) {
+        s.pass1_reference = many(runs, pass1_reference_of, B, opt.seed, opt.confidence);
+        s.cons_reference = many(runs, cons_reference_of, B, opt.seed, opt.confidence);
+    }
+    if (all_have(runs, &ProblemOutcome::representative_correct)) {
+        s.pass1_representatives = many(runs, pass1_representatives_of, B, opt.seed, opt.confidence);
+        s.cons_representatives = many(runs, cons_representatives_of, B, opt.seed, opt.confidence);
+    }
+
     std::vector<int> ks = opt.ks;
     if (ks.empty()) {
         for (int k = 1; k <= s.paths; k *= 2) ks.push_back(k);
@@ -269,6 +293,15 @@ nlohmann::json Summary::to_json() const {
     j["cons@n_ci"] = ci(cons);
     j["shortest_majority"] = shortest_majority.mean;
     j["shortest_majority_ci"] = ci(shortest_majority);
+    auto optional = [&](const char* key, const std::optional<Interval>& i) {
+        if (!i) return;
+        j[key] = i->mean;
+        j[std::string(key) + "_ci"] = ci(*i);
+    };
+    optional("pass@1_reference", pass1_reference);
+    optional("cons@n_reference", cons_reference);
+    optional("pass@1_representatives", pass1_representatives);
+    optional("cons@n_representatives", cons_representatives);
     j["pass@k"] = nlohmann::json::object();
     j["pass@k_ci"] = nlohmann::json::object();
     for (const auto& [k, i] : pass_k) {

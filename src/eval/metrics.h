@@ -4,6 +4,7 @@
 // problems and (for several runs of the same problems) over seeds. Definitions: docs/metrics.md.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -17,6 +18,13 @@ struct ProblemOutcome {
     bool shortest_majority_correct = false; // the shortest-majority vote's answer is correct
     std::map<std::string, long> tokens;     // by kind (reasoning, summary, injected, ...), summed over paths
     double wall_s = 0;                      // seconds spent on this problem
+    // The reference implementation's check (eval/reference_grade.h); empty for lines written
+    // before leap recorded it.
+    std::vector<bool> correct_reference;
+    bool consensus_reference_correct = false;
+    // LeaP-S: the paths that continued past the block (one per group); empty for other methods.
+    std::vector<bool> representative_correct;
+    bool consensus_representatives_correct = false;
 };
 
 struct Interval {
@@ -68,6 +76,10 @@ struct Summary {
     uint64_t seed = 0;
     double confidence = 0.95;
     Interval pass1, cons, shortest_majority;
+    // Present when every problem has them: the reference's check (pass@1_reference,
+    // cons@n_reference), and LeaP-S's representatives only (pass@1_representatives, ...).
+    std::optional<Interval> pass1_reference, cons_reference;
+    std::optional<Interval> pass1_representatives, cons_representatives;
     std::map<int, Interval> pass_k;              // k -> unbiased pass@k
     std::map<std::string, double> tokens_per_problem;  // mean by kind, plus "total"
     long tokens_total = 0;       // over all problems (and runs)
@@ -81,7 +93,9 @@ struct Summary {
     // Keys: "pass@1", "pass@1_ci" [lo, hi], "cons@n", "cons@n_ci", "shortest_majority",
     // "shortest_majority_ci", "pass@k" {"k": value}, "pass@k_ci" {"k": [lo, hi]}, "n", "paths",
     // "runs", "tokens_per_problem" {kind: mean, "total": mean}, "tokens_total", "wall_s",
-    // "tokens_per_s", "bootstrap" {"B", "seed", "confidence", "over"}, and "per_run" for runs > 1.
+    // "tokens_per_s", "bootstrap" {"B", "seed", "confidence", "over"}, and "per_run" for runs > 1;
+    // "pass@1_reference", "cons@n_reference" (+ "_ci") and, for LeaP-S, "pass@1_representatives",
+    // "cons@n_representatives" (+ "_ci") when present.
     nlohmann::json to_json() const;
 };
 

@@ -2,6 +2,7 @@
 
 #include "core/vote.h"
 #include "eval/grader.h"
+#include "eval/reference_grade.h"
 
 namespace leap {
 
@@ -30,7 +31,8 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
     std::vector<std::string> letters;
     for (const auto& [letter, _] : item.problem.choices) letters.push_back(letter);
 
-    std::vector<std::string> answers;
+    const bool leap_s = run.config().method == Method::LeapS;
+    std::vector<std::string> answers, reference_answers, representative_answers;
     std::vector<long> lengths;
     nlohmann::json paths = nlohmann::json::array();
     std::map<std::string, long> tokens;
@@ -45,7 +47,21 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
             total += p.tokens[k];
         }
         lengths.push_back(total);
-        paths.push_back({{"answer", g.extracted}, {"correct", g.correct}, {"finish", to_string(p.finish)}, {"tokens", tk}});
+        // The reference's check of the same text, reported beside ours (reference_grade.h).
+        const std::string ref = reference_extract(p.text, mc);
+        reference_answers.push_back(ref);
+        nlohmann::json pj = {{"answer", g.extracted},
+                             {"correct", g.correct},
+                             {"answer_reference", ref},
+                             {"correct_reference", reference_correct(ref, item.answer)},
+                             {"finish", to_string(p.finish)},
+                             {"tokens", tk}};
+        // LeaP-S: the reference scores only each group's continuing path.
+        if (leap_s) {
+            pj["representative"] = !run.pruned(p.index);
+            if (!run.pruned(p.index)) representative_answers.push_back(g.extracted);
+        }
+        paths.push_back(std::move(pj));
     }
     tokens["prompt"] = run.prompt_tokens();
     const AnswerEquivalence same = grader_equivalence(mc);
@@ -53,9 +69,10 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
         const bool correct = !v.answer.empty() && (mc ? v.answer == item.answer : math_equivalent(v.answer, item.answer));
         return nlohmann::json{{"answer", v.answer}, {"votes", v.votes}, {"voters", v.voters}, {"correct", correct}};
     };
-    nlohmann::json choices = nlohmann::json::object();
-    for (const auto& [k, v] : item.problem.choices) choices[k] = v;
-    return {{"id", item.problem.id},
+    // The reference votes over its own extractions as strings.
+    const VoteResult ref_vote =
+        majority_vote(reference_answers, nullptr, [](const std::string& a, const std::string& b) { return a == b; });
+    nlohmann::json line = {{"id", item.problem.id},
             {"bench", bench},
             {"index", run.index()},
             {"gold", item.answer},
@@ -67,11 +84,28 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
             {"tokens", tokens},
             {"trace", run.trace()},
             {"timings", timings}};
+    line["vote_reference"] = {{"answer", ref_vote.answer},
+                              {"votes", ref_vote.votes},
+                              {"correct", reference_correct(ref_vote.answer, item.answer)}};
+    if (leap_s) line["vote_representatives"] = vote_json(majority_vote(representative_answers, nullptr, same));
+    return line;
 }
 
 ProblemOutcome outcome_of(const nlohmann::json& line) {
     ProblemOutcome o;
-    for (const auto& p : line.at("paths")) o.correct.push_back(p.at("correct").get<bool>());
+    bool reference = line.contains("vote_reference");  // lines written before it lack the fields
+    for (const auto& p : line.at("paths")) {
+        o.correct.push_back(p.at("correct").get<bool>());
+        reference = reference && p.contains("correct_reference");
+        if (p.contains("representative") && p.at("representative").get<bool>())
+            o.representative_correct.push_back(p.at("correct").get<bool>());
+    }
+    if (reference) {
+        for (const auto& p : line.at("paths")) o.correct_reference.push_back(p.at("correct_reference").get<bool>());
+        o.consensus_reference_correct = line.at("vote_reference").at("correct").get<bool>();
+    }
+    if (line.contains("vote_representatives"))
+        o.consensus_representatives_correct = line.at("vote_representatives").at("correct").get<bool>();
     o.consensus_correct = line.at("vote").at("correct").get<bool>();
     o.shortest_majority_correct = line.at("shortest_majority").at("correct").get<bool>();
     for (const auto& [k, v] : line.at("tokens").items()) o.tokens[k] = v.get<long>();

@@ -245,12 +245,28 @@ std::string paper_cell(const Report& r, const ReportRun& run, const std::string&
     return fmt("%.2f", *v) + (differs_from_paper_setting(run.identity) ? " †" : "");
 }
 
+// "55.0 / 60.0" (Pass@1 / Cons@N, %), or a dash where the results lack the metric.
+std::string pair_cell(const std::optional<Interval>& p1, const std::optional<Interval>& cn) {
+    if (!p1 || !cn) return kDash;
+    return fmt("%.1f", 100 * p1->mean) + " / " + fmt("%.1f", 100 * cn->mean);
+}
+
+// Whether some run of the bench is LeaP-S (has representatives-only figures).
+bool any_representatives(const Report& r, const std::string& bench) {
+    for (const auto& run : r.runs) {
+        auto it = run.benches.find(bench);
+        if (it != run.benches.end() && it->second.pass1_representatives) return true;
+    }
+    return false;
+}
+
 // One row of a bench table, as plain cell strings (escaped later for the target format).
 std::vector<std::string> bench_row(const Report& r, const ReportRun& run, const std::string& bench,
                                    const std::vector<std::string>& kinds) {
     std::vector<std::string> row{run.label};
     auto it = run.benches.find(bench);
-    const size_t cols = 7 + (r.options.paper ? 1 : 0) + kinds.size() + 3;  // as bench_header
+    const bool reps = any_representatives(r, bench);
+    const size_t cols = 8 + (r.options.paper ? 1 : 0) + (reps ? 1 : 0) + kinds.size() + 3;  // as bench_header
     if (it == run.benches.end()) {
         row.resize(cols, kDash);
         if (r.options.paper) row[5] = paper_cell(r, run, bench);
@@ -263,6 +279,8 @@ std::vector<std::string> bench_row(const Report& r, const ReportRun& run, const 
     row.push_back(pct_ci(s.pass1));
     if (r.options.paper) row.push_back(paper_cell(r, run, bench));
     row.push_back(pct_ci(s.cons));
+    row.push_back(pair_cell(s.pass1_reference, s.cons_reference));
+    if (reps) row.push_back(pair_cell(s.pass1_representatives, s.cons_representatives));
     row.push_back(passk_cell(s));
     for (const auto& k : kinds) row.push_back(tokens_cell(s, k));
     row.push_back(tokens_cell(s, "total"));
@@ -271,10 +289,12 @@ std::vector<std::string> bench_row(const Report& r, const ReportRun& run, const 
     return row;
 }
 
-std::vector<std::string> bench_header(const Report& r, const std::vector<std::string>& kinds) {
+std::vector<std::string> bench_header(const Report& r, const std::string& bench, const std::vector<std::string>& kinds) {
     std::vector<std::string> h{"run", "n", "N", "seeds", "Pass@1 % [95% CI]"};
     if (r.options.paper) h.push_back("paper Pass@1 %");
     h.push_back("Cons@N % [95% CI]");
+    h.push_back("reference check Pass@1 / Cons@N %");
+    if (any_representatives(r, bench)) h.push_back("LeaP-S representatives Pass@1 / Cons@N %");
     h.push_back("pass@k %");
     for (const auto& k : kinds) h.push_back(k + " tok");
     h.push_back("total tok");
@@ -361,7 +381,10 @@ std::string intervals_note(const Report& r) {
     return "Intervals: " + fmt("%.0f", 100 * 0.95) + "% percentile bootstrap, B = " + std::to_string(r.options.bootstrap) +
            ", over problems; for a run with several seeds, over problems and seeds (docs/metrics.md). "
            "Tokens are per problem, summed over its N paths (and averaged over seeds); wall is the sum of the "
-           "problems' wall times, which over-counts when problems ran concurrently.";
+           "problems' wall times, which over-counts when problems ran concurrently. The reference check column grades "
+           "the same texts as the reference implementation does (last \\boxed{} or else last number, substring "
+           "match; docs/grading.md); LeaP-S representatives scores only each group's continuing path, as the "
+           "reference does.";
 }
 
 std::vector<std::string> bench_notes(const Report& r, const std::string& bench) {
@@ -845,7 +868,7 @@ std::string report_markdown(const Report& r) {
         const auto kinds = kinds_for(r, bench);
         rows.clear();
         for (const auto& run : r.runs) rows.push_back(bench_row(r, run, bench, kinds));
-        md += md_table(bench_header(r, kinds), rows, 1) + "\n";
+        md += md_table(bench_header(r, bench, kinds), rows, 1) + "\n";
         for (const auto& n : bench_notes(r, bench)) md += "- " + md_escape(n) + "\n";
         if (!bench_notes(r, bench).empty()) md += "\n";
     }
@@ -888,7 +911,7 @@ std::string report_html(const Report& r) {
         const auto kinds = kinds_for(r, bench);
         rows.clear();
         for (const auto& run : r.runs) rows.push_back(bench_row(r, run, bench, kinds));
-        h += html_table(bench_header(r, kinds), rows, 1);
+        h += html_table(bench_header(r, bench, kinds), rows, 1);
         const auto notes = bench_notes(r, bench);
         if (!notes.empty()) {
             h += "<ul class=\"note\">\n";

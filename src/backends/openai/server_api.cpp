@@ -110,6 +110,10 @@ json completion_body(const ServerInfo& s, const CompletionCall& c) {
                                             "timings/predicted_ms"});
         return b;
     }
+    if (o.order != SamplerOrder::Reference)
+        throw Error("--sampler-order " + std::string(to_string(o.order)) +
+                    ": vLLM and SGLang apply the temperature first, as --sampler-order reference does; llama.cpp's "
+                    "order runs in process or on llama-server only");
     if (!s.model.empty()) b["model"] = s.model;
     b["max_tokens"] = c.max_tokens;
     b["n"] = 1;
