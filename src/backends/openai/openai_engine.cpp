@@ -222,7 +222,9 @@ struct OpenAIEngine::PathState {
     TokenText seq;
     bool active = false;  // a request is in flight (or being processed)
     Generation gen;       // the request in flight
-    int calls = 0;        // completion requests sent for this path (seeds differ per request)
+    int calls = 0;        // completion requests sent for this path
+    int requests = 0;     // generation requests started (request_seed numbers them)
+    int request_calls = 0;  // completion requests sent for the current generation request
     int replica = 0;
     int id_slot = -1;
     int last_replica = -1, last_slot = -1;  // where the previous request went
@@ -428,6 +430,8 @@ void OpenAIEngine::start_requests(Slot& slot) {
         stats_.tokens[(size_t)req.append_kind] += e.appended;
         ps.gen.start(std::move(req), e.appended);
         ps.active = true;
+        ++ps.requests;
+        ps.request_calls = 0;
         if ((long)(slot.rendered.size() + ps.seq.size()) >= limit_for(ps))
             finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
         else if (!ps.held)
@@ -569,8 +573,12 @@ void OpenAIEngine::send(Slot& slot, int path) {
     call.max_tokens = (int)std::min<long>(ps.gen.req.max_tokens - ps.gen.n_sampled, limit_for(ps) - ctx);
     call.stops = ps.gen.req.stops;
     call.sampling = engine_.sampling;
-    call.seed = (uint32_t)(mix_seed({config_.seed, (uint64_t)slot.run->index(), (uint64_t)path, 0x0a1,
-                                     (uint64_t)ps.calls}) & 0x7fffffffu);
+    // The request's own seed, as the in-process engine draws it; a request continued by a later
+    // call (after a retry) cannot resume the server's generator, so it takes another seed.
+    call.seed = request_seed(config_.seed, slot.run->index(), path, ps.requests - 1);
+    if (ps.request_calls > 0)
+        call.seed = (uint32_t)(mix_seed({call.seed, (uint64_t)ps.request_calls}) & 0x7fffffffu);
+    ++ps.request_calls;
     int replica = ps.replica;
     call.id_slot = ps.id_slot;
     if (!opt_.slot_affinity) {
