@@ -119,6 +119,9 @@ void EngineFlags::add_to(CLI::App* app) {
         ->capture_default_str();
     app->add_option("--server-kind", openai.server_kind, "--backend openai: auto | llama-server | openai (vLLM, SGLang)")
         ->capture_default_str();
+    app->add_flag("--server-unseeded", openai.allow_unseeded,
+                  "--backend openai: accept an SGLang server that ignores seeds (started without "
+                  "--enable-deterministic-inference); the run is then not reproducible");
     app->add_option("--server-model", openai.model_name,
                     "--backend openai: the \"model\" field to send (default: the server's first model)");
 }
