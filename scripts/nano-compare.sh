@@ -26,27 +26,27 @@ mkdir -p "$OUT"
 "$LEAP" nano-data --seed "$DATA_SEED" --count "$COUNT" -o "$OUT/nano-heldout.jsonl"
 # The nano protocol: 4 segments of 6 tokens (a try is 3 tokens, a step 1), three blocks, short
 # summaries and answers; no top-k/top-p/min-p cut, so temperature alone sets the sampling.
-common=(-m "$MODEL" --bench "$OUT/nano-heldout.jsonl" -n "$PATHS" -T "${T:-6}" --segments "${SEGMENTS:-4}"
-        --summary-tokens 6 --answer-tokens 4 --sample-top-k 0 --top-p 1 --min-p 0 -t "$THREADS" --parallel-problems 16)
+common=(-m "$MODEL" --bench "$OUT/nano-heldout.jsonl" -N "$PATHS" -T "${T:-6}" --segments "${SEGMENTS:-4}"
+        --summary-tokens 6 --answer-tokens 4 --top-k 0 --top-p 1 --min-p 0 -t "$THREADS" --parallel-problems 16)
 runs=()
 for seed in $SEEDS; do
     for temp in $TEMPS; do
         dir="$OUT/independent-n$PATHS-temp$temp-seed$seed"
         echo "== independent, N=$PATHS, temperature $temp, seed $seed" >&2
-        "$LEAP" eval "${common[@]}" --method independent --temperature "$temp" --seed "$seed" --out "$dir" >&2
+        "$LEAP" eval "${common[@]}" --method independent --temp "$temp" --seed "$seed" --out "$dir" >&2
         runs+=("$dir")
     done
     for router in $ROUTERS; do
         dir="$OUT/leap-t-n$PATHS-k$K-$router-seed$seed"
         echo "== LeaP-T, N=$PATHS, k=$K, $router, seed $seed" >&2
-        "$LEAP" eval "${common[@]}" --method leap-t --temperature 1 --top-k "$K" --router "$router" --seed "$seed" \
+        "$LEAP" eval "${common[@]}" --method leap-t --temp 1 --peers "$K" --router "$router" --seed "$seed" \
             --out "$dir" >&2
         runs+=("$dir")
         if [ "$MATCH" = 1 ]; then
             dir="$OUT/independent-matched-n$PATHS-k$K-$router-seed$seed"
             echo "== independent with LeaP-T's budget (more paths), seed $seed" >&2
-            "$LEAP" eval "${common[@]}" --method leap-t --top-k "$K" --router "$router" --match-budget paths \
-                --temperature 1 --seed "$seed" --out "$dir" >&2
+            "$LEAP" eval "${common[@]}" --method leap-t --peers "$K" --router "$router" --match-budget paths \
+                --temp 1 --seed "$seed" --out "$dir" >&2
             runs+=("$dir")
         fi
     done

@@ -12,12 +12,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 4 --type f32 -o "$model" -q \
-    --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
+    --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
 
 start_llama_server "$model" "$tmp/server.log" "$tmp/slots"
 
 # Greedy, flash attention off, one thread: the same flags in-process and over HTTP.
-flags=(-n 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn 0 --temperature 0
+flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0
        --seed 2 -c 1536)
 "$LEAP" solve -m "$model" -p "What is 17 * 23?" "${flags[@]}" --trace "$tmp/local.json" > "$tmp/local.out"
 "$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${flags[@]}" \
