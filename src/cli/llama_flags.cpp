@@ -36,7 +36,7 @@ constexpr const char* kNotInLeap = "leap does not have this setting (docs/cli.md
 // another meaning: -n is llama.cpp's --n-predict, so leap's paths are -N/--paths.
 const std::map<std::string, std::string>& llama_refused() {
     static const std::map<std::string, std::string> m = {
-        {"-n", kLength},
+        {"-n", std::string("-n is llama.cpp's --n-predict; ") + kLength},
         {"--predict", kLength},
         {"--n-predict", kLength},
         {"-np", "leap runs -N/--paths paths per problem; problems in flight at once: --parallel-problems "
@@ -202,8 +202,10 @@ std::vector<std::string> checked_args(CLI::App& app, int argc, char** argv) {
                 throw UsageError(whole + " (llama.cpp's) is not supported: " + it->second);
             if (const auto it = llama_refused().find(name); it != llama_refused().end())
                 throw UsageError(name + " (llama.cpp's) is not supported: " + it->second);
+            const bool multi_letter = !long_flag && a.size() > 2 && looks_like_flag(a);
             throw UsageError("unknown flag " + whole + " for " + command_path(chain) +
-                             did_you_mean(long_flag ? whole : "--" + whole.substr(1), flag_names(*cmd)) + "; " + help);
+                             did_you_mean(long_flag ? whole : "--" + whole.substr(1), flag_names(*cmd)) + "; " +
+                             (multi_letter ? "leap's short flags are one letter, long flags take two dashes; " : "") + help);
         }
         const CLI::Option* opt = cmd->get_option_no_throw(name);
         const bool takes_value = opt->get_expected_min() > 0 && opt->get_type_size_min() > 0;

@@ -7,19 +7,18 @@ namespace leap::cli {
 
 namespace {
 
+// Edits (insert, delete, substitute, swap two neighbours) turning a into b: "slove" is one from
+// "solve".
 size_t edit_distance(const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diag = row[0];
-        row[0] = i;
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i)
         for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
+            d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
         }
-    }
-    return row[b.size()];
+    return d[a.size()][b.size()];
 }
 
 // The part of a flag that carries its meaning: "--top-k" -> "top-k".
@@ -33,12 +32,13 @@ std::string bare(const std::string& s) {
 
 std::vector<std::string> nearest_names(const std::string& typed, const std::vector<std::string>& names, size_t most) {
     const std::string t = bare(typed);
-    // A typo of a short name is one edit; longer names tolerate about one edit in three letters.
-    const size_t limit = std::max<size_t>(1, t.size() / 3);
+    // A typo of a short name is one edit; longer names tolerate two, or one in three letters.
+    const size_t limit = t.size() <= 3 ? 1 : std::max<size_t>(2, t.size() / 3);
     std::vector<std::pair<size_t, std::string>> near;
     for (const std::string& n : names) {
         const std::string b = bare(n);
         if (b.empty() || n == typed) continue;
+        if (typed.rfind("--", 0) == 0 && n.rfind("--", 0) != 0) continue;  // a long flag's typo is a long flag
         size_t d = edit_distance(t, b);
         if (d > limit && t.size() >= 3 && b.find(t) != std::string::npos) d = limit;  // "--ctx" -> "--ctx-size"
         if (d <= limit) near.emplace_back(d, n);
