@@ -12,7 +12,7 @@ model="$tmp/tiny.gguf"
     --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" > /dev/null
 
 # Impossible settings fail before anything listens, naming the culprit.
-if "$LEAP" serve -m "$model" --port 0 -N 4 --kv-sequences 2 2> "$tmp/bad.err"; then fail "-n 4 with 2 sequences started"; fi
+if "$LEAP" serve -m "$model" --port 0 -N 4 --kv-sequences 2 2> "$tmp/bad.err"; then fail "-N 4 with 2 sequences started"; fi
 grep -q "sequences" "$tmp/bad.err" || fail "no clear error: $(cat "$tmp/bad.err")"
 if "$LEAP" serve -m "$tmp/missing.gguf" --port 0 2> "$tmp/bad.err"; then fail "a missing model started"; fi
 grep -q "missing.gguf" "$tmp/bad.err" || fail "missing model not named: $(cat "$tmp/bad.err")"
