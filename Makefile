@@ -38,7 +38,8 @@ models/leap-random-tiny.gguf: | build
 default-model: models/leap-random-tiny.gguf
 
 # With the default model: LeaP-T vs independent sampling on 100 held-out nano problems (a few
-# minutes), printing the table. With MODEL=...: LeaP on the sample problem.
+# minutes), ending with a headline, a short table and the HTML report's path. With MODEL=...: LeaP
+# on the sample problem.
 run: build $(if $(filter models/leap-random-tiny.gguf,$(MODEL)),default-model)
 ifeq ($(MODEL),$(NANO))
 	LEAP=$(LEAP) MATCH=1 scripts/nano-compare.sh $(NANO) 100 results/nano

@@ -269,7 +269,7 @@ std::vector<std::string> bench_row(const Report& r, const ReportRun& run, const 
     std::vector<std::string> row{run.label};
     auto it = run.benches.find(bench);
     const bool reps = any_representatives(r, bench);
-    const size_t cols = 8 + (r.options.paper ? 1 : 0) + (reps ? 1 : 0) + kinds.size() + 3;  // as bench_header
+    const size_t cols = 8 + (r.options.paper ? 1 : 0) + (reps ? 1 : 0) + kinds.size() + 4;  // as bench_header
     if (it == run.benches.end()) {
         row.resize(cols, kDash);
         if (r.options.paper) row[5] = paper_cell(r, run, bench);
