@@ -12,12 +12,12 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 4 --type f32 -o "$model" -q \
-    --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
+    --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
 
 start_llama_server "$model" "$tmp/server.log" "$tmp/slots"
 
 # Greedy, flash attention off, one thread: the same flags in-process and over HTTP.
-flags=(-n 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn 0 --temperature 0
+flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0
        --seed 2 -c 1536)
 "$LEAP" solve -m "$model" -p "What is 17 * 23?" "${flags[@]}" --trace "$tmp/local.json" > "$tmp/local.out"
 "$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${flags[@]}" \
@@ -28,8 +28,8 @@ flags=(-n 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flas
 # Sampled at the paper's settings, the same seed: each request is seeded alike in process and
 # on the server (request_seed), the chain is the same (--sampler-order reference sends it as
 # llama-server's `samplers`), so the tokens are the same.
-sampled=(-n 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn 0 --temperature 0.6
-         --top-p 0.95 --min-p 0.05 --sample-top-k 40 --seed 5 -c 1536)
+sampled=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0.6
+         --top-p 0.95 --min-p 0.05 --top-k 40 --seed 5 -c 1536)
 "$LEAP" solve -m "$model" -p "What is 17 * 23?" "${sampled[@]}" --trace "$tmp/local-sampled.json" > /dev/null
 "$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${sampled[@]}" \
     --share-prompt on --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http-sampled.json" > /dev/null \
