@@ -352,7 +352,7 @@ TEST(OpenAIServerApi, VllmAndSglangEachGetTheirOwnFields) {
     EXPECT_EQ(b["no_stop_trim"], true);
     EXPECT_FALSE(b.contains("include_stop_str_in_output"));
     EXPECT_FALSE(b.contains("add_special_tokens"));
-    EXPECT_EQ(b["spaces_between_special_tokens"], false);
+    EXPECT_FALSE(b.contains("spaces_between_special_tokens"));  // not a field of SGLang's
     b = completion_body(unknown, c);
     EXPECT_TRUE(b.contains("no_stop_trim") && b.contains("include_stop_str_in_output"));
     c.text_prompt = false;
@@ -378,6 +378,98 @@ TEST(OpenAIServerApi, VllmAndSglangEachGetTheirOwnFields) {
     EXPECT_EQ(sglang_seeds_honoured(200, R"({"enable_deterministic_inference": false})"), std::optional<bool>(false));
     EXPECT_EQ(sglang_seeds_honoured(200, R"({"tp_size": 1})"), std::nullopt);
     EXPECT_EQ(sglang_seeds_honoured(404, ""), std::nullopt);
+}
+
+// The small part of JSON Schema the request fixtures use: type (one or a list), properties,
+// additionalProperties (false or a schema), items, required, minimum, maximum. Returns the
+// first violation ("" when none), with the path to it.
+std::string schema_violation(const json& schema, const json& v, const std::string& at) {
+    if (schema.contains("type")) {
+        std::vector<std::string> types;
+        if (schema["type"].is_string()) types.push_back(schema["type"]);
+        else for (const auto& t : schema["type"]) types.push_back(t);
+        bool ok = false;
+        for (const std::string& t : types)
+            ok = ok || (t == "object" && v.is_object()) || (t == "array" && v.is_array()) ||
+                 (t == "string" && v.is_string()) || (t == "boolean" && v.is_boolean()) ||
+                 (t == "integer" && v.is_number_integer()) || (t == "number" && v.is_number()) ||
+                 (t == "null" && v.is_null());
+        if (!ok) return at + ": " + v.dump() + " is not of type " + schema["type"].dump();
+    }
+    if (v.is_number()) {
+        if (schema.contains("minimum") && v.get<double>() < schema["minimum"].get<double>())
+            return at + ": " + v.dump() + " is below " + schema["minimum"].dump();
+        if (schema.contains("maximum") && v.get<double>() > schema["maximum"].get<double>())
+            return at + ": " + v.dump() + " is above " + schema["maximum"].dump();
+    }
+    if (v.is_object()) {
+        for (const auto& r : schema.value("required", json::array()))
+            if (!v.contains(r.get<std::string>())) return at + ": required field " + r.dump() + " missing";
+        for (const auto& [k, x] : v.items()) {
+            const json props = schema.value("properties", json::object());
+            if (props.contains(k)) {
+                const std::string e = schema_violation(props[k], x, at + "." + k);
+                if (!e.empty()) return e;
+            } else if (schema.contains("additionalProperties")) {
+                const json& extra = schema["additionalProperties"];
+                if (extra.is_boolean() && !extra.get<bool>()) return at + ": field '" + k + "' is not in the server's request model";
+                if (extra.is_object()) {
+                    const std::string e = schema_violation(extra, x, at + "." + k);
+                    if (!e.empty()) return e;
+                }
+            }
+        }
+    }
+    if (v.is_array() && schema.contains("items"))
+        for (size_t i = 0; i < v.size(); ++i) {
+            const std::string e = schema_violation(schema["items"], v[i], at + "[" + std::to_string(i) + "]");
+            if (!e.empty()) return e;
+        }
+    return "";
+}
+
+json read_fixture(const std::string& name) {
+    std::ifstream in(std::string(LEAP_SOURCE_DIR) + "/tests/fixtures/server-requests/" + name);
+    EXPECT_TRUE(in.good()) << name;
+    return json::parse(in);
+}
+
+// Every body leap sends to vLLM and SGLang fits the server's own request model, as written down
+// in the fixtures from their source (file and commit in each fixture's $comment).
+TEST(OpenAIServerApi, RequestBodiesFitVllmAndSglangRequestModels) {
+    const json vllm_schema = read_fixture("vllm-completion-request.schema.json");
+    const json sglang_schema = read_fixture("sglang-completion-request.schema.json");
+    // The checker itself refuses what it must.
+    EXPECT_NE(schema_violation(vllm_schema, json{{"prompt", {1}}, {"no_stop_trim", true}}, "body"), "");
+    EXPECT_NE(schema_violation(sglang_schema, json{{"prompt", {1}}, {"include_stop_str_in_output", true}}, "body"), "");
+    EXPECT_NE(schema_violation(vllm_schema, json{{"prompt", {1}}, {"top_k", "40"}}, "body"), "");
+    EXPECT_NE(schema_violation(vllm_schema, json{{"prompt", {1}}, {"logit_bias", {{"2", -1000}}}}, "body"), "");
+    EXPECT_EQ(schema_violation(vllm_schema, json{{"prompt", {1}}, {"top_k", 40}}, "body"), "");
+    for (const auto& [flavor, schema] : {std::pair{ServerFlavor::Vllm, &vllm_schema}, std::pair{ServerFlavor::Sglang, &sglang_schema}}) {
+        ServerInfo s;
+        s.kind = ServerKind::OpenAI;
+        s.flavor = flavor;
+        s.model = "m";
+        for (int variant = 0; variant < 4; ++variant) {
+            SCOPED_TRACE(std::string(to_string(flavor)) + " variant " + std::to_string(variant));
+            CompletionCall c;
+            c.prompt = {1, 2, 3};
+            c.max_tokens = 32;
+            c.stops = {"</think>", "</summarize>"};
+            c.seed = 0x7fffffffu;
+            if (variant == 1) c.sampling.temperature = 0;  // greedy, cuts off
+            if (variant == 2) {
+                c.sampling.ban_end_of_generation = true;
+                c.banned = {2, 151643};
+            }
+            if (variant == 3) {
+                c.text_prompt = true;
+                c.prompt_text = "<s>hello";
+            }
+            const json body = completion_body(s, c);
+            EXPECT_EQ(schema_violation(*schema, body, "body"), "") << body.dump();
+        }
+    }
 }
 
 // ---- fake servers ------------------------------------------------------------------------------

@@ -151,10 +151,10 @@ json completion_body(const ServerInfo& s, const CompletionCall& c) {
     b["frequency_penalty"] = 0.0;
     b["return_token_ids"] = true;    // vLLM >= 0.10.2, SGLang: choices[0].token_ids
     b["skip_special_tokens"] = false;
-    // Special tokens' text exactly as the tokenizer writes it (both default to a space between).
-    b["spaces_between_special_tokens"] = false;
     const bool vllm = s.flavor != ServerFlavor::Sglang, sglang = s.flavor != ServerFlavor::Vllm;
     if (vllm) {
+        // Special tokens' text exactly as the tokenizer writes it (vLLM puts a space between).
+        b["spaces_between_special_tokens"] = false;
         b["include_stop_str_in_output"] = true;  // keep the stop string in `text` (text fallback)
         // A text prompt is the rendered template, BOS included: no second one.
         if (c.text_prompt) b["add_special_tokens"] = false;
