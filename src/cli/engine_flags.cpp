@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "backends/openai/server_tokenizer.h"
+#include "cli/seed_flag.h"
 #include "core/error.h"
 
 namespace leap::cli {
@@ -49,6 +50,7 @@ void EngineFlags::add_to(CLI::App* app) {
                     "the blocks that run, e.g. 1,3 (block b follows segment b; default: every block, or --single-block "
                     "for single and leap-s)");
     app->add_option("--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
+        ->check(seed_range())
         ->capture_default_str();
     app->add_option("--match-budget", match_budget,
                     "paths|length: run independent sampling with at least the token budget of the LeaP run the "
