@@ -167,6 +167,14 @@ TEST(EngineSettings, UnifiedKvSizeTooSmallForAnAnswerIsRefused) {
         eo.threads = 1;
         EXPECT_ERROR_HAS(LlamaEngine(tiny_model(), eo, small_config(4), prompts), "--kv-size");
     }
+    // Room for an answer but fewer cells than sequences: llama.cpp caps its batch at the cache's
+    // size and aborted making the context (n_outputs_max).
+    EngineOptions eo;
+    eo.kv_unified = true;
+    eo.kv_size = 250;
+    eo.n_sequences = 256;
+    eo.threads = 1;
+    EXPECT_ERROR_HAS(LlamaEngine(tiny_model(), eo, small_config(4), prompts), "caps the batch");
 }
 
 // --- context from the longest prompt (item 7) -----------------------------------------------

@@ -188,22 +188,20 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     cp.flash_attn_type = (llama_flash_attn_type)opt_.flash_attn;
     cp.type_k = kv_cache_type(opt_.cache_type_k, "--cache-type-k");
     cp.type_v = kv_cache_type(opt_.cache_type_v, "--cache-type-v");
+    // llama.cpp caps the batch at the context's size (a small unified --kv-size) and reserves
+    // outputs for that many tokens: fewer than the sequences aborts while making the context.
+    if ((long)std::min<uint32_t>(cp.n_ctx, cp.n_batch) < n_seq)
+        throw Error("a KV cache of " + std::to_string(cp.n_ctx) + " cells caps the batch at " + std::to_string(cp.n_ctx) +
+                    " tokens, less than one token for each of the " + std::to_string(n_seq) +
+                    " KV sequences: raise --kv-size or -c/--ctx-size");
     ctx_ = llama_init_from_model(model_.get(), cp);
     if (!ctx_)
         throw Error("llama.cpp could not create a context of " + std::to_string(cp.n_ctx) + " tokens for " +
                     std::to_string(n_seq) + " sequences (out of memory? lower --ctx-size or paths)");
     mem_ = llama_get_memory(ctx_);
-    // llama.cpp caps the batch at the context's size (a small unified --kv-size): feeding more
-    // than it kept aborts in llama_decode, so the engine's batch follows its cap.
+    // Feeding more than llama.cpp's capped batch aborts in llama_decode: the engine's batch
+    // follows the cap (checked above to hold a token of every sequence).
     opt_.n_batch = std::min(opt_.n_batch, (int)llama_n_batch(ctx_));
-    if (opt_.n_batch < n_seq) {
-        const std::string why = "the KV cache of " + std::to_string(llama_n_ctx(ctx_)) + " cells caps the batch at " +
-                                std::to_string(opt_.n_batch) + " tokens, less than one token for each of the " +
-                                std::to_string(n_seq) + " KV sequences: raise --kv-size or -c/--ctx-size";
-        llama_free(ctx_);  // the destructor does not run for a constructor that throws
-        ctx_ = nullptr;
-        throw Error(why);
-    }
     n_ctx_seq_ = (int)llama_n_ctx_seq(ctx_);
     if (opt_.kv_unified) n_ctx_seq_ = std::min(n_ctx_seq_, per_path);
     batch_ = llama_batch_init(opt_.n_batch, 0, 1);
