@@ -24,6 +24,7 @@
 
 #include "backends/openai/http.h"
 #include "cli/commands.h"
+#include "cli/seed_flag.h"
 #include "cli/engine_flags.h"
 #include "core/error.h"
 #include "model/make_model.h"
@@ -680,7 +681,7 @@ void register_bench(CLI::App& app) {
     cmd->add_option("--peers", f->peers, "peers each path hears at a block (k: the paper's \"top-k\" routing; at most N-1)")
         ->capture_default_str();
     cmd->add_option("-t,--threads", f->threads, "CPU threads for every run (0: all)")->capture_default_str();
-    cmd->add_option("-s,--seed", f->seed, "sampling seed")->capture_default_str();
+    cmd->add_option("-s,--seed", f->seed, "sampling seed")->check(seed_range())->capture_default_str();
     cmd->add_flag("--quick", f->quick, "one size, small depth, tiny model: a smoke run");
     cmd->add_flag("--no-ceiling", f->no_ceiling, "skip llama-batched-bench");
     cmd->add_flag("--no-ceiling-at-depth", f->no_ceiling_at_depth,

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
@@ -88,7 +90,15 @@ nlohmann::json with_current_keys(nlohmann::json identity) {
 void check_or_write_identity(const EvalFlags& f, const nlohmann::json& identity) {
     const std::string path = f.out + "/run.json";
     if (fs::exists(path) && !f.force) {
-        nlohmann::json before = nlohmann::json::parse(read_file(path, "run description"));
+        nlohmann::json before;
+        try {
+            before = nlohmann::json::parse(read_file(path, "run description"));
+        } catch (const nlohmann::json::exception& e) {
+            throw Error("'" + path + "' is not JSON (" + e.what() + "); it describes the run in '" + f.out +
+                        "': restore it, or use another --out");
+        }
+        if (!before.is_object())
+            throw Error("'" + path + "' is not a run description (a JSON object, docs/results.md); restore it, or use another --out");
         if (before.contains("identity")) before["identity"] = with_current_keys(before["identity"]);
         if (before.value("identity", nlohmann::json()) != identity) {
             const nlohmann::json diff = nlohmann::json::diff(before.value("identity", nlohmann::json()), identity);
@@ -130,6 +140,29 @@ void print_table(const std::vector<std::pair<std::string, Summary>>& rows) {
     if (representatives) std::printf("represent. P/C: LeaP-S, each group's continuing path only\n");
 }
 
+// The in-process engine, its context sized from the longest prompt of the whole run: every
+// benchmark and every problem, done or not, so a resumed run gets the context an uninterrupted
+// one had. prompt_lengths[b][i]: the prompt tokens of datasets[b].items[i].
+BackendHandle sized_backend(const EvalFlags& f, const RunConfig& config, const PromptSet& prompts,
+                            const std::vector<Dataset>& datasets, std::vector<std::vector<int>>& prompt_lengths,
+                            const LlamaEngine*& llama) {
+    if (f.engine.remote()) return f.engine.make_backend(config, prompts);
+    BackendHandle h;
+    h.model = std::make_unique<LlamaModel>(f.engine.model_options());
+    EngineOptions eo = f.engine.engine;
+    for (const Dataset& d : datasets) {
+        std::vector<int>& lengths = prompt_lengths.emplace_back();
+        for (const Item& item : d.items) {
+            lengths.push_back(prompt_tokens(*h.model, prompts, config, item.problem));
+            eo.longest_prompt = std::max(eo.longest_prompt, lengths.back());
+        }
+    }
+    auto engine = std::make_unique<LlamaEngine>(*h.model, eo, config, prompts);
+    llama = engine.get();
+    h.engine = std::move(engine);
+    return h;
+}
+
 void eval(const EvalFlags& f) {
     const RunConfig config = f.engine.run_config();
     if (f.engine.print_config) {
@@ -164,8 +197,13 @@ void eval(const EvalFlags& f) {
         throw Error("another leap eval is writing to '" + f.out + "' (lock " + lock_path + ")");
     check_or_write_identity(f, run_identity(f, config));
 
-    BackendHandle backend = f.engine.make_backend(config, prompts);
+    std::vector<std::vector<int>> prompt_lengths;
+    const LlamaEngine* llama = nullptr;
+    BackendHandle backend = sized_backend(f, config, prompts, datasets, prompt_lengths, llama);
     Backend* engine = backend.engine.get();
+    // Every problem is checked before the first one runs: one whose prompt leaves no room in a
+    // path's context is recorded as unfit (with its reason) instead of stopping the run.
+    int unfit_total = 0;
     const bool tty = ::isatty(STDERR_FILENO);
     std::vector<std::pair<std::string, Summary>> rows;
     nlohmann::json metrics = nlohmann::json::object();
@@ -179,15 +217,31 @@ void eval(const EvalFlags& f) {
         std::vector<Problem> todo;
         std::vector<int> indices;
         std::map<int, const Item*> by_index;
+        int already = 0, unfit_here = 0;
         for (size_t i = 0; i < d.items.size(); ++i) {
-            if (results.has(d.items[i].problem.id)) continue;
+            if (results.has(d.items[i].problem.id)) {
+                ++already;
+                continue;
+            }
+            if (llama && prompt_lengths[bi][i] > llama->prompt_limit()) {
+                const std::string why = "its prompt takes " + std::to_string(prompt_lengths[bi][i]) +
+                                        " tokens, which leaves no room for an answer in a context of " +
+                                        std::to_string(llama->n_ctx_per_path()) + " tokens per path (" +
+                                        (f.engine.engine.n_ctx_per_path > 0 ? "-c/--ctx-size" : "the model's own context") + ")";
+                std::fprintf(stderr, "leap: warning: %s, problem '%s': %s; recorded as unfit (counted as wrong)\n",
+                             d.path.c_str(), d.items[i].problem.id.c_str(), why.c_str());
+                results.append(unfit_line(d.items[i], key, (int)i, config.n_paths, prompt_lengths[bi][i], why));
+                ++unfit_total;
+                ++unfit_here;
+                continue;
+            }
             todo.push_back(d.items[i].problem);
             indices.push_back((int)i);
             by_index[(int)i] = &d.items[i];
         }
         const int total = (int)d.items.size();
-        const int already = total - (int)todo.size();
         if (already > 0) std::fprintf(stderr, "%s: %d of %d problems already done in %s, resuming\n", key.c_str(), already, total, results.path().c_str());
+        already += unfit_here;  // from here on: the problems not left to run
         int done = already;
         const auto t0 = std::chrono::steady_clock::now();
         // Each line records the wall time since the previous line (or since this bench started):
@@ -230,8 +284,11 @@ void eval(const EvalFlags& f) {
             report(last, true);
         }
 
-        std::vector<ProblemOutcome> outcomes;
-        for (const auto& line : results.lines()) outcomes.push_back(outcome_of(line));
+        std::set<std::string> dataset_ids;
+        for (const Item& item : d.items) dataset_ids.insert(item.problem.id);
+        std::vector<std::string> warnings;
+        const std::vector<ProblemOutcome> outcomes = dataset_outcomes(results, dataset_ids, warnings);
+        for (const std::string& w : warnings) std::fprintf(stderr, "leap: warning: %s\n", w.c_str());
         if (outcomes.empty()) continue;
         MetricsOptions mo;
         mo.bootstrap = f.bootstrap;
@@ -239,6 +296,9 @@ void eval(const EvalFlags& f) {
         rows.emplace_back(key, s);
         metrics[key] = s.to_json();
     }
+    if (unfit_total > 0)
+        std::fprintf(stderr, "leap: %d problem(s) did not fit in the context and count as wrong (\"unfit\" in the results)\n",
+                     unfit_total);
     if (f.json) {
         std::printf("%s\n", dump_json(metrics).c_str());
     } else {

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/usage.h"
+#include "cli/output_file.h"
 #include "core/error.h"
 #include "core/vote.h"
 #include "eval/outcome.h"
@@ -58,6 +59,7 @@ void solve(const SolveFlags& f) {
     }
     int sources = (int)!f.prompt.empty() + (int)!f.problem_file.empty() + (int)f.sample;
     if (sources != 1) throw UsageError("give exactly one of -p TEXT, -f/--problem-file FILE, --sample");
+    if (!f.trace.empty()) check_output_file(f.trace, "--trace");  // before any model time is spent
     if (f.sample) {
         problem.id = "sample";
         problem.text = kSampleProblem;
@@ -115,7 +117,7 @@ void solve(const SolveFlags& f) {
                                 {"config", config_json(config, f.engine.engine)},
                                 {"problems", nlohmann::json::array({trace_problem})},
                                 {"stats", stats}};
-        write_file_atomic(f.trace, dump_json(trace, 2) + "\n");
+        write_output_file(f.trace, dump_json(trace, 2) + "\n", "--trace");
     }
     if (f.json) {
         nlohmann::json out = {{"problem", problem.text},

@@ -8,6 +8,7 @@
 
 #include "backends/openai/server_tokenizer.h"
 #include "cli/usage.h"
+#include "cli/seed_flag.h"
 #include "core/error.h"
 
 namespace leap::cli {
@@ -55,6 +56,7 @@ void EngineFlags::add_to(CLI::App* app, EngineScope scope) {
                     "the blocks that run, e.g. 1,3 (block b follows segment b; default: every block, or --single-block "
                     "for single and leap-s)");
     app->add_option("-s,--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
+        ->check(seed_range())
         ->capture_default_str();
     if (scope.match_budget)
         app->add_option("--match-budget", match_budget,

@@ -17,6 +17,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+// Size limits: a problem longer than a leap serve request body would take minutes to
+// tokenize before failing on the context anyway; a dataset file beyond this is not a benchmark.
+constexpr size_t kMaxProblemBytes = 1u << 20;
+constexpr uintmax_t kMaxDatasetBytes = 1024ull << 20;
+
 struct Benchmark {
     const char* name;
     const char* file;
@@ -79,6 +84,10 @@ struct Loader {
         if (p == obj.end()) fail(where, "missing field \"" + f.problem + "\"");
         if (!p->is_string())
             fail(where, "field \"" + f.problem + "\" must be a string, got " + json_type_name(*p));
+        if (p->get_ref<const std::string&>().size() > kMaxProblemBytes)
+            fail(where, "field \"" + f.problem + "\" holds " + std::to_string(p->get_ref<const std::string&>().size()) +
+                            " bytes; a problem may hold at most " + std::to_string(kMaxProblemBytes) +
+                            " bytes (1 MiB, as a leap serve request)");
         item.problem.text = p->get<std::string>();
         if (blank(item.problem.text)) fail(where, "field \"" + f.problem + "\" is empty");
 
@@ -162,7 +171,7 @@ struct Loader {
         json doc;
         try {
             doc = json::parse(text.begin(), text.end());
-        } catch (const json::parse_error& e) {
+        } catch (const json::exception& e) {  // parse errors, and numbers out of range (1e400)
             throw Error(origin + ": not valid JSON: " + e.what());
         }
         if (!doc.is_array())
@@ -186,7 +195,7 @@ struct Loader {
             json obj;
             try {
                 obj = json::parse(line.begin(), line.end());
-            } catch (const json::parse_error& e) {
+            } catch (const json::exception& e) {  // parse errors, and numbers out of range (1e400)
                 // A pretty-printed single object is a common mistake: say so.
                 if (ds.items.empty() && json::accept(text.begin(), text.end()))
                     throw Error(origin + ": the file holds one JSON value (" +
@@ -274,6 +283,13 @@ Dataset load_dataset(const std::string& path_or_name, const DatasetOptions& opti
         if (fs::is_directory(path, ec))
             throw Error("dataset '" + path_or_name + "' is a directory, not a .json/.jsonl file");
     }
+    // A FIFO or a device would block the read (or never end): only regular files are datasets.
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+        throw Error("dataset '" + path + "' is not a regular file (a FIFO, socket or device?); give a .json/.jsonl file");
+    if (fs::file_size(path, ec) > kMaxDatasetBytes)
+        throw Error("dataset '" + path + "' is " + std::to_string(fs::file_size(path, ec)) + " bytes; leap reads datasets of at most " +
+                    std::to_string(kMaxDatasetBytes >> 20) + " MiB");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error("cannot read dataset file " + path);
     std::ostringstream ss;

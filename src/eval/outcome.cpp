@@ -91,8 +91,29 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
     return line;
 }
 
+nlohmann::json unfit_line(const Item& item, const std::string& bench, int index, int n_paths, int prompt_tokens,
+                          const std::string& reason) {
+    return {{"id", item.problem.id},
+            {"bench", bench},
+            {"index", index},
+            {"gold", item.answer},
+            {"multiple_choice", item.problem.multiple_choice()},
+            {"option_order", item.option_order},
+            {"unfit", reason},
+            {"n_paths", n_paths},
+            {"paths", nlohmann::json::array()},
+            {"tokens", {{"prompt", prompt_tokens}}}};
+}
+
 ProblemOutcome outcome_of(const nlohmann::json& line) {
     ProblemOutcome o;
+    if (line.contains("unfit")) {  // not run: every path counts as wrong, the votes too
+        const int n = line.at("n_paths").get<int>();
+        o.correct.assign(n, false);
+        o.correct_reference.assign(n, false);
+        o.tokens["prompt"] = line.at("tokens").at("prompt").get<long>();
+        return o;
+    }
     bool reference = line.contains("vote_reference");  // lines written before it lack the fields
     for (const auto& p : line.at("paths")) {
         o.correct.push_back(p.at("correct").get<bool>());

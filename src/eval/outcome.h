@@ -22,6 +22,13 @@ VoteResult vote_paths(const ProblemRun& run, const std::vector<std::string>& ans
 nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::string& bench,
                            const nlohmann::json& timings);
 
+// The results line of a problem that was not run because its prompt does not fit in a path's
+// context: "unfit" holds the reason. Metrics count it as a problem every path got wrong (N
+// wrong paths, a wrong vote), so n stays the dataset's size (docs/results.md).
+nlohmann::json unfit_line(const Item& item, const std::string& bench, int index, int n_paths, int prompt_tokens,
+                          const std::string& reason);
+
+// What the metrics need from a results line; an "unfit" line is N wrong paths.
 ProblemOutcome outcome_of(const nlohmann::json& line);
 
 }  // namespace leap

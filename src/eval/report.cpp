@@ -776,21 +776,21 @@ Report load_report(const std::vector<std::string>& folders, const ReportOptions&
                 if (data[i].benches.count(bench)) with.push_back(&data[i]);
                 else without.push_back(data[i].path);
             }
-            // Problems every seed finished, in the first seed's order (for one seed: the file's
-            // order, so the intervals equal those `leap eval` prints).
+            // Problems every seed finished, by problem id (as `leap eval` orders them, so the
+            // intervals are equal and do not depend on the order the problems finished in).
             std::vector<std::vector<ProblemOutcome>> runs(with.size());
             std::vector<std::map<std::string, const ProblemOutcome*>> by_id(with.size());
             for (size_t r = 0; r < with.size(); ++r)
                 for (const auto& l : with[r]->benches.at(bench)) by_id[r][l.id] = &l.outcome;
             int dropped = 0;
-            for (const auto& l : with[0]->benches.at(bench)) {
+            for (const auto& [id, _] : by_id[0]) {
                 bool everywhere = true;
-                for (size_t r = 1; r < with.size(); ++r) everywhere = everywhere && by_id[r].count(l.id);
+                for (size_t r = 1; r < with.size(); ++r) everywhere = everywhere && by_id[r].count(id);
                 if (!everywhere) {
                     ++dropped;
                     continue;
                 }
-                for (size_t r = 0; r < with.size(); ++r) runs[r].push_back(*by_id[r][l.id]);
+                for (size_t r = 0; r < with.size(); ++r) runs[r].push_back(*by_id[r][id]);
             }
             for (size_t r = 1; r < with.size(); ++r)
                 for (const auto& [id, o] : by_id[r])

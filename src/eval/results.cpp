@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "eval/outcome.h"
 
 namespace leap {
 
@@ -31,6 +33,7 @@ ResultsFile::ResultsFile(std::string path) : path_(std::move(path)) {
         }
         const std::string line = text.substr(start, nl - start);
         start = nl + 1;
+        last_line_ = line_no;
         if (line.empty()) {
             good_end = start;
             continue;
@@ -48,6 +51,7 @@ ResultsFile::ResultsFile(std::string path) : path_(std::move(path)) {
             throw Error("results file '" + path_ + "', line " + std::to_string(line_no) + ": problem '" +
                         j["id"].get<std::string>() + "' appears twice");
         lines_.push_back(std::move(j));
+        line_numbers_.push_back(line_no);
         good_end = start;
     }
     if (dropped_partial_) fs::resize_file(path_, good_end);
@@ -76,6 +80,33 @@ void ResultsFile::append(const nlohmann::json& line) {
     ::close(fd);
     ids_.insert(id);
     lines_.push_back(line);
+    line_numbers_.push_back(++last_line_);
+}
+
+std::vector<ProblemOutcome> dataset_outcomes(const ResultsFile& results, const std::set<std::string>& dataset_ids,
+                                             std::vector<std::string>& warnings) {
+    std::vector<std::pair<std::string, ProblemOutcome>> by_id;
+    for (size_t i = 0; i < results.lines().size(); ++i) {
+        const nlohmann::json& line = results.lines()[i];
+        const std::string id = line.at("id").get<std::string>();  // checked when the file was read
+        const std::string where = "results file '" + results.path() + "', line " + std::to_string(results.line_number(i));
+        if (!dataset_ids.count(id)) {
+            warnings.push_back(where + ": problem '" + id + "' is not in the dataset; not counted");
+            continue;
+        }
+        ProblemOutcome o;
+        try {
+            o = outcome_of(line);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(where + ": not a results line (docs/results.md): " + e.what());
+        }
+        if (o.correct.empty()) throw Error(where + ": problem '" + id + "' has no paths");
+        by_id.emplace_back(id, std::move(o));
+    }
+    std::sort(by_id.begin(), by_id.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<ProblemOutcome> out;
+    for (auto& [_, o] : by_id) out.push_back(std::move(o));
+    return out;
 }
 
 }  // namespace leap

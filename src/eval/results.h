@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "eval/metrics.h"
+
 namespace leap {
 
 class ResultsFile {
@@ -17,6 +19,8 @@ public:
     explicit ResultsFile(std::string path);
 
     const std::vector<nlohmann::json>& lines() const { return lines_; }
+    // The file's line number (from 1) of lines()[i], for messages.
+    size_t line_number(size_t i) const { return line_numbers_.at(i); }
     bool has(const std::string& id) const { return ids_.count(id) > 0; }
     void append(const nlohmann::json& line);  // line must hold a string "id"
     const std::string& path() const { return path_; }
@@ -25,8 +29,18 @@ public:
 private:
     std::string path_;
     std::vector<nlohmann::json> lines_;
+    std::vector<size_t> line_numbers_;
+    size_t last_line_ = 0;  // the number of the file's last whole line
     std::set<std::string> ids_;
     bool dropped_partial_ = false;
 };
+
+// The outcomes the metrics count: one per line whose problem is in `dataset_ids`, sorted by
+// problem id (so a bootstrap interval does not depend on the order the problems finished in).
+// A line of another problem (an edited file, a file of another dataset) is left out with a
+// warning in `warnings` naming the file and line. Throws leap::Error naming the file and line
+// for a line whose fields are not those of a results line (docs/results.md).
+std::vector<ProblemOutcome> dataset_outcomes(const ResultsFile& results, const std::set<std::string>& dataset_ids,
+                                             std::vector<std::string>& warnings);
 
 }  // namespace leap

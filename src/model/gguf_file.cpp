@@ -1,6 +1,7 @@
 #include "model/gguf_file.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -9,6 +10,9 @@
 #include <memory>
 #include <optional>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -89,6 +93,8 @@ std::string printable_magic(const unsigned char* b, size_t n) {
     return s;
 }
 
+void check_metadata(const gguf_context* ctx, const std::string& path);
+
 // All the checks of check_gguf_file; returns the open context (metadata only).
 GgufPtr open_validated(const std::string& path, uint64_t& file_size) {
     std::error_code ec;
@@ -142,6 +148,7 @@ GgufPtr open_validated(const std::string& path, uint64_t& file_size) {
         throw Error(path + " is truncated: its tensor data needs " + std::to_string(end) +
                     " bytes but the file has only " + std::to_string(file_size) + " (tensor '" + first_cut +
                     "' is cut off; incomplete download or copy?)");
+    check_metadata(ctx.get(), path);
     return ctx;
 }
 
@@ -198,6 +205,66 @@ std::string get_str(const gguf_context* ctx, const std::string& key) {
     const int64_t id = gguf_find_key(ctx, key.c_str());
     if (id < 0 || gguf_get_kv_type(ctx, id) != GGUF_TYPE_STRING) return "";
     return gguf_get_val_str(ctx, id);
+}
+
+// What llama.cpp's loader asserts (GGML_ASSERT: the process aborts) rather than throws about
+// the metadata, checked first so `leap info` and every command that loads the model refuse the
+// file with the same message. The sites: llama-model.cpp load_hparams (layer and expert counts),
+// ggml's norm ops (a NaN or negative epsilon), llama-vocab.cpp load (two equal token strings).
+void check_metadata(const gguf_context* c, const std::string& path) {
+    auto bad = [&path](const std::string& key, const std::string& why) {
+        throw Error(path + ": metadata field " + key + " " + why + " (a corrupt or hand-edited file; llama.cpp would abort on it)");
+    };
+    const std::string arch = get_str(c, "general.architecture");
+    constexpr int64_t kMaxLayers = 512;    // LLAMA_MAX_LAYERS (llama-hparams.h)
+    constexpr int64_t kMaxExperts = 1024;  // LLAMA_MAX_EXPERTS
+    if (!arch.empty()) {
+        const std::string p = arch + ".";
+        const auto layers = get_int(c, p + "block_count");
+        if (layers && (*layers < 1 || *layers > kMaxLayers))
+            bad(p + "block_count", "is " + std::to_string(*layers) + "; a model has 1 to " + std::to_string(kMaxLayers) + " layers");
+        if (const auto nextn = get_int(c, p + "nextn_predict_layers"); nextn && layers && (*nextn < 0 || *nextn > *layers))
+            bad(p + "nextn_predict_layers", "is " + std::to_string(*nextn) + ", outside 0.." + std::to_string(*layers) + " (block_count)");
+        for (const char* k : {"embedding_length", "attention.head_count", "context_length"})
+            if (const auto v = get_int(c, p + k); v && *v < 1)
+                bad(p + k, "is " + std::to_string(*v) + "; it must be at least 1");
+        if (const auto v = get_int(c, p + "attention.head_count_kv"); v && *v < 0)
+            bad(p + "attention.head_count_kv", "is " + std::to_string(*v) + "; it must not be negative");
+        const int64_t experts = get_int(c, p + "expert_count").value_or(0);
+        const int64_t used = get_int(c, p + "expert_used_count").value_or(0);
+        if (experts < 0 || experts > kMaxExperts)
+            bad(p + "expert_count", "is " + std::to_string(experts) + ", outside 0.." + std::to_string(kMaxExperts));
+        if (used < 0 || used > experts || (experts > 0 && used == 0))
+            bad(p + "expert_used_count", "is " + std::to_string(used) + " with expert_count " + std::to_string(experts) +
+                                             " (it must be 1.." + std::to_string(experts) + ", or 0 without experts)");
+        for (const char* k : {"attention.layer_norm_rms_epsilon", "attention.layer_norm_epsilon"}) {
+            const auto eps = get_float(c, p + k);
+            if (eps && !(std::isfinite(*eps) && *eps >= 0)) {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "%g", *eps);
+                bad(p + k, std::string("is ") + buf + "; a norm epsilon is a finite number >= 0");
+            }
+        }
+        if (const auto base = get_float(c, p + "rope.freq_base"); base && !(std::isfinite(*base) && *base > 0)) {
+            char buf[32];
+            std::snprintf(buf, sizeof buf, "%g", *base);
+            bad(p + "rope.freq_base", std::string("is ") + buf + "; it must be a finite number > 0");
+        }
+    }
+
+    const int64_t tok = gguf_find_key(c, "tokenizer.ggml.tokens");
+    if (tok < 0 || gguf_get_kv_type(c, tok) != GGUF_TYPE_ARRAY || gguf_get_arr_type(c, tok) != GGUF_TYPE_STRING)
+        return;  // llama.cpp's loader throws (a clear error) for a missing or mistyped vocabulary
+    const int64_t n_vocab = (int64_t)gguf_get_arr_n(c, tok);
+    std::unordered_map<std::string_view, int64_t> first_id;
+    first_id.reserve((size_t)n_vocab);
+    for (int64_t i = 0; i < n_vocab; ++i) {
+        const char* text = gguf_get_arr_str(c, tok, (size_t)i);
+        const auto [it, fresh] = first_id.emplace(std::string_view(text), i);
+        if (!fresh)
+            bad("tokenizer.ggml.tokens", "holds the same token string twice (ids " + std::to_string(it->second) + " and " +
+                                             std::to_string(i) + ": " + nlohmann::json(std::string(text)).dump(-1, ' ', true, nlohmann::json::error_handler_t::replace) + ")");
+    }
 }
 
 }  // namespace

@@ -36,6 +36,34 @@ double seconds_since(Clock::time_point t0) {
 int answer_reserve(const RunConfig& c) { return c.answer_tokens + 128; }
 }  // namespace
 
+int max_threads() {
+    const int hw = (int)std::thread::hardware_concurrency();
+    return std::min(512, std::max(16, 4 * hw));
+}
+
+void EngineOptions::validate() const {
+    auto need = [](bool ok, const std::string& what) {
+        if (!ok) throw Error(what);
+    };
+    need(parallel_problems >= 1, "--parallel-problems must be at least 1, got " + std::to_string(parallel_problems));
+    need(n_batch >= 1, "batch size (-b/--batch-size) must be at least 1, got " + std::to_string(n_batch));
+    need(n_ubatch >= 0, "physical batch size (-ub/--ubatch-size) must not be negative (0: automatic), got " +
+                            std::to_string(n_ubatch));
+    need(n_sequences >= 0, "the number of KV sequences must not be negative, got " + std::to_string(n_sequences));
+    need(n_ctx_per_path >= 0,
+         "context size (-c/--ctx-size) must not be negative (0: from the budgets), got " + std::to_string(n_ctx_per_path));
+    need(longest_prompt >= 0, "the longest prompt must not be negative, got " + std::to_string(longest_prompt));
+    need(kv_size >= 0, "--kv-size must not be negative (0: paths x context per path), got " + std::to_string(kv_size));
+    need(kv_size == 0 || kv_unified, "--kv-size applies to a unified KV cache only (--kv-unified)");
+    need(flash_attn >= -1 && flash_attn <= 1,
+         "flash attention (-fa/--flash-attn) must be -1 (auto), 0 (off) or 1 (on), got " + std::to_string(flash_attn));
+    need(threads >= 0 && threads <= max_threads(),
+         "threads (-t/--threads) must be between 0 (all hardware threads) and " + std::to_string(max_threads()) +
+             " (4x this machine's " + std::to_string(std::thread::hardware_concurrency()) +
+             " hardware threads, at most 512), got " + std::to_string(threads));
+    validate_sampling(sampling);
+}
+
 void warn_if_no_thinking(const LlamaModel& model, const PromptSet& prompts) {
     if (model.thinking_format() || prompts.end_of_thinking_fixed) return;
     static std::once_flag once;  // one warning per process, not one per engine
@@ -105,11 +133,8 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
                          const PromptSet& prompts)
     : model_(model), opt_(opt), config_(config), prompts_(prompts.with_model_thinking(model.thinking_format())) {
     config_.validate();
+    opt_.validate();
     warn_if_no_thinking(model, prompts_);
-    if (opt_.parallel_problems < 1) throw Error("--parallel-problems must be at least 1");
-    if (opt_.n_batch < 1) throw Error("--batch-size must be at least 1");
-    if (opt_.n_ubatch < 0) throw Error("--ubatch-size must not be negative (0: automatic)");
-    if (opt_.n_sequences < 0) throw Error("the number of KV sequences must not be negative");
     // P is a throughput knob: when P x N would pass llama.cpp's limit on sequences per context
     // (a compute-matched baseline multiplies N), fewer problems run at once instead of failing.
     const int max_seq = (int)llama_max_parallel_sequences();
@@ -126,11 +151,17 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     if (n_seq < config_.n_paths)
         throw Error(std::to_string(n_seq) + " KV sequences cannot hold a problem of " + std::to_string(config_.n_paths) +
                     " paths");
+    // Every decode step may feed one token to each sequence, and llama.cpp keeps outputs for at
+    // most a batch of tokens (n_outputs_max): a smaller batch aborts inside llama_decode.
+    if (opt_.n_batch < n_seq)
+        throw Error("batch size (-b/--batch-size) " + std::to_string(opt_.n_batch) + " cannot hold one token for each of the " +
+                    std::to_string(n_seq) + " KV sequences (paths x parallel problems, or the sequences asked for): use a "
+                    "batch of at least " + std::to_string(n_seq));
     int per_path = opt_.n_ctx_per_path;
     if (per_path <= 0) {
         const RunConfig& c = config_;
         // A write-up after a natural end of thinking may take its whole budget near the end.
-        const long want = 1024L + (long)c.segments * c.segment_tokens +
+        const long want = std::max(1024L, (long)opt_.longest_prompt) + (long)c.segments * c.segment_tokens +
                           (long)(c.segments - 1) * (c.summary_tokens * (c.router.k + 1) + 24L * c.router.k + 256) +
                           std::max<long>(answer_reserve(c), c.write_up_tokens) + 64;
         per_path = (int)std::min<long>(want, std::max(model_.n_ctx_train(), 512));
@@ -138,6 +169,10 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     if (per_path <= answer_reserve(config_) + 64)
         throw Error("context per path (--ctx-size " + std::to_string(per_path) + ") is too small for an answer budget of " +
                     std::to_string(config_.answer_tokens) + " tokens");
+    if (opt_.kv_unified && opt_.kv_size > 0 && opt_.kv_size <= answer_reserve(config_) + 64)
+        throw Error("--kv-size " + std::to_string(opt_.kv_size) + " is too small: the unified KV cache must hold at least one "
+                    "path's prompt and answer budget of " + std::to_string(config_.answer_tokens) + " tokens (more than " +
+                    std::to_string(answer_reserve(config_) + 64) + " cells)");
 
     llama_context_params cp = llama_context_default_params();
     cp.n_seq_max = n_seq;
@@ -154,11 +189,20 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     cp.flash_attn_type = (llama_flash_attn_type)opt_.flash_attn;
     cp.type_k = kv_cache_type(opt_.cache_type_k, "--cache-type-k");
     cp.type_v = kv_cache_type(opt_.cache_type_v, "--cache-type-v");
+    // llama.cpp caps the batch at the context's size (a small unified --kv-size) and reserves
+    // outputs for that many tokens: fewer than the sequences aborts while making the context.
+    if ((long)std::min<uint32_t>(cp.n_ctx, cp.n_batch) < n_seq)
+        throw Error("a KV cache of " + std::to_string(cp.n_ctx) + " cells caps the batch at " + std::to_string(cp.n_ctx) +
+                    " tokens, less than one token for each of the " + std::to_string(n_seq) +
+                    " KV sequences: raise --kv-size or -c/--ctx-size");
     ctx_ = llama_init_from_model(model_.get(), cp);
     if (!ctx_)
         throw Error("llama.cpp could not create a context of " + std::to_string(cp.n_ctx) + " tokens for " +
                     std::to_string(n_seq) + " sequences (out of memory? lower --ctx-size or paths)");
     mem_ = llama_get_memory(ctx_);
+    // Feeding more than llama.cpp's capped batch aborts in llama_decode: the engine's batch
+    // follows the cap (checked above to hold a token of every sequence).
+    opt_.n_batch = std::min(opt_.n_batch, (int)llama_n_batch(ctx_));
     n_ctx_seq_ = (int)llama_n_ctx_seq(ctx_);
     if (opt_.kv_unified) n_ctx_seq_ = std::min(n_ctx_seq_, per_path);
     batch_ = llama_batch_init(opt_.n_batch, 0, 1);
@@ -222,6 +266,14 @@ int LlamaEngine::problems_in_flight() const {
     return (int)std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->run != nullptr; });
 }
 
+int prompt_tokens(const LlamaModel& model, const PromptSet& prompts, const RunConfig& config, const Problem& problem) {
+    const ProblemRun run(0, problem, config, prompts.with_model_thinking(model.thinking_format()));
+    const std::string rendered = model.render_prompt(run.user_message(), problem.earlier_turns);
+    return (int)(model.tokenize(rendered, true).size() + model.tokenize(run.prefill(), false).size());
+}
+
+int LlamaEngine::prompt_limit() const { return n_ctx_seq_ - answer_reserve(config_) - 1; }
+
 std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunConfig& config, std::string* prefill,
                                              int* n_rendered, std::vector<llama_token>* prefill_tokens,
                                              std::string* tail) const {
@@ -242,6 +294,7 @@ std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunCo
 
 bool LlamaEngine::start(Submission sub, Ticket* ticket) {
     sub.config.validate();
+    validate_sampling(sub.sampling);
     if (!device_samplers_.empty()) {
         const int k = candidates_needed(sub.sampling, llama_vocab_n_tokens(model_.vocab()));
         if (k <= 0 || k > device_k_max_)

@@ -42,7 +42,23 @@ struct EngineOptions {
     // The draw stays on the host with the same chain, so the tokens are the same as without. Needs
     // top-k sampling (or greedy) with k at most `sampling`'s; on a CPU it only costs time.
     bool backend_sampling = false;
+    // Tokens of the longest prompt the run will feed (prompt_tokens below; 0: unknown). With
+    // n_ctx_per_path 0 the context per path is sized from it (at least 1,024) plus the budgets,
+    // capped by the model's own context, so no problem of the run meets a context sized for
+    // shorter prompts.
+    int longest_prompt = 0;
+
+    // Throws leap::Error naming the setting (by llama.cpp's flag names) for values llama.cpp
+    // would abort on (GGML_ASSERT) or take without a word: what does not depend on the model
+    // or the number of sequences. The engine's constructor checks the rest before it makes a
+    // context (a batch that holds a token of every sequence, a unified cache that holds one
+    // path's answer).
+    void validate() const;
 };
+
+// The most CPU threads leap accepts: 4x the hardware threads (at least 16), never above 512.
+// More only adds scheduling overhead (-t 10000 ran on for minutes).
+int max_threads();
 
 struct EngineStats {
     std::array<long, (size_t)TokenKind::Count> tokens{};  // decoded tokens by kind
@@ -91,6 +107,10 @@ struct Submission {
     std::function<void(const ProblemRun& run, int path)> on_request_done;
 };
 
+// Tokens of `problem`'s prompt as the engine feeds it (the rendered chat prompt plus the
+// method's prefill), without a context: what EngineOptions::longest_prompt is made of.
+int prompt_tokens(const LlamaModel& model, const PromptSet& prompts, const RunConfig& config, const Problem& problem);
+
 // Once per process, on stderr: the model's chat template shows no thinking section, so the
 // prompt set's marker is used (not with --end-of-thinking).
 void warn_if_no_thinking(const LlamaModel& model, const PromptSet& prompts);
@@ -127,6 +147,9 @@ public:
     const EngineStats& stats() const override { return stats_; }
     nlohmann::json stats_json() const override { return stats_.to_json(); }
     int n_ctx_per_path() const { return n_ctx_seq_; }
+    // The longest prompt (prompt_tokens) a problem of the run's config may have: it leaves room
+    // for a forced answer in a path's context. start() refuses longer ones.
+    int prompt_limit() const;
     int n_sequences() const { return (int)seq_free_.size(); }
     int free_sequences() const;
     // Sequences that still hold cells in the KV cache (0 after a run).

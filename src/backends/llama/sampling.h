@@ -32,6 +32,12 @@ struct SamplingOptions {
     SamplerOrder order = SamplerOrder::Reference;
 };
 
+// Throws leap::Error naming the setting (llama.cpp's flag names: --temp, --top-p, --min-p) when
+// a value is not a number or outside what the setting means: the temperature must be finite
+// (<= 0 is greedy), top-p and min-p in [0, 1]. llama.cpp's samplers take such values without a
+// word and sample from a distribution nobody asked for.
+void validate_sampling(const SamplingOptions& opt);
+
 struct SamplerDeleter {
     void operator()(llama_sampler* s) const { llama_sampler_free(s); }
 };
