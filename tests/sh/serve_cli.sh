@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # leap serve as users run it: the binary on a free port answers a chat completion (plain and
-# streamed), reports itself in /v1/models and /metrics, refuses bad flags clearly, and stops
-# cleanly (exit 0) on SIGTERM.
+# streamed), reports itself in /v1/models and /metrics, refuses bad flags and a busy port
+# clearly, and stops cleanly (exit 0) on SIGTERM.
 set -euo pipefail
 tmp="$LEAP_TEST_TMP/serve_cli"
 rm -rf "$tmp"; mkdir -p "$tmp"
@@ -30,6 +30,12 @@ for _ in $(seq 1 300); do
 done
 [ -n "$port" ] || fail "no port announced"
 url="http://127.0.0.1:$port"
+
+# A second server on the busy port is refused (no port sharing), naming the port, exit non-zero.
+if timeout 60 "$LEAP" serve -m "$model" --port "$port" -t 1 -n 2 -T 16 --segments 2 2> "$tmp/busy.err"; then
+    fail "a second server started on busy port $port"
+fi
+grep -q "port $port is already in use" "$tmp/busy.err" || fail "busy port not named: $(tail -3 "$tmp/busy.err")"
 
 curl -sf "$url/health" | grep -q '"ok"' || fail "/health"
 curl -sf "$url/v1/models" | grep -q '"tiny"' || fail "/v1/models"
