@@ -18,6 +18,7 @@
 
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
+#include "core/error.h"
 #include "fixtures.h"
 #include "server/chat_request.h"
 #include "server/scheduler.h"

@@ -49,6 +49,9 @@ std::string settled_reasoning(const ProblemRun& run, int index, std::string_view
     // final until the run normalized it, nor an answer part of the reasoning.
     if (p.phase == Phase::Segment) text += in_flight;
     if (format.answer_start(text) != std::string::npos) return split_thinking(text, format).reasoning;
+    // A forced answer's opener without an end marker: where the answer begins is known once
+    // the path is done.
+    if (p.phase == Phase::Answering) return {};
     std::vector<std::string> stops = format.ends;
     stops.push_back(format.marker());
     stops.emplace_back(kSummarizeOpen);
