@@ -64,7 +64,8 @@ TEST(ReferenceGrade, ResultsLineAndSummaryCarryReferenceAndRepresentatives) {
     });
     std::vector<ProblemRun> runs;
     Item item{Problem{"q1", "What is 5 squared?", {}}, "25", {}};
-    runs.emplace_back(0, item.problem, c, PromptSet::builtin());
+    static const PromptSet prompts = PromptSet::builtin();  // a ProblemRun keeps a reference to it
+    runs.emplace_back(0, item.problem, c, prompts);
     runs = b.drive(std::move(runs));
     const nlohmann::json line = graded_line(runs[0], item, "test", nlohmann::json::object());
     ASSERT_EQ(line["paths"].size(), 4u);

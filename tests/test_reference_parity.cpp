@@ -35,7 +35,7 @@ struct OraclePath {
     int requests = 0;
     std::vector<OracleRequest> log;
     std::string summary;
-    std::string finish;  // "end-of-thinking", "eos", "forced"
+    std::string finish;  // "end-of-thinking", "end-of-sequence", "forced"
 };
 
 struct OracleSettings {
@@ -86,7 +86,7 @@ public:
                 std::vector<std::string> stops{eot_};
                 if (s_.method == Method::LeapT) stops.push_back("<summarize>");  // every segment
                 const auto [gen, eos] = generate(i, TokenKind::Reasoning, s_.T, stops);
-                if (eos) finish(i, "eos");
+                if (eos) finish(i, "end-of-sequence");
                 else if (has_suffix(gen, eot_)) finish(i, "end-of-thinking");  // stops there, graded as is
             }
             const bool block = seg + 1 < s_.M && std::find(s_.blocks.begin(), s_.blocks.end(), seg) != s_.blocks.end();
