@@ -33,17 +33,18 @@ build: configure
 models/leap-random-tiny.gguf: | build
 	@mkdir -p models
 	$(LEAP) make-model --preset tiny --seed 1 -o $@ \
-	    --chat-template third_party/llama.cpp/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja
+	    --chat-template-file third_party/llama.cpp/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja
 
 default-model: models/leap-random-tiny.gguf
 
 # With the default model: LeaP-T vs independent sampling on 100 held-out nano problems (a few
-# minutes), printing the table. With MODEL=...: LeaP on the sample problem.
+# minutes), ending with a headline, a short table and the HTML report's path. With MODEL=...: LeaP
+# on the sample problem.
 run: build $(if $(filter models/leap-random-tiny.gguf,$(MODEL)),default-model)
 ifeq ($(MODEL),$(NANO))
 	LEAP=$(LEAP) MATCH=1 scripts/nano-compare.sh $(NANO) 100 results/nano
 else
-	$(LEAP) solve -m $(MODEL) --sample --method leap -n 4 -T 96 --segments 3 --top-k 2 \
+	$(LEAP) solve -m $(MODEL) --sample --method leap -N 4 -T 96 --segments 3 --peers 2 \
 	    --router dispersed --summary-tokens 48 --answer-tokens 32 --seed 1 \
 	    --trace results/run-trace.json
 endif
@@ -53,7 +54,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 900
 ifneq ($(MODEL),$(NANO))
 	$(LEAP) info $(MODEL)
-	$(LEAP) solve -m $(MODEL) --sample --method leap -n 2 -T 32 --segments 2 --summary-tokens 16 \
+	$(LEAP) solve -m $(MODEL) --sample --method leap -N 2 -T 32 --segments 2 --summary-tokens 16 \
 	    --answer-tokens 16 --seed 1
 endif
 

@@ -254,3 +254,27 @@ TEST(Metrics, SeveralSeeds) {
     EXPECT_NE(error_of([&] { leap::summarize_runs(uneven, opt); }).find("run 1 has 29 problems but run 0 has 30"),
               std::string::npos);
 }
+
+// Tokens/s: sampled tokens (not prompts, not injected peers' summaries) over the run's elapsed
+// time (the problems' elapsed_s), not over the overlapping per-problem wall times.
+TEST(Metrics, TokensPerSecondIsSampledTokensOverElapsedTime) {
+    std::vector<ProblemOutcome> ps;
+    for (int i = 0; i < 2; ++i) {
+        ProblemOutcome o = outcome({true, false}, true, true, {{"reasoning", 90}, {"answer", 10}, {"prompt", 50}, {"injected", 20}}, 10.0);
+        o.elapsed_s = 6.0;
+        ps.push_back(o);
+    }
+    leap::MetricsOptions opt;
+    opt.bootstrap = 50;
+    const nlohmann::json j = leap::summarize(ps, opt).to_json();
+    EXPECT_EQ(j["tokens_total"], 340);
+    EXPECT_EQ(j["tokens_sampled"], 200);
+    EXPECT_NEAR(j["wall_s"].get<double>(), 12.0, 1e-12);
+    EXPECT_EQ(j["wall_s_source"], "elapsed");
+    EXPECT_NEAR(j["tokens_per_s"].get<double>(), 200.0 / 12.0, 1e-9);
+    // Older results (no elapsed_s on some line): the per-problem sum, and the metrics say so.
+    ps[1].elapsed_s = -1;
+    const nlohmann::json old = leap::summarize(ps, opt).to_json();
+    EXPECT_NEAR(old["wall_s"].get<double>(), 20.0, 1e-12);
+    EXPECT_EQ(old["wall_s_source"], "per-problem sum");
+}

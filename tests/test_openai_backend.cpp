@@ -325,6 +325,153 @@ TEST(OpenAIServerApi, VllmSglangRequestAndAnswer) {
     EXPECT_EQ(server_error_message(R"({"object": "error", "message": "bad prompt"})"), "bad prompt");
 }
 
+// Each OpenAI-compatible server gets only its own fields; --ignore-eos is a real ban; SGLang's
+// abort, vLLM's speculative-decoding refusal and SGLang's seed setting are read.
+TEST(OpenAIServerApi, VllmAndSglangEachGetTheirOwnFields) {
+    const ServerInfo vllm = server_info_from(ServerKind::Auto, 404, "", 200,
+                                             R"({"data": [{"id": "m", "owned_by": "vllm", "max_model_len": 8192}]})");
+    const ServerInfo sglang = server_info_from(ServerKind::Auto, 404, "", 200, R"({"data": [{"id": "m", "owned_by": "sglang"}]})");
+    const ServerInfo unknown = server_info_from(ServerKind::Auto, 404, "", 200, R"({"data": [{"id": "m"}]})");
+    EXPECT_EQ(vllm.flavor, ServerFlavor::Vllm);
+    EXPECT_EQ(sglang.flavor, ServerFlavor::Sglang);
+    EXPECT_EQ(unknown.flavor, ServerFlavor::Unknown);
+    EXPECT_EQ(server_info_from(ServerKind::OpenAI, 0, "", 200, R"({"data": [{"id": "m"}]})", ServerFlavor::Sglang).flavor,
+              ServerFlavor::Sglang);  // --server-kind sglang
+    EXPECT_EQ(vllm.to_json()["flavor"], "vllm");
+    CompletionCall c;
+    c.prompt = {1, 2};
+    c.text_prompt = true;
+    c.prompt_text = "<s>hi";
+    json b = completion_body(vllm, c);
+    EXPECT_EQ(b["include_stop_str_in_output"], true);
+    EXPECT_FALSE(b.contains("no_stop_trim"));  // vLLM warns on every request for a field it lacks
+    EXPECT_EQ(b["add_special_tokens"], false);  // the rendered text has its BOS already
+    EXPECT_EQ(b["spaces_between_special_tokens"], false);
+    EXPECT_FALSE(b.contains("logit_bias"));
+    b = completion_body(sglang, c);
+    EXPECT_EQ(b["no_stop_trim"], true);
+    EXPECT_FALSE(b.contains("include_stop_str_in_output"));
+    EXPECT_FALSE(b.contains("add_special_tokens"));
+    EXPECT_FALSE(b.contains("spaces_between_special_tokens"));  // not a field of SGLang's
+    b = completion_body(unknown, c);
+    EXPECT_TRUE(b.contains("no_stop_trim") && b.contains("include_stop_str_in_output"));
+    c.text_prompt = false;
+    EXPECT_FALSE(completion_body(vllm, c).contains("add_special_tokens"));  // token ids: nothing added
+    c.sampling.ban_end_of_generation = true;
+    c.banned = {2, 151643};
+    b = completion_body(vllm, c);
+    EXPECT_EQ(b["ignore_eos"], true);
+    EXPECT_EQ(b["logit_bias"], (json{{"2", -100}, {"151643", -100}}));
+
+    EXPECT_TRUE(parse_completion(sglang, R"({"choices": [{"text": "", "token_ids": [], "finish_reason": "abort"}]})").aborted);
+    EXPECT_TRUE(parse_completion(sglang, R"({"choices": [{"text": "", "token_ids": [],
+        "finish_reason": {"type": "abort", "message": "overloaded"}}]})").aborted);
+    EXPECT_FALSE(parse_completion(sglang, R"({"choices": [{"text": "", "token_ids": [3], "finish_reason": "length"}]})").aborted);
+    EXPECT_EQ(parse_completion(vllm, R"({"choices": [{"text": "", "token_ids": [5], "finish_reason": "stop", "stop_reason": null}]})").eos,
+              false);  // EOS without a stop reason is told by its token id, not by stop_reason
+
+    const std::string spec = R"({"object": "error", "message": "The min_p and logit_bias sampling parameters are not yet supported with speculative decoding.", "type": "BadRequestError", "code": 400})";
+    EXPECT_NE(server_error_hint(vllm, 400, spec).find("--min-p 0"), std::string::npos);
+    EXPECT_EQ(server_error_hint(vllm, 400, R"({"message": "max_tokens too large"})"), "");
+
+    EXPECT_EQ(sglang_seeds_honoured(200, R"({"enable_deterministic_inference": true, "tp_size": 1})"), std::optional<bool>(true));
+    EXPECT_EQ(sglang_seeds_honoured(200, R"({"enable_deterministic_inference": false})"), std::optional<bool>(false));
+    EXPECT_EQ(sglang_seeds_honoured(200, R"({"tp_size": 1})"), std::nullopt);
+    EXPECT_EQ(sglang_seeds_honoured(404, ""), std::nullopt);
+}
+
+// The small part of JSON Schema the request fixtures use: type (one or a list), properties,
+// additionalProperties (false or a schema), items, required, minimum, maximum. Returns the
+// first violation ("" when none), with the path to it.
+std::string schema_violation(const json& schema, const json& v, const std::string& at) {
+    if (schema.contains("type")) {
+        std::vector<std::string> types;
+        if (schema["type"].is_string()) types.push_back(schema["type"]);
+        else for (const auto& t : schema["type"]) types.push_back(t);
+        bool ok = false;
+        for (const std::string& t : types)
+            ok = ok || (t == "object" && v.is_object()) || (t == "array" && v.is_array()) ||
+                 (t == "string" && v.is_string()) || (t == "boolean" && v.is_boolean()) ||
+                 (t == "integer" && v.is_number_integer()) || (t == "number" && v.is_number()) ||
+                 (t == "null" && v.is_null());
+        if (!ok) return at + ": " + v.dump() + " is not of type " + schema["type"].dump();
+    }
+    if (v.is_number()) {
+        if (schema.contains("minimum") && v.get<double>() < schema["minimum"].get<double>())
+            return at + ": " + v.dump() + " is below " + schema["minimum"].dump();
+        if (schema.contains("maximum") && v.get<double>() > schema["maximum"].get<double>())
+            return at + ": " + v.dump() + " is above " + schema["maximum"].dump();
+    }
+    if (v.is_object()) {
+        for (const auto& r : schema.value("required", json::array()))
+            if (!v.contains(r.get<std::string>())) return at + ": required field " + r.dump() + " missing";
+        for (const auto& [k, x] : v.items()) {
+            const json props = schema.value("properties", json::object());
+            if (props.contains(k)) {
+                const std::string e = schema_violation(props[k], x, at + "." + k);
+                if (!e.empty()) return e;
+            } else if (schema.contains("additionalProperties")) {
+                const json& extra = schema["additionalProperties"];
+                if (extra.is_boolean() && !extra.get<bool>()) return at + ": field '" + k + "' is not in the server's request model";
+                if (extra.is_object()) {
+                    const std::string e = schema_violation(extra, x, at + "." + k);
+                    if (!e.empty()) return e;
+                }
+            }
+        }
+    }
+    if (v.is_array() && schema.contains("items"))
+        for (size_t i = 0; i < v.size(); ++i) {
+            const std::string e = schema_violation(schema["items"], v[i], at + "[" + std::to_string(i) + "]");
+            if (!e.empty()) return e;
+        }
+    return "";
+}
+
+json read_fixture(const std::string& name) {
+    std::ifstream in(std::string(LEAP_SOURCE_DIR) + "/tests/fixtures/server-requests/" + name);
+    EXPECT_TRUE(in.good()) << name;
+    return json::parse(in);
+}
+
+// Every body leap sends to vLLM and SGLang fits the server's own request model, as written down
+// in the fixtures from their source (file and commit in each fixture's $comment).
+TEST(OpenAIServerApi, RequestBodiesFitVllmAndSglangRequestModels) {
+    const json vllm_schema = read_fixture("vllm-completion-request.schema.json");
+    const json sglang_schema = read_fixture("sglang-completion-request.schema.json");
+    // The checker itself refuses what it must.
+    EXPECT_NE(schema_violation(vllm_schema, json{{"prompt", {1}}, {"no_stop_trim", true}}, "body"), "");
+    EXPECT_NE(schema_violation(sglang_schema, json{{"prompt", {1}}, {"include_stop_str_in_output", true}}, "body"), "");
+    EXPECT_NE(schema_violation(vllm_schema, json{{"prompt", {1}}, {"top_k", "40"}}, "body"), "");
+    EXPECT_NE(schema_violation(vllm_schema, json{{"prompt", {1}}, {"logit_bias", {{"2", -1000}}}}, "body"), "");
+    EXPECT_EQ(schema_violation(vllm_schema, json{{"prompt", {1}}, {"top_k", 40}}, "body"), "");
+    for (const auto& [flavor, schema] : {std::pair{ServerFlavor::Vllm, &vllm_schema}, std::pair{ServerFlavor::Sglang, &sglang_schema}}) {
+        ServerInfo s;
+        s.kind = ServerKind::OpenAI;
+        s.flavor = flavor;
+        s.model = "m";
+        for (int variant = 0; variant < 4; ++variant) {
+            SCOPED_TRACE(std::string(to_string(flavor)) + " variant " + std::to_string(variant));
+            CompletionCall c;
+            c.prompt = {1, 2, 3};
+            c.max_tokens = 32;
+            c.stops = {"</think>", "</summarize>"};
+            c.seed = 0x7fffffffu;
+            if (variant == 1) c.sampling.temperature = 0;  // greedy, cuts off
+            if (variant == 2) {
+                c.sampling.ban_end_of_generation = true;
+                c.banned = {2, 151643};
+            }
+            if (variant == 3) {
+                c.text_prompt = true;
+                c.prompt_text = "<s>hello";
+            }
+            const json body = completion_body(s, c);
+            EXPECT_EQ(schema_violation(*schema, body, "body"), "") << body.dump();
+        }
+    }
+}
+
 // ---- fake servers ------------------------------------------------------------------------------
 
 // An OpenAI-style server on 127.0.0.1 whose /v1/completions answers with `handler`.
@@ -339,6 +486,8 @@ struct FakeServer {
     // POST /slots/ID?action=A with its body; by default 501, as llama-server without --slot-save-path.
     using SlotsHandler = std::function<void(int id_slot, const std::string& action, const json&, httplib::Response&)>;
     SlotsHandler slots_handler;
+    std::string owned_by;     // /v1/models' owned_by ("vllm", "sglang"); "" leaves it out
+    std::string server_info;  // SGLang's GET /get_server_info body; "": 404
 
     // llama_slots > 0: looks like llama-server (GET /props, POST /completion) with that many slots.
     explicit FakeServer(std::function<void(const json&, httplib::Response&, int n)> h, int llama_slots = 0,
@@ -353,9 +502,17 @@ struct FakeServer {
                 res.set_content(R"({"error":{"code":501,"message":"This server does not support slots action. Start it with `--slot-save-path`","type":"not_supported_error"}})",
                                 "application/json");
             });
-        srv.Get("/v1/models", [](const httplib::Request&, httplib::Response& res) {
-            res.set_content(R"({"object": "list", "data": [{"id": "fake-model", "max_model_len": 4096}]})",
-                            "application/json");
+        srv.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+            json m = {{"id", "fake-model"}, {"max_model_len", 4096}};
+            if (!owned_by.empty()) m["owned_by"] = owned_by;
+            res.set_content(json{{"object", "list"}, {"data", json::array({m})}}.dump(), "application/json");
+        });
+        srv.Get("/get_server_info", [this](const httplib::Request&, httplib::Response& res) {
+            if (server_info.empty()) {
+                res.status = 404;
+                return;
+            }
+            res.set_content(server_info, "application/json");
         });
         if (llama_slots > 0)
             srv.Get("/props", [llama_slots, build_info](const httplib::Request&, httplib::Response& res) {
@@ -456,6 +613,123 @@ TEST(OpenAIFakeServer, RetriesServerErrorsAndSendsTheRequestFields) {
     }
     EXPECT_EQ(seeds.size(), fake.requests.size() - 3) << "each path and request has its own seed";
     for (const auto& p : traces[0]["paths"]) EXPECT_EQ(p["segments"][0], " hello hello hello hello hello");
+}
+
+// SGLang ignores seeds unless it runs deterministic inference: a sampled run is refused up front
+// with the server setting to change, unless the user accepts an unseeded run.
+TEST(OpenAIFakeServer, SglangWithoutDeterministicInferenceIsRefusedForSampledRuns) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word[0]), "length");
+    });
+    fake.owned_by = "sglang";
+    fake.server_info = R"({"enable_deterministic_inference": false})";
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0.6f;
+    try {
+        OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(1, 3), prompts());
+        FAIL() << "an SGLang server that ignores seeds must be refused for a sampled run";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--enable-deterministic-inference"), std::string::npos) << e.what();
+    }
+    OpenAIOptions o = fast_options(fake.url());
+    o.allow_unseeded = true;
+    OpenAIEngine accepted(tiny_tok(), o, eo, one_segment_independent(1, 3), prompts());
+    EXPECT_EQ(run_traces(accepted, {problems()[0]}).size(), 1u);
+    fake.server_info = R"({"enable_deterministic_inference": true})";
+    OpenAIEngine seeded(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(1, 3), prompts());
+    EXPECT_EQ(seeded.servers()[0].flavor, ServerFlavor::Sglang);
+    eo.sampling.temperature = 0;  // greedy needs no seed
+    fake.server_info = "";
+    OpenAIEngine greedy(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(1, 3), prompts());
+    EXPECT_EQ(greedy.servers()[0].flavor, ServerFlavor::Sglang);
+}
+
+// --ignore-eos bans every end-of-generation id with logit_bias; a server that samples one anyway
+// is an error, not a token written into the text.
+TEST(OpenAIFakeServer, IgnoreEosIsABanAndAnEosDespiteItIsAnError) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    std::vector<Token> eog;
+    for (Token t = 0; t < tiny_tok().n_vocab(); ++t)
+        if (tiny_tok().is_end_of_generation(t)) eog.push_back(t);
+    ASSERT_FALSE(eog.empty());
+    std::atomic<bool> send_eos{false};
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        std::vector<Token> ids(body["max_tokens"].get<int>(), word[0]);
+        if (send_eos) ids[1] = eog[0];
+        answer(res, ids, "length");
+    });
+    fake.owned_by = "vllm";
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.ban_end_of_generation = true;
+    {
+        OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(1, 4), prompts());
+        run_traces(engine, {problems()[0]});
+        std::lock_guard<std::mutex> lk(fake.m);
+        ASSERT_FALSE(fake.requests.empty());
+        const json& bias = fake.requests[0]["logit_bias"];
+        EXPECT_EQ(bias.size(), eog.size());
+        for (Token t : eog) EXPECT_EQ(bias[std::to_string(t)], -100);
+        EXPECT_EQ(fake.requests[0]["ignore_eos"], true);
+    }
+    send_eos = true;
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(1, 4), prompts());
+    try {
+        run_traces(engine, {problems()[0]});
+        FAIL() << "an end-of-generation token despite the ban must be an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--ignore-eos bans it"), std::string::npos) << e.what();
+    }
+}
+
+// SGLang's finish_reason "abort" is a dropped request: asked again (it is not a full context),
+// and an error naming it when it keeps happening.
+TEST(OpenAIFakeServer, SglangAbortIsRetriedNotAFullContext) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    std::atomic<int> aborts_left{2};
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        if (aborts_left-- > 0) return answer(res, {}, "abort");
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word[0]), "length");
+    });
+    fake.owned_by = "sglang";
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0;
+    {
+        OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(1, 4), prompts());
+        const auto traces = run_traces(engine, {problems()[0]});
+        EXPECT_EQ(traces[0]["paths"][0]["segments"][0], " hello hello hello hello");
+        EXPECT_NE(traces[0]["paths"][0]["finish"], "context-full");
+    }
+    aborts_left = 1000;
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, one_segment_independent(1, 4), prompts());
+    try {
+        run_traces(engine, {problems()[0]});
+        FAIL() << "a server that aborts every time must be an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("aborted the request"), std::string::npos) << e.what();
+    }
+}
+
+// vLLM with speculative decoding refuses min_p: the error says what to change.
+TEST(OpenAIFakeServer, SpeculativeDecodingRefusalSaysWhatToChange) {
+    FakeServer fake([](const json&, httplib::Response& res, int) {
+        res.status = 400;
+        res.set_content(R"({"object": "error", "message": "The min_p and logit_bias sampling parameters are not yet supported with speculative decoding.", "type": "BadRequestError", "code": 400})",
+                        "application/json");
+    });
+    fake.owned_by = "vllm";
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), EngineOptions{}, one_segment_independent(1, 4), prompts());
+    try {
+        run_traces(engine, {problems()[0]});
+        FAIL() << "a 400 must stop the run";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("speculative decoding"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("--min-p 0"), std::string::npos) << msg;
+    }
 }
 
 TEST(OpenAIFakeServer, BadRequestIsAClearErrorNamingTheRequest) {

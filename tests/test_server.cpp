@@ -181,7 +181,7 @@ TEST(Serve, RequestSettingsReachTheMethod) {
     TestServer s;
     const json r = post(s, chat_body("Name a prime.", {{"seed", 1},
                                                       {"leap", {{"paths", 3}, {"segments", 2}, {"segment_tokens", 9},
-                                                                {"top_k", 2}, {"router", "clustered"}}}}));
+                                                                {"peers", 2}, {"router", "clustered"}}}}));
     ASSERT_EQ(r["leap"]["paths"].size(), 3u);
     EXPECT_EQ(r["leap"]["config"]["router"], "clustered");
     for (const auto& p : r["leap"]["paths"]) EXPECT_EQ(p["blocks"], 1);
@@ -635,7 +635,7 @@ std::vector<std::string> hostile_bodies() {
         for (const auto& b : bad_int) v.push_back(with(k, b));
     for (const char* k : {"temperature", "top_p", "min_p"})
         for (const auto& b : bad_unit) v.push_back(with(k, b));
-    for (const char* k : {"paths", "segment_tokens", "segments", "summary_tokens", "answer_tokens", "top_k"})
+    for (const char* k : {"paths", "segment_tokens", "segments", "summary_tokens", "answer_tokens", "peers", "top_k"})
         for (const auto& b : bad_int) v.push_back(with_leap(k, b));
     for (const char* k : {"method", "router", "similarity"})
         for (const auto& b : bad_name) v.push_back(with_leap(k, b));
@@ -643,7 +643,8 @@ std::vector<std::string> hostile_bodies() {
     for (const auto& b : {"\"yes\"", "1", "[]", "{}"}) v.push_back(with("stream", b));
     v.push_back(with_leap("paths", "1000"));
     v.push_back(with_leap("segment_tokens", "1000000000"));
-    v.push_back(with_leap("top_k", "99"));
+    v.push_back(with_leap("peers", "99"));
+    v.push_back(with_leap("top_k", "2"));
     // Random bytes: never valid JSON objects with messages.
     uint64_t x = 42;
     for (int i = 0; i < 30; ++i) {

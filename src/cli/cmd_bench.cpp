@@ -44,7 +44,7 @@ constexpr const char* kNoEndOfThinking = "\x01leap-bench-no-end-of-thinking\x02"
 
 struct BenchFlags {
     std::string model, preset, model_dir, paths = "4,8", problems = "1,2", depth, out, server_args;
-    int threads = 0, summary_tokens = -1, answer_tokens = -1, top_k = 2;
+    int threads = 0, summary_tokens = -1, answer_tokens = -1, peers = 2;
     bool quick = false, json_out = false, no_ceiling = false, no_ceiling_at_depth = false, no_openai = false,
          no_resend = false, no_unified = false, backend_sampling = false;
     uint64_t seed = 1;
@@ -217,7 +217,7 @@ long sum_kinds(const EngineStats& s) {
 }
 
 struct Workload {
-    int segments = 0, t = 0, summary = 0, answer = 0, top_k = 2;
+    int segments = 0, t = 0, summary = 0, answer = 0, peers = 2;
     uint64_t seed = 1;
     RunConfig config(Method m, int n) const {
         RunConfig c;
@@ -227,7 +227,7 @@ struct Workload {
         c.segment_tokens = t;
         c.summary_tokens = summary;
         c.answer_tokens = answer;
-        c.router.k = std::min(top_k, std::max(1, n - 1));
+        c.router.k = std::min(peers, std::max(1, n - 1));
         c.seed = seed;
         c.validate();
         return c;
@@ -258,7 +258,7 @@ void bench(const BenchFlags& f) {
     w.t = t;
     w.summary = f.summary_tokens >= 0 ? f.summary_tokens : (f.quick ? 16 : 64);
     w.answer = f.answer_tokens >= 0 ? f.answer_tokens : (f.quick ? 8 : 32);
-    w.top_k = f.top_k;
+    w.peers = f.peers;
     w.seed = f.seed;
     const int threads = f.threads > 0 ? f.threads : (int)std::max(1u, std::thread::hardware_concurrency());
     auto note = [&](const std::string& s) { std::fprintf(stderr, "bench: %s\n", s.c_str()); };
@@ -597,7 +597,7 @@ void bench(const BenchFlags& f) {
                   {"segment_tokens", w.t},
                   {"summary_tokens", w.summary},
                   {"answer_tokens", w.answer},
-                  {"top_k", w.top_k},
+                  {"peers", w.peers},
                   {"prompt_tokens", prompt_len},
                   {"threads", threads},
                   {"seed", w.seed},
@@ -669,7 +669,7 @@ void register_bench(CLI::App& app) {
     cmd->add_option("-m,--model", f->model, "GGUF model (default: a generated f16 model of --preset)");
     cmd->add_option("--preset", f->preset, "shape of the generated model (default qwen2.5-0.5b; tiny with --quick)");
     cmd->add_option("--model-dir", f->model_dir, "where generated models are kept (default ~/.cache/leap)");
-    cmd->add_option("--paths", f->paths, "path counts N to measure, comma-separated")->capture_default_str();
+    cmd->add_option("-N,--paths", f->paths, "path counts N to measure, comma-separated")->capture_default_str();
     cmd->add_option("--depth", f->depth,
                     "short (4x256, about 1K tokens per path), long (8x1024, about 8K) or SEGMENTSxT (default short; 3x48 "
                     "with --quick)");
@@ -677,9 +677,10 @@ void register_bench(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--summary-tokens", f->summary_tokens, "summary budget (default 64; 16 with --quick)");
     cmd->add_option("--answer-tokens", f->answer_tokens, "answer budget (default 32; 8 with --quick)");
-    cmd->add_option("--top-k", f->top_k, "peers heard at a block")->capture_default_str();
+    cmd->add_option("--peers", f->peers, "peers each path hears at a block (k: the paper's \"top-k\" routing; at most N-1)")
+        ->capture_default_str();
     cmd->add_option("-t,--threads", f->threads, "CPU threads for every run (0: all)")->capture_default_str();
-    cmd->add_option("--seed", f->seed, "sampling seed")->capture_default_str();
+    cmd->add_option("-s,--seed", f->seed, "sampling seed")->capture_default_str();
     cmd->add_flag("--quick", f->quick, "one size, small depth, tiny model: a smoke run");
     cmd->add_flag("--no-ceiling", f->no_ceiling, "skip llama-batched-bench");
     cmd->add_flag("--no-ceiling-at-depth", f->no_ceiling_at_depth,
@@ -692,7 +693,7 @@ void register_bench(CLI::App& app) {
                     "more llama-server arguments, separated by spaces, after the bench's own (so they override), "
                     "e.g. \"-t 4\" or \"--backend-sampling\"");
     cmd->add_flag("--no-unified", f->no_unified, "skip the unified KV layout");
-    cmd->add_option("-o,--out", f->out, "also write the JSON here");
+    cmd->add_option("-o,--out,--output", f->out, "also write the JSON here");
     cmd->add_flag("--json", f->json_out, "print JSON instead of the table");
     cmd->callback([f] { bench(*f); });
 }

@@ -10,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
+#include "cli/usage.h"
 #include "core/error.h"
 #include "eval/dataset.h"
 #include "eval/outcome.h"
@@ -71,10 +72,24 @@ nlohmann::json run_identity(const EvalFlags& f, const RunConfig& c) {
             {"limit", f.limit}};
 }
 
+// A run.json written before the flags took llama.cpp's names: its config said "top_k" for the
+// peers a path hears (sampling.top_k was, and is, the sampling cut).
+nlohmann::json with_current_keys(nlohmann::json identity) {
+    if (identity.is_object() && identity.contains("config") && identity["config"].is_object()) {
+        nlohmann::json& cfg = identity["config"];
+        if (cfg.contains("top_k") && !cfg.contains("peers")) {
+            cfg["peers"] = cfg["top_k"];
+            cfg.erase("top_k");
+        }
+    }
+    return identity;
+}
+
 void check_or_write_identity(const EvalFlags& f, const nlohmann::json& identity) {
     const std::string path = f.out + "/run.json";
     if (fs::exists(path) && !f.force) {
-        const nlohmann::json before = nlohmann::json::parse(read_file(path, "run description"));
+        nlohmann::json before = nlohmann::json::parse(read_file(path, "run description"));
+        if (before.contains("identity")) before["identity"] = with_current_keys(before["identity"]);
         if (before.value("identity", nlohmann::json()) != identity) {
             const nlohmann::json diff = nlohmann::json::diff(before.value("identity", nlohmann::json()), identity);
             throw Error("'" + f.out + "' holds results of a run with other settings (" + dump_json(diff) +
@@ -116,11 +131,18 @@ void print_table(const std::vector<std::pair<std::string, Summary>>& rows) {
 }
 
 void eval(const EvalFlags& f) {
-    if (f.out.empty()) throw Error("--out DIR is required (results are written and resumed there)");
-    const std::vector<std::string> benches = split_list(f.benches);
-    if (benches.empty()) throw Error("--bench needs at least one benchmark (aime24, aime25, aimo25, gpqa, or a file)");
-    if (f.limit < 0) throw Error("--limit must be >= 0");
     const RunConfig config = f.engine.run_config();
+    if (f.engine.print_config) {
+        std::printf("%s\n", dump_json(f.engine.resolved_json(config), 2).c_str());
+        return;
+    }
+    const std::vector<std::string> benches = split_list(f.benches);
+    if (benches.empty())
+        throw UsageError("--bench is required: a comma list of aime24, aime25, aimo25, gpqa or dataset files");
+    if (f.out.empty())
+        throw UsageError("-o/--out DIR is required: the folder the results are written to (a rerun with the same "
+                         "flags resumes there), e.g. -o results/my-run");
+    if (f.limit < 0) throw UsageError("--limit must be >= 0");
     const PromptSet prompts = f.engine.prompt_set();
 
     DatasetOptions dopt;
@@ -168,6 +190,10 @@ void eval(const EvalFlags& f) {
         if (already > 0) std::fprintf(stderr, "%s: %d of %d problems already done in %s, resuming\n", key.c_str(), already, total, results.path().c_str());
         int done = already;
         const auto t0 = std::chrono::steady_clock::now();
+        // Each line records the wall time since the previous line (or since this bench started):
+        // summed over a results file they give its real elapsed time, across resumed runs, which
+        // per-problem wall times (problems overlap) do not.
+        auto last_done = t0;
         auto report = [&](const Progress& p, bool final_line) {
             const double rate = p.seconds > 0 ? p.tokens_sampled / p.seconds : 0;
             const int left = total - done;
@@ -189,6 +215,9 @@ void eval(const EvalFlags& f) {
             engine->run(
                 todo, indices,
                 [&](ProblemRun& run, nlohmann::json timings) {
+                    const auto now = std::chrono::steady_clock::now();
+                    timings["elapsed_s"] = std::chrono::duration<double>(now - last_done).count();
+                    last_done = now;
                     results.append(graded_line(run, *by_index.at(run.index()), key, timings));
                     ++done;
                 },
@@ -224,10 +253,9 @@ void register_eval(CLI::App& app) {
     auto f = std::make_shared<EvalFlags>();
     CLI::App* cmd = app.add_subcommand("eval", "run a method over benchmarks; resumable results, metrics");
     f->engine.add_to(cmd);
-    cmd->add_option("--bench", f->benches, "comma list: aime24, aime25, aimo25, gpqa, or dataset files (.json/.jsonl)")
-        ->required();
+    cmd->add_option("--bench", f->benches, "comma list: aime24, aime25, aimo25, gpqa, or dataset files (.json/.jsonl)");
     cmd->add_option("--data-dir", f->data_dir, "folder holding the reference benchmark files (aime.json, ...)");
-    cmd->add_option("--out", f->out, "results folder: one <bench>.jsonl per benchmark; rerun to resume")->required();
+    cmd->add_option("-o,--out,--output", f->out, "results folder: one <bench>.jsonl per benchmark; rerun to resume");
     cmd->add_option("--limit", f->limit, "only the first N problems of each benchmark (0: all)")->capture_default_str();
     cmd->add_flag("--no-shuffle", f->no_shuffle, "keep multiple-choice options in file order (reference parity)");
     cmd->add_option("--shuffle-seed", f->shuffle_seed, "seed of the per-question option shuffle")->capture_default_str();

@@ -64,7 +64,7 @@ void register_info(CLI::App& app) {
         "Describe a GGUF model: architecture, shape, parameter count, vocab and tokenizer, chat template and the "
         "thinking format it shows, file type and tensor types, file size (reads the metadata and vocabulary, not the weights)");
     cmd->add_option("MODEL", args->path, "GGUF file")->required();
-    cmd->add_option("--chat-template", args->chat_template, "a .jinja file to read the thinking format from instead of the GGUF's template");
+    cmd->add_option("--chat-template-file", args->chat_template, "a .jinja file to read the thinking format from instead of the GGUF's template");
     cmd->add_flag("--json", args->json, "Print JSON instead of text");
     cmd->callback([args] {
         const GgufInfo info = read_gguf_info(args->path);

@@ -97,13 +97,14 @@ void run_make_model(MakeModelArgs& a, CLI::App* cmd) {
 
 void register_make_model(CLI::App& app) {
     auto args = std::make_shared<MakeModelArgs>();
+    args->opts.seed = 1;  // leap's one default seed, as in every other subcommand
     const std::string llama_default = std::string(LEAP_LLAMA_DIR);
     CLI::App* cmd = app.add_subcommand(
         "make-model",
         "Write a random-weight GGUF of architecture qwen2 (the architecture of DeepSeek-R1-Distill-Qwen and QwQ) "
         "that llama.cpp loads and runs. The weights are seeded: the same options give the same bytes. The "
         "tokenizer (all tokenizer.* keys, chat template included) is copied from a vocab-only GGUF.");
-    cmd->add_option("-o,--output", args->opts.out_path, "Output file (OUT.gguf)")->required();
+    cmd->add_option("-o,--out,--output", args->opts.out_path, "Output file (OUT.gguf)")->required();
     std::string presets;
     for (const auto& p : preset_names()) presets += (presets.empty() ? "" : "|") + p;
     cmd->add_option("--preset", args->opts.preset,
@@ -117,12 +118,12 @@ void register_make_model(CLI::App& app) {
                     "llama_model_quantize from an f16 temporary")
         ->check(CLI::IsMember({"f32", "f16", "q8_0", "q4_k"}))
         ->capture_default_str();
-    cmd->add_option("--seed", args->opts.seed, "Random seed")->capture_default_str();
+    cmd->add_option("-s,--seed", args->opts.seed, "Random seed")->capture_default_str();
     cmd->add_option("--vocab", args->opts.vocab_path,
                     "Vocab-only GGUF to copy the tokenizer from (n_vocab = its token count). Default: "
                     "$LEAP_LLAMA_DIR/models/ggml-vocab-qwen2.gguf, LEAP_LLAMA_DIR defaulting to " +
                         llama_default);
-    cmd->add_option("--chat-template", args->opts.chat_template_path,
+    cmd->add_option("--chat-template-file", args->opts.chat_template_path,
                     "Jinja file that replaces tokenizer.chat_template. Default: keep the vocab file's template "
                     "(ggml-vocab-qwen2.gguf carries a plain ChatML template, so the model is not a <think> "
                     "reasoning model); for an R1-style reasoning model whose answers open with <think>, pass "
@@ -143,7 +144,7 @@ void register_make_model(CLI::App& app) {
                     "Std of every weight matrix (default: gain/sqrt(fan_in) per matrix, gain 2 for attn_q, attn_k, "
                     "attn_output, ffn_down and 1 otherwise, which keeps activations well-scaled, the logits at std "
                     "~1 and greedy continuations varied; norms are 1, q/k/v biases have std 0.02)");
-    cmd->add_option("--threads", args->opts.n_threads, "Threads for generating and quantizing (default: all cores)");
+    cmd->add_option("-t,--threads", args->opts.n_threads, "Threads for generating and quantizing (default: all cores)");
     cmd->add_flag("--verbose", args->opts.verbose, "Show llama.cpp's quantizer log");
     cmd->add_flag("-q,--quiet", args->quiet, "No progress lines");
     cmd->callback([args, cmd] { run_make_model(*args, cmd); });

@@ -26,10 +26,10 @@ void register_nano_data(CLI::App& app) {
     };
     auto a = std::make_shared<Args>();
     CLI::App* cmd = app.add_subcommand("nano-data", "Write problems of the LeaP-T nano task (docs/nano.md) as a dataset file");
-    cmd->add_option("--seed", a->seed, "problem stream (training uses other streams)")->capture_default_str();
+    cmd->add_option("-s,--seed", a->seed, "problem stream (training uses other streams)")->capture_default_str();
     cmd->add_option("--count", a->count, "number of problems")->capture_default_str();
     cmd->add_option("--steps", a->steps, "steps after the key (1..5)")->capture_default_str();
-    cmd->add_option("-o,--out", a->out, "output file (.jsonl); not with --simulate");
+    cmd->add_option("-o,--out,--output", a->out, "output file (.jsonl); not with --simulate");
     cmd->add_flag("--simulate", a->simulate,
                   "print the Pass@1 that a model reproducing the training traces exactly would reach on these "
                   "problems: independent vs LeaP-T (N=4 and N=8, k=2, dispersed), -T and --segments as in leap eval");

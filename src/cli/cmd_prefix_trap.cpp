@@ -125,7 +125,7 @@ void register_prefix_trap(CLI::App& app) {
     cmd->add_option("--from", f->from, "a results file of leap eval (<bench>.jsonl) to take wrong responses from")->required();
     cmd->add_option("--share", f->share, "share of the wrong response's tokens kept as the prefix")->capture_default_str();
     cmd->add_option("--limit", f->limit, "at most this many problems (0: all with a wrong path)")->capture_default_str();
-    cmd->add_option("--out", f->out, "folder for independent.jsonl, <method>.jsonl, summary.json (resumable)")->required();
+    cmd->add_option("-o,--out,--output", f->out, "folder for independent.jsonl, <method>.jsonl, summary.json (resumable)")->required();
     cmd->add_flag("--json", f->json, "print the summary as JSON");
     cmd->callback([f] { prefix_trap(*f); });
 }

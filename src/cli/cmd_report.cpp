@@ -30,7 +30,7 @@ void register_report(CLI::App& app) {
     cmd->add_option("runs", f->folders,
                     "results folders (run.json + <bench>.jsonl); folders differing only in the seed are seeds of one run")
         ->required();
-    cmd->add_option("-o,--out", f->out, "output prefix: writes OUT.md and OUT.html")->capture_default_str();
+    cmd->add_option("-o,--out,--output", f->out, "output prefix: writes OUT.md and OUT.html")->capture_default_str();
     cmd->add_option("--label", f->options.labels, "label of a run, repeatable, in the order of the runs")
         ->allow_extra_args(false);
     cmd->add_option("--title", f->options.title, "report title")->capture_default_str();

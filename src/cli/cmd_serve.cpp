@@ -1,6 +1,6 @@
 // leap serve: the LeaP method as an OpenAI-compatible chat completions service (src/server/).
-// The engine flags (-m, --method, -n, -T, ...) are the defaults a request's "leap" object can
-// change; -n x --parallel-problems (or --kv-sequences) KV sequences are shared by all requests.
+// The engine flags (-m, --method, -N, -T, ...) are the defaults a request's "leap" object can
+// change; -N x --parallel-problems (or --kv-sequences) KV sequences are shared by all requests.
 #include <pthread.h>
 #include <signal.h>
 
@@ -27,9 +27,19 @@ struct ServeFlags {
 };
 
 void serve(ServeFlags& f) {
-    if (f.engine.remote()) throw Error("leap serve runs the model in-process (--backend llama)");
-    if (!f.engine.match_budget.empty()) throw Error("--match-budget does not apply to leap serve");
     const RunConfig config = f.engine.run_config();
+    if (f.server.api_key.empty())
+        if (const char* key = std::getenv("LEAP_API_KEY"); key != nullptr && *key) f.server.api_key = key;
+    if (f.engine.print_config) {
+        nlohmann::json j = f.engine.resolved_json(config);
+        j["host"] = f.server.host;
+        j["port"] = f.server.port;
+        j["api_key_required"] = !f.server.api_key.empty();
+        j["alias"] = f.alias;
+        j["kv_sequences"] = f.kv_sequences;
+        std::printf("%s\n", dump_json(j, 2).c_str());
+        return;
+    }
     const PromptSet prompts = f.engine.prompt_set();
     if (f.server.api_key.empty())
         if (const char* key = std::getenv("LEAP_API_KEY"); key != nullptr && *key) f.server.api_key = key;
@@ -82,16 +92,19 @@ void serve(ServeFlags& f) {
 void register_serve(CLI::App& app) {
     auto f = std::make_shared<ServeFlags>();
     CLI::App* cmd = app.add_subcommand("serve", "serve LeaP as an OpenAI-compatible chat completions API");
-    f->engine.add_to(cmd);
+    EngineScope scope;
+    scope.remote_backend = false;  // serve runs the model in-process
+    scope.match_budget = false;    // a request runs the method it names
+    f->engine.add_to(cmd, scope);
     cmd->add_option("--host", f->server.host, "address to listen on (default: this machine only)")->capture_default_str();
     cmd->add_option("--port", f->server.port, "TCP port (0: any free port)")->capture_default_str();
     cmd->add_option("--api-key", f->server.api_key,
                     "require Authorization: Bearer KEY (default: $LEAP_API_KEY when set; keeps the key out of ps)");
-    cmd->add_option("--alias", f->alias, "the model name reported to clients (default: the GGUF's file name)");
+    cmd->add_option("-a,--alias", f->alias, "the model name reported to clients (default: the GGUF's file name)");
     cmd->add_option("--queue-size", f->server.queue_capacity, "requests that may wait for KV sequences before 429")
         ->capture_default_str();
     cmd->add_option("--kv-sequences", f->kv_sequences,
-                    "KV sequences shared by all requests, i.e. paths in flight at once (0: -n x --parallel-problems)")
+                    "KV sequences shared by all requests, i.e. paths in flight at once (0: -N x --parallel-problems)")
         ->capture_default_str();
     cmd->add_option("--max-body-kib", f->max_body_kib, "largest request body accepted (KiB)")->capture_default_str();
     cmd->add_option("--http-threads", f->server.http_threads, "HTTP worker threads (0: queue + sequences + 4)")

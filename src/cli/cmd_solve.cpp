@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
+#include "cli/usage.h"
 #include "core/error.h"
 #include "core/vote.h"
 #include "eval/outcome.h"
@@ -50,8 +51,13 @@ Choices parse_choices(const std::string& s) {
 void solve(const SolveFlags& f) {
     Problem problem;
     problem.id = "problem";
+    const RunConfig config = f.engine.run_config();
+    if (f.engine.print_config) {
+        std::printf("%s\n", dump_json(f.engine.resolved_json(config), 2).c_str());
+        return;
+    }
     int sources = (int)!f.prompt.empty() + (int)!f.problem_file.empty() + (int)f.sample;
-    if (sources != 1) throw Error("give exactly one of -p TEXT, --problem-file FILE, --sample");
+    if (sources != 1) throw UsageError("give exactly one of -p TEXT, -f/--problem-file FILE, --sample");
     if (f.sample) {
         problem.id = "sample";
         problem.text = kSampleProblem;
@@ -65,7 +71,6 @@ void solve(const SolveFlags& f) {
     }
     if (!f.choices.empty()) problem.choices = parse_choices(f.choices);
 
-    const RunConfig config = f.engine.run_config();
     const PromptSet prompts = f.engine.prompt_set();
     BackendHandle backend = f.engine.make_backend(config, prompts);
     Backend* engine = backend.engine.get();
@@ -122,7 +127,7 @@ void solve(const SolveFlags& f) {
         return;
     }
     std::printf("problem: %s\n", problem.text.c_str());
-    std::printf("method %s, %d paths, T=%d, %d segments, router %s top-%d\n", std::string(to_string(config.method)).c_str(),
+    std::printf("method %s, %d paths, T=%d, %d segments, router %s, %d peers\n", std::string(to_string(config.method)).c_str(),
                 config.n_paths, config.segment_tokens, config.segments,
                 std::string(to_string(config.router.kind)).c_str(), config.router.k);
     const auto& paths = trace_problem["paths"];
@@ -175,8 +180,8 @@ void register_solve(CLI::App& app) {
     auto f = std::make_shared<SolveFlags>();
     CLI::App* cmd = app.add_subcommand("solve", "solve one problem with N peer paths");
     f->engine.add_to(cmd);
-    cmd->add_option("-p,--problem", f->prompt, "the problem text");
-    cmd->add_option("--problem-file", f->problem_file, "a file holding the problem text");
+    cmd->add_option("-p,--problem,--prompt", f->prompt, "the problem text");
+    cmd->add_option("-f,--problem-file,--file", f->problem_file, "a file holding the problem text");
     cmd->add_flag("--sample", f->sample, "use a built-in sample problem");
     cmd->add_option("--choices", f->choices, "multiple choice: A=..,B=..,C=..,D=..");
     cmd->add_option("--trace", f->trace, "write the full trace (JSON, docs/trace.md) here");

@@ -218,8 +218,8 @@ void register_train(CLI::App& app) {
     auto a = std::make_shared<TrainArgs>();
     CLI::App* cmd = app.add_subcommand("train", "Train a model with llama.cpp's training API (--nano: the LeaP-T nano model, docs/nano.md)");
     cmd->add_flag("--nano", a->nano, "train a new small model on LeaP-T nano traces");
-    cmd->add_option("--seed", a->seed, "seed: weights, training problems, traces, order")->capture_default_str();
-    cmd->add_option("-o,--out", a->out, "output GGUF")->required();
+    cmd->add_option("-s,--seed", a->seed, "seed: weights, training problems, traces, order")->capture_default_str();
+    cmd->add_option("-o,--out,--output", a->out, "output GGUF")->required();
     cmd->add_option("--init", a->init, "continue training this GGUF instead of a new model");
     cmd->add_option("--runs", a->runs, "simulated runs (problems); each gives N traces")->capture_default_str();
     cmd->add_option("--steps", a->steps, "steps after the key (1..5)")->capture_default_str();

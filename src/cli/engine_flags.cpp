@@ -7,24 +7,30 @@
 #include <algorithm>
 
 #include "backends/openai/server_tokenizer.h"
+#include "cli/usage.h"
 #include "core/error.h"
 
 namespace leap::cli {
 
-void EngineFlags::add_to(CLI::App* app) {
-    app->add_option("-m,--model", model, "GGUF model file (with --backend openai: only its tokenizer is used)");
+void EngineFlags::add_to(CLI::App* app, EngineScope scope) {
+    app->add_option("-m,--model", model,
+                    scope.remote_backend ? "GGUF model file (with --backend openai: only its tokenizer is used)" : "GGUF model file");
     app->add_option("--method", method, "leap | leap-t | independent | single | leap-s | moa")->capture_default_str();
-    app->add_option("-n,--paths", run.n_paths, "reasoning paths per problem (N)")->capture_default_str();
+    app->add_option("-N,--paths", run.n_paths, "reasoning paths per problem (N; -n is llama.cpp's --n-predict, which leap lacks)")
+        ->capture_default_str();
     app->add_option("-T,--segment-tokens", run.segment_tokens, "tokens per segment (T)")->capture_default_str();
     app->add_option("--segments", run.segments, "segments per path (M; M-1 LeaP blocks)")->capture_default_str();
-    app->add_option("--top-k", run.router.k, "peers each path hears from at a block (k)")->capture_default_str();
+    peers_option = app->add_option("--peers", run.router.k,
+                                   "peers each path hears from at a block (k: the paper's \"top-k\" routing; fewer than "
+                                   "-N; sampling top-k is --top-k)")
+                       ->capture_default_str();
     app->add_option("--router", router, "dispersed | clustered | hybrid | random | all")->capture_default_str();
     app->add_option("--similarity", similarity, "indel | levenshtein")->capture_default_str();
     app->add_option("--single-block", run.single_block,
                     "methods single, leap-s: the enabled block (0 = after segment 1)")
         ->capture_default_str();
     app->add_option("--group-size", run.group_size,
-                    "method leap-s: paths per group (G; -n must be a multiple); one per group continues")
+                    "method leap-s: paths per group (G; -N must be a multiple); one per group continues")
         ->capture_default_str();
     app->add_option("--moa-layers", run.moa_layers, "method moa: layers (1 = independent sampling)")
         ->capture_default_str();
@@ -48,18 +54,20 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_option("--blocks", blocks,
                     "the blocks that run, e.g. 1,3 (block b follows segment b; default: every block, or --single-block "
                     "for single and leap-s)");
-    app->add_option("--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
+    app->add_option("-s,--seed", run.seed, "fixes the run: sampling, triggers, openers, random routing")
         ->capture_default_str();
-    app->add_option("--match-budget", match_budget,
-                    "paths|length: run independent sampling with at least the token budget of the LeaP run the "
-                    "other flags describe, by more paths or by more segments (compute-matched baseline)");
+    if (scope.match_budget)
+        app->add_option("--match-budget", match_budget,
+                        "paths|length: run independent sampling with at least the token budget of the LeaP run the "
+                        "other flags describe, by more paths or by more segments (compute-matched baseline)");
     app->add_option("--prompts", prompts_file, "prompt set JSON (default: the built-in leap-default)");
     app->add_option("--end-of-thinking", end_of_thinking,
                     "the end-of-thinking marker, instead of the one the model's chat template shows (leap info)");
-    app->add_option("--chat-template", chat_template, "a .jinja file overriding the model's chat template");
-    app->add_option("--temperature", engine.sampling.temperature, "sampling temperature (0: greedy)")
+    app->add_option("--chat-template-file", chat_template, "a .jinja file overriding the model's chat template");
+    app->add_option("--temp,--temperature", engine.sampling.temperature, "sampling temperature (0: greedy)")
         ->capture_default_str();
-    app->add_option("--sample-top-k", engine.sampling.top_k, "sampling top-k (0: off)")->capture_default_str();
+    app->add_option("--top-k", engine.sampling.top_k, "sampling top-k (0: off; peers per path are --peers)")
+        ->capture_default_str();
     app->add_option("--top-p", engine.sampling.top_p, "sampling top-p")->capture_default_str();
     app->add_option("--min-p", engine.sampling.min_p, "sampling min-p")->capture_default_str();
     app->add_option("--sampler-order", sampler_order,
@@ -75,22 +83,28 @@ void EngineFlags::add_to(CLI::App* app) {
     app->add_option("-t,--threads", engine.threads, "CPU threads (0: all)")->capture_default_str();
     app->add_option("-b,--batch-size", engine.n_batch, "most tokens per llama_decode")->capture_default_str();
     app->add_option("--ubatch-size", engine.n_ubatch,
-                    "physical batch size (0: the whole batch with per-path KV streams, 512 with --kv-unified)")
+                    "-ub: physical batch size (0: the whole batch with per-path KV streams, 512 with --kv-unified)")
         ->capture_default_str();
-    app->add_flag("--kv-unified", engine.kv_unified, "one KV cache shared by all paths (default: a stream per path)");
+    app->add_flag("--kv-unified", engine.kv_unified, "-kvu: one KV cache shared by all paths (default: a stream per path)");
     app->add_option("--kv-size", engine.kv_size, "with --kv-unified: total KV cells shared by all paths (0: paths x ctx-size)")
         ->capture_default_str();
     app->add_option("--parallel-problems", engine.parallel_problems, "problems in flight at once (P)")
         ->capture_default_str();
-    app->add_option("--flash-attn", engine.flash_attn, "flash attention: -1 auto, 0 off, 1 on")->capture_default_str();
-    app->add_option("--cache-type-k,--ctk", engine.cache_type_k, "KV cache type of keys: f32, f16, bf16, q8_0, q4_0, ...")
+    app->add_option("--flash-attn", flash_attn, "-fa: flash attention, on | off | auto")
+        ->check(CLI::IsMember({"on", "off", "auto", "enabled", "disabled", "true", "false", "1", "0", "-1"}))
+        ->each([this](const std::string& v) { engine.flash_attn = parse_flash_attn(v); })
         ->capture_default_str();
-    app->add_option("--cache-type-v,--ctv", engine.cache_type_v,
-                    "KV cache type of values (quantized values need flash attention)")->capture_default_str();
+    app->add_option("--cache-type-k", engine.cache_type_k, "-ctk: KV cache type of keys: f32, f16, bf16, q8_0, q4_0, ...")
+        ->capture_default_str();
+    app->add_option("--cache-type-v", engine.cache_type_v,
+                    "-ctv: KV cache type of values (quantized values need flash attention)")->capture_default_str();
     app->add_flag("--backend-sampling", engine.backend_sampling,
-                  "--backend llama: cut each path's top-k on the model's device (llama.cpp backend sampling, "
+                  "-bs: in-process model: cut each path's top-k on the model's device (llama.cpp backend sampling, "
                   "experimental) so only k candidates per step come back; the same tokens as without");
-    app->add_option("-g,--n-gpu-layers", n_gpu_layers, "layers on the GPU (-1: all)")->capture_default_str();
+    app->add_option("--n-gpu-layers,--gpu-layers", n_gpu_layers, "-ngl: layers on the GPU (-1: all)")->capture_default_str();
+    app->add_flag("--print-config", print_config,
+                  "print the settings these flags resolve to as JSON and exit (no model is loaded)");
+    if (!scope.remote_backend) return;
     app->add_option("--backend", backend, "llama (in-process) | openai (OpenAI-compatible servers: vLLM, SGLang, llama-server)")
         ->check(CLI::IsMember({"llama", "openai"}))
         ->capture_default_str();
@@ -119,11 +133,32 @@ void EngineFlags::add_to(CLI::App* app) {
         ->capture_default_str();
     app->add_option("--server-kind", openai.server_kind, "--backend openai: auto | llama-server | openai (vLLM, SGLang)")
         ->capture_default_str();
+    app->add_flag("--server-unseeded", openai.allow_unseeded,
+                  "--backend openai: accept an SGLang server that ignores seeds (started without "
+                  "--enable-deterministic-inference); the run is then not reproducible");
     app->add_option("--server-model", openai.model_name,
                     "--backend openai: the \"model\" field to send (default: the server's first model)");
 }
 
+int parse_flash_attn(const std::string& v) {
+    if (v == "on" || v == "enabled" || v == "true" || v == "1") return 1;
+    if (v == "off" || v == "disabled" || v == "false" || v == "0") return 0;
+    if (v == "auto" || v == "-1") return -1;
+    throw UsageError("--flash-attn '" + v + "': expected on, off or auto");
+}
+
 RunConfig EngineFlags::run_config() const {
+    try {
+        RunConfig c = resolve_run_config();
+        return c;
+    } catch (const UsageError&) {
+        throw;
+    } catch (const Error& e) {
+        throw UsageError(e.what());  // a flag's value is impossible: the command line is wrong
+    }
+}
+
+RunConfig EngineFlags::resolve_run_config() const {
     RunConfig c = run;
     if (parity == "reference") c.reference_parity = true;
     if (!blocks.empty()) {
@@ -149,6 +184,13 @@ RunConfig EngineFlags::run_config() const {
     c.router.kind = parse_router(router);
     c.router.similarity = parse_similarity(similarity);
     c.validate();
+    // A path hears at most the N-1 others; asking for more is a mistake, not a request to clamp.
+    const bool routed = c.method != Method::Independent && c.method != Method::MixtureOfAgents &&
+                        c.router.kind != RouterKind::All;
+    if (routed && peers_option != nullptr && peers_option->count() > 0 && c.router.k >= c.n_paths)
+        throw UsageError("--peers " + std::to_string(c.router.k) + " needs more paths: a path hears at most the " +
+                         std::to_string(c.n_paths - 1) + " others of -N/--paths " + std::to_string(c.n_paths) +
+                         " (give --peers below -N, or more paths with -N)");
     if (!match_budget.empty()) {
         if (c.method == Method::Independent)
             throw Error("--match-budget describes the LeaP run to match: give its --method (leap, leap-t, ...)");
@@ -156,6 +198,20 @@ RunConfig EngineFlags::run_config() const {
         c.validate();
     }
     return c;
+}
+
+nlohmann::json EngineFlags::resolved_json(const RunConfig& c) const {
+    nlohmann::json j = config_json(c, engine);
+    j["model"] = model;
+    j["n_gpu_layers"] = n_gpu_layers;
+    j["flash_attn"] = engine.flash_attn < 0 ? "auto" : engine.flash_attn ? "on" : "off";
+    j["cache_type_k"] = engine.cache_type_k;
+    j["cache_type_v"] = engine.cache_type_v;
+    j["ctx_size"] = engine.n_ctx_per_path;
+    j["threads"] = engine.threads;
+    j["ubatch_size"] = engine.n_ubatch;
+    j["backend"] = backend;
+    return j;
 }
 
 PromptSet EngineFlags::prompt_set() const {
@@ -182,7 +238,7 @@ std::unique_ptr<openai::Tokenizer> EngineFlags::openai_tokenizer() const {
         throw Error("--backend openai needs the served model's tokenizer: --tokenizer GGUF (or -m GGUF); only "
                     "llama-server can be asked for it");
     if (!chat_template.empty())
-        throw Error("--chat-template needs --tokenizer GGUF (without it, llama-server renders its own template)");
+        throw Error("--chat-template-file needs --tokenizer GGUF (without it, llama-server renders its own template)");
     std::string api_key;
     if (!openai.api_key_env.empty())
         if (const char* key = std::getenv(openai.api_key_env.c_str()); key != nullptr) api_key = key;
@@ -220,7 +276,7 @@ nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
                         {"write_up_tokens", c.write_up_tokens},
                         {"single_block", c.single_block},
                         {"router", to_string(c.router.kind)},
-                        {"top_k", c.router.k},
+                        {"peers", c.router.k},
                         {"similarity", to_string(c.router.similarity)},
                         {"reference_parity", c.reference_parity},
                         {"sampler_order", to_string(e.sampling.order)},

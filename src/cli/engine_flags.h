@@ -13,6 +13,15 @@ namespace leap::cli {
 
 struct BackendHandle;
 
+// Which of the engine's flags a subcommand honours (its --help lists only those).
+struct EngineScope {
+    bool remote_backend = true;  // --backend openai and its flags
+    bool match_budget = true;    // --match-budget
+};
+
+// llama.cpp's -fa values: on|enabled|true|1, off|disabled|false|0, auto|-1.
+int parse_flash_attn(const std::string& v);
+
 struct EngineFlags {
     std::string model;
     std::string chat_template;
@@ -25,6 +34,9 @@ struct EngineFlags {
     std::string blocks;           // --blocks 1,3 (1-based)
     std::string sampler_order = "reference";
     std::string match_budget;     // independent with the token budget of the leap run these flags describe
+    std::string flash_attn = "auto";
+    bool print_config = false;    // --print-config: print resolved_json() and exit
+    CLI::Option* peers_option = nullptr;  // to tell a --peers given from the default
     RunConfig run;
     EngineOptions engine;
     int n_gpu_layers = -1;
@@ -33,8 +45,13 @@ struct EngineFlags {
     std::string tokenizer;          // GGUF whose vocabulary and chat template are used (default: -m)
     openai::OpenAIOptions openai;
 
-    void add_to(CLI::App* app);
-    RunConfig run_config() const;  // run with method/router/similarity parsed; validated
+    void add_to(CLI::App* app, EngineScope scope = {});
+    // The run with method/router/similarity parsed; validated (throws UsageError naming the flags).
+    RunConfig run_config() const;
+    // Everything the flags resolve to (--print-config): the run's config_json, the engine's
+    // settings and the model.
+    nlohmann::json resolved_json(const RunConfig& c) const;
+    RunConfig resolve_run_config() const;  // run_config() without the UsageError wrapping
     PromptSet prompt_set() const;  // builtin, or --prompts FILE
     ModelOptions model_options() const;
     bool remote() const { return backend == "openai"; }

@@ -1,12 +1,15 @@
 // leap: Learning from Peers inference engine. Subcommands are registered from cmd_*.cpp.
+// Exit status: 0 done, 1 failed while running, 2 the command line is wrong (docs/cli.md).
 #include <cstdio>
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/usage.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
-    CLI::App app{"leap: Learning from Peers (LeaP) inference engine"};
+    CLI::App app{"leap: Learning from Peers (LeaP) inference engine. Exit status: 0 done, 1 failed while running, "
+                 "2 usage error (docs/cli.md)"};
     app.set_version_flag("--version", std::string("leap ") + LEAP_VERSION);
     app.require_subcommand(1);
     leap::cli::register_make_model(app);
@@ -23,15 +26,28 @@ int main(int argc, char** argv) {
     leap::cli::register_nano_data(app);
     leap::cli::register_train(app);
     try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
+        std::vector<std::string> args = leap::cli::checked_args(app, argc, argv);
+        std::vector<char*> parsed{argv[0]};
+        for (std::string& a : args) parsed.push_back(a.data());
+        app.parse((int)parsed.size(), parsed.data());
+    } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "leap: usage error: %s\n", e.what());
+        return leap::cli::kExitUsage;
+    } catch (const leap::cli::UsageError& e) {
+        std::fprintf(stderr, "leap: usage error: %s\n", e.what());
+        return leap::cli::kExitUsage;
     } catch (const leap::Error& e) {
         std::fprintf(stderr, "leap: error: %s\n", e.what());
-        return 1;
+        return leap::cli::kExitRuntime;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "leap: error: %s\n", e.what());
-        return 1;
+        return leap::cli::kExitRuntime;
     }
     return 0;
 }

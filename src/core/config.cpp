@@ -55,14 +55,14 @@ void RunConfig::validate() const {
     auto need = [](bool ok, const std::string& what) {
         if (!ok) throw Error(what);
     };
-    need(n_paths >= 1, "number of paths (-n) must be at least 1, got " + std::to_string(n_paths));
+    need(n_paths >= 1, "number of paths (-N/--paths) must be at least 1, got " + std::to_string(n_paths));
     need(segment_tokens >= 1, "segment length (-T) must be at least 1, got " + std::to_string(segment_tokens));
     need(segments >= 1, "number of segments (--segments) must be at least 1, got " + std::to_string(segments));
     need(summary_tokens >= 1, "summary budget must be at least 1, got " + std::to_string(summary_tokens));
     need(answer_tokens >= 1, "answer budget must be at least 1, got " + std::to_string(answer_tokens));
     need(write_up_tokens >= 1,
          "write-up budget (--write-up-tokens) must be at least 1, got " + std::to_string(write_up_tokens));
-    need(router.k >= 1, "top-k (--top-k) must be at least 1, got " + std::to_string(router.k));
+    need(router.k >= 1, "peers per path (--peers) must be at least 1, got " + std::to_string(router.k));
     if (!blocks.empty()) {
         need(method != Method::Independent && method != Method::MixtureOfAgents,
              "--blocks: method " + std::string(to_string(method)) + " has no blocks");
@@ -83,7 +83,7 @@ void RunConfig::validate() const {
                                      " needs at least 2 segments" : std::string()));
     if (method == Method::LeapS) {
         need(group_size >= 1, "group size (--group-size) must be at least 1, got " + std::to_string(group_size));
-        need(n_paths % group_size == 0, "leap-s: the number of paths (-n " + std::to_string(n_paths) +
+        need(n_paths % group_size == 0, "leap-s: the number of paths (-N " + std::to_string(n_paths) +
                                             ") must be a multiple of the group size (--group-size " +
                                             std::to_string(group_size) + ")");
     }

@@ -21,6 +21,15 @@ inline uint64_t mix_seed(std::initializer_list<uint64_t> parts) {
     return h;
 }
 
+// The sampler seed of one generation request: request r (0-based, counted per path) of path
+// `path` of problem `problem`. Both backends seed each request's draws with it (in process a
+// fresh sampler per request, over HTTP the request's `seed`), so a seeded sampled run gives the
+// same tokens in process and on a llama-server with the same model and sampler chain. 31 bits:
+// every server takes it (llama-server reads a uint32, vLLM a signed int).
+inline uint32_t request_seed(uint64_t run_seed, int problem, int path, int request) {
+    return (uint32_t)(mix_seed({run_seed, (uint64_t)problem, (uint64_t)path, 0x0a1, (uint64_t)request}) & 0x7fffffffu);
+}
+
 // A small generator: splitmix64 stream. Good enough for choosing among a handful of options.
 class Rng {
 public:

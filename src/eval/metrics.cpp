@@ -247,21 +247,27 @@ Summary summarize_runs(const Runs& runs, const MetricsOptions& opt) {
         s.pass_k[k] = many(runs, passk_of(k), B, opt.seed, opt.confidence);
     }
 
-    double wall = 0;
+    double wall = 0, elapsed = 0;
+    bool all_elapsed = true;
     std::map<std::string, long> sums;
     for (const auto& run : runs)
         for (const auto& o : run) {
             wall += o.wall_s;
+            all_elapsed = all_elapsed && o.elapsed_s >= 0;
+            elapsed += std::max(0.0, o.elapsed_s);
             for (const auto& [kind, t] : o.tokens) {
                 sums[kind] += t;
                 s.tokens_total += t;
+                // Prompts and the peers' summaries fed to a path are evaluated, not sampled.
+                if (kind != "prompt" && kind != "injected") s.tokens_sampled += t;
             }
         }
     const double cells = static_cast<double>(runs.size() * runs[0].size());
     for (const auto& [kind, t] : sums) s.tokens_per_problem[kind] = static_cast<double>(t) / cells;
     s.tokens_per_problem["total"] = static_cast<double>(s.tokens_total) / cells;
-    s.wall_s = opt.wall_s > 0 ? opt.wall_s : wall;
-    s.tokens_per_s = s.wall_s > 0 ? static_cast<double>(s.tokens_total) / s.wall_s : 0.0;
+    s.wall_elapsed = opt.wall_s > 0 || all_elapsed;
+    s.wall_s = opt.wall_s > 0 ? opt.wall_s : all_elapsed ? elapsed : wall;
+    s.tokens_per_s = s.wall_s > 0 ? static_cast<double>(s.tokens_sampled) / s.wall_s : 0.0;
 
     if (runs.size() > 1) {
         for (const auto& run : runs) {
@@ -311,7 +317,9 @@ nlohmann::json Summary::to_json() const {
     j["tokens_per_problem"] = nlohmann::json::object();
     for (const auto& [kind, v] : tokens_per_problem) j["tokens_per_problem"][kind] = v;
     j["tokens_total"] = tokens_total;
+    j["tokens_sampled"] = tokens_sampled;
     j["wall_s"] = wall_s;
+    j["wall_s_source"] = wall_elapsed ? "elapsed" : "per-problem sum";
     j["tokens_per_s"] = tokens_per_s;
     j["bootstrap"] = {{"B", bootstrap},
                       {"seed", seed},

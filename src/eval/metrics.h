@@ -18,6 +18,9 @@ struct ProblemOutcome {
     bool shortest_majority_correct = false; // the shortest-majority vote's answer is correct
     std::map<std::string, long> tokens;     // by kind (reasoning, summary, injected, ...), summed over paths
     double wall_s = 0;                      // seconds spent on this problem
+    // Wall seconds from the previous result (or the run's start) to this one, when recorded (leap
+    // eval writes timings.elapsed_s): summed, the run's real elapsed time; < 0: not recorded.
+    double elapsed_s = -1;
     // The reference implementation's check (eval/reference_grade.h); empty for lines written
     // before leap recorded it.
     std::vector<bool> correct_reference;
@@ -65,7 +68,8 @@ struct MetricsOptions {
     double confidence = 0.95;
     std::vector<int> ks;         // pass@k values; empty: 1, 2, 4, ... and N (N = fewest paths)
     double wall_s = 0;           // > 0: the measured wall time of the whole run, used instead of
-                                 // the sum of per-problem wall_s (problems run concurrently)
+                                 // the problems' elapsed_s (or, for results without them, the sum
+                                 // of per-problem wall_s, which overlap when problems run at once)
 };
 
 struct Summary {
@@ -82,9 +86,13 @@ struct Summary {
     std::optional<Interval> pass1_representatives, cons_representatives;
     std::map<int, Interval> pass_k;              // k -> unbiased pass@k
     std::map<std::string, double> tokens_per_problem;  // mean by kind, plus "total"
-    long tokens_total = 0;       // over all problems (and runs)
-    double wall_s = 0;
-    double tokens_per_s = 0;     // tokens_total / wall_s (0 when wall_s is 0)
+    long tokens_total = 0;       // over all problems (and runs), prompts and peers' summaries included
+    long tokens_sampled = 0;     // the tokens the model sampled: reasoning, summaries, answers
+    double wall_s = 0;           // elapsed wall time (see MetricsOptions::wall_s)
+    bool wall_elapsed = true;    // false: results without elapsed_s; wall_s sums per-problem times
+    // THE tokens-per-second of leap (progress lines, tables, JSON, the report): sampled tokens over
+    // elapsed wall time (0 when wall_s is 0).
+    double tokens_per_s = 0;
     struct RunPoint {
         double pass1 = 0, cons = 0;
     };
@@ -92,8 +100,8 @@ struct Summary {
 
     // Keys: "pass@1", "pass@1_ci" [lo, hi], "cons@n", "cons@n_ci", "shortest_majority",
     // "shortest_majority_ci", "pass@k" {"k": value}, "pass@k_ci" {"k": [lo, hi]}, "n", "paths",
-    // "runs", "tokens_per_problem" {kind: mean, "total": mean}, "tokens_total", "wall_s",
-    // "tokens_per_s", "bootstrap" {"B", "seed", "confidence", "over"}, and "per_run" for runs > 1;
+    // "runs", "tokens_per_problem" {kind: mean, "total": mean}, "tokens_total", "tokens_sampled",
+    // "wall_s", "wall_s_source" ("elapsed" | "per-problem sum"), "tokens_per_s", "bootstrap" {"B", "seed", "confidence", "over"}, and "per_run" for runs > 1;
     // "pass@1_reference", "cons@n_reference" (+ "_ci") and, for LeaP-S, "pass@1_representatives",
     // "cons@n_representatives" (+ "_ci") when present.
     nlohmann::json to_json() const;

@@ -110,6 +110,8 @@ ProblemOutcome outcome_of(const nlohmann::json& line) {
     o.shortest_majority_correct = line.at("shortest_majority").at("correct").get<bool>();
     for (const auto& [k, v] : line.at("tokens").items()) o.tokens[k] = v.get<long>();
     if (line.contains("timings") && line["timings"].contains("wall_s")) o.wall_s = line["timings"]["wall_s"].get<double>();
+    if (line.contains("timings") && line["timings"].contains("elapsed_s"))
+        o.elapsed_s = line["timings"]["elapsed_s"].get<double>();
     return o;
 }
 

@@ -177,7 +177,10 @@ std::pair<std::string, bool> paper_model_of(const json& identity) {
     return {"R1-Distill-Qwen-7B", true};
 }
 
-std::string config_str(const json& identity, const char* key) {
+std::string config_str(const json& identity, const std::string& key) {
+    // Results written before the flags took llama.cpp's names called the peers "top_k".
+    if (key == "peers" && identity.contains("config") && !identity["config"].contains("peers"))
+        return config_str(identity, "top_k");
     if (!identity.contains("config") || !identity["config"].contains(key)) return "";
     const json& v = identity["config"][key];
     return v.is_string() ? v.get<std::string>() : v.dump();
@@ -186,7 +189,7 @@ std::string config_str(const json& identity, const char* key) {
 // True when a leap run's routing differs from the paper's dispersed top-4.
 bool differs_from_paper_setting(const json& identity) {
     return config_str(identity, "method") == "leap" &&
-           (config_str(identity, "router") != "dispersed" || config_str(identity, "top_k") != "4");
+           (config_str(identity, "router") != "dispersed" || config_str(identity, "peers") != "4");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -266,7 +269,7 @@ std::vector<std::string> bench_row(const Report& r, const ReportRun& run, const 
     std::vector<std::string> row{run.label};
     auto it = run.benches.find(bench);
     const bool reps = any_representatives(r, bench);
-    const size_t cols = 8 + (r.options.paper ? 1 : 0) + (reps ? 1 : 0) + kinds.size() + 3;  // as bench_header
+    const size_t cols = 8 + (r.options.paper ? 1 : 0) + (reps ? 1 : 0) + kinds.size() + 4;  // as bench_header
     if (it == run.benches.end()) {
         row.resize(cols, kDash);
         if (r.options.paper) row[5] = paper_cell(r, run, bench);
@@ -285,6 +288,7 @@ std::vector<std::string> bench_row(const Report& r, const ReportRun& run, const 
     for (const auto& k : kinds) row.push_back(tokens_cell(s, k));
     row.push_back(tokens_cell(s, "total"));
     row.push_back(duration(s.wall_s));
+    row.push_back(s.wall_s > 0 ? fmt("%.1f", s.tokens_per_s) : kDash);
     row.push_back(s.n * s.runs > 0 ? fmt("%.1f", s.wall_s / (s.n * s.runs)) : kDash);
     return row;
 }
@@ -299,12 +303,13 @@ std::vector<std::string> bench_header(const Report& r, const std::string& bench,
     for (const auto& k : kinds) h.push_back(k + " tok");
     h.push_back("total tok");
     h.push_back("wall");
+    h.push_back("tok/s");
     h.push_back("s/problem");
     return h;
 }
 
 std::vector<std::string> runs_header(const Report& r) {
-    std::vector<std::string> h{"#", "run", "method", "model", "N", "T x M", "router", "k", "seeds", "folders"};
+    std::vector<std::string> h{"#", "run", "method", "model", "N", "T x M", "router", "peers", "seeds", "folders"};
     if (r.options.paper) h.push_back("compared with (paper)");
     return h;
 }
@@ -323,7 +328,7 @@ std::vector<std::string> runs_row(const Report& r, size_t i) {
                                  id.contains("model") && id["model"].is_string() ? id["model"].get<std::string>() : kDash,
                                  config_str(id, "paths"),
                                  config_str(id, "segment_tokens") + " x " + config_str(id, "segments"),
-                                 blocks ? config_str(id, "router") : kDash, blocks ? config_str(id, "top_k") : kDash,
+                                 blocks ? config_str(id, "router") : kDash, blocks ? config_str(id, "peers") : kDash,
                                  seeds, folders};
     if (r.options.paper) row.push_back(run.paper_model + (run.paper_model_assumed ? " (assumed)" : ""));
     return row;
@@ -380,8 +385,10 @@ std::string html_table(const std::vector<std::string>& header, const std::vector
 std::string intervals_note(const Report& r) {
     return "Intervals: " + fmt("%.0f", 100 * 0.95) + "% percentile bootstrap, B = " + std::to_string(r.options.bootstrap) +
            ", over problems; for a run with several seeds, over problems and seeds (docs/metrics.md). "
-           "Tokens are per problem, summed over its N paths (and averaged over seeds); wall is the sum of the "
-           "problems' wall times, which over-counts when problems ran concurrently. The reference check column grades "
+           "Tokens are per problem, summed over its N paths (and averaged over seeds); wall is the run's "
+           "elapsed wall time (for results written before leap recorded it, the sum of the problems' wall times, "
+           "which over-counts when problems ran at once); tok/s is sampled tokens (reasoning, summaries, answers) "
+           "over that wall time, as in leap eval's progress lines and table. The reference check column grades "
            "the same texts as the reference implementation does (last \\boxed{} or else last number, substring "
            "match; docs/grading.md); LeaP-S representatives scores only each group's continuing path, as the "
            "reference does.";
@@ -708,7 +715,7 @@ std::string run_label(const json& identity) {
     const std::string paths = config_str(identity, "paths");
     if (!paths.empty()) label += " N=" + paths;
     if (method != "independent") {
-        const std::string router = config_str(identity, "router"), k = config_str(identity, "top_k");
+        const std::string router = config_str(identity, "router"), k = config_str(identity, "peers");
         if (!router.empty()) label += " " + router;
         if (!k.empty()) label += " k=" + k;
         if (method == "single") label += " block=" + config_str(identity, "single_block");

@@ -477,8 +477,8 @@ MakeModelResult make_model(const MakeModelOptions& opts) {
     std::string tmpl_source;
     std::optional<std::string> tmpl_text;
     if (!opts.chat_template_path.empty()) {
-        tmpl_text = read_text_file(opts.chat_template_path, "chat template (--chat-template)");
-        if (tmpl_text->empty()) throw Error("chat template (--chat-template) " + opts.chat_template_path + " is empty");
+        tmpl_text = read_text_file(opts.chat_template_path, "chat template (--chat-template-file)");
+        if (tmpl_text->empty()) throw Error("chat template (--chat-template-file) " + opts.chat_template_path + " is empty");
         tmpl_source = opts.chat_template_path;
     } else if (gguf_find_key(vocab.get(), "tokenizer.chat_template") >= 0) {
         tmpl_source = "vocab";

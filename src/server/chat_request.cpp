@@ -127,8 +127,11 @@ void apply_leap_object(const json& l, const RequestDefaults& d, RunConfig& c, bo
             c.summary_tokens = (int)get_int(v, param, 1, d.ctx_per_path);
         } else if (key == "answer_tokens") {
             c.answer_tokens = (int)get_int(v, param, 1, d.ctx_per_path);
-        } else if (key == "top_k") {
+        } else if (key == "peers") {
             c.router.k = (int)get_int(v, param, 1, d.max_paths);
+        } else if (key == "top_k") {
+            // Renamed: the peers a path hears are "peers" (as leap --peers); top_k is sampling's.
+            bad(param, "the peers a path hears are leap.peers (sampling top-k is not supported per request)");
         } else if (key == "router") {
             c.router.kind = get_name(v, param, parse_router, "router", "dispersed, clustered, hybrid, random, all");
         } else if (key == "similarity") {
@@ -141,7 +144,7 @@ void apply_leap_object(const json& l, const RequestDefaults& d, RunConfig& c, bo
             c.moa_layers = (int)get_int(v, param, 1, 64);
         } else {
             bad(param, "unknown setting (method, paths, segment_tokens, segments, summary_tokens, answer_tokens, "
-                       "top_k, router, similarity, single_block, group_size, moa_layers)");
+                       "peers, router, similarity, single_block, group_size, moa_layers)");
         }
     }
 }

@@ -58,7 +58,7 @@ json summarize_run(const ProblemRun& run, const ThinkingFormat& format) {
                 {"segments", c.segments},
                 {"summary_tokens", c.summary_tokens},
                 {"answer_tokens", c.answer_tokens},
-                {"top_k", c.router.k},
+                {"peers", c.router.k},
                 {"router", to_string(c.router.kind)},
                 {"similarity", to_string(c.router.similarity)},
                 {"seed", c.seed}}},

@@ -7,10 +7,10 @@ rm -rf "$tmp"; mkdir -p "$tmp"
 data="$LEAP_SOURCE_DIR/../shared/data/benchmarks"
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 3 -o "$model" -q \
-    --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
+    --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
 fail() { echo "FAIL: $*"; exit 1; }
-args=(eval -m "$model" --bench aime24 --data-dir "$data" --limit 8 -n 3 -T 48 --segments 3
-      --summary-tokens 24 --answer-tokens 16 --parallel-problems 2 -t 1 --flash-attn 0 --seed 5)
+args=(eval -m "$model" --bench aime24 --data-dir "$data" --limit 8 -N 3 -T 48 --segments 3
+      --summary-tokens 24 --answer-tokens 16 --parallel-problems 2 -t 1 --flash-attn off --seed 5)
 run() { local out=$1; shift; "$LEAP" "${args[@]}" --out "$out" "$@"; }
 
 # 1. Start, kill -9 once a few problems are recorded.
@@ -69,7 +69,7 @@ grep -q "another" "$tmp/e.log" || fail "unexpected message: $(cat "$tmp/e.log")"
 kill -9 $pid 2>/dev/null || true; wait $pid 2>/dev/null || true
 
 # 5. Rerunning into the same folder with other settings is refused.
-if run "$tmp/a" --top-k 1 > /dev/null 2> "$tmp/c.log"; then fail "a rerun with other settings was accepted"; fi
+if run "$tmp/a" --peers 1 > /dev/null 2> "$tmp/c.log"; then fail "a rerun with other settings was accepted"; fi
 grep -q -- "--force" "$tmp/c.log" || fail "unexpected message: $(cat "$tmp/c.log")"
 
 # 6. A malformed dataset line is named.

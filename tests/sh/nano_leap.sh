@@ -11,17 +11,17 @@ model="$LEAP_SOURCE_DIR/assets/leap-nano.gguf"
 export OMP_WAIT_POLICY=PASSIVE
 
 "$LEAP" nano-data --seed 202 --count 60 -o "$tmp/heldout.jsonl" 2> "$tmp/data.err" || fail "nano-data: $(cat "$tmp/data.err")"
-common=(-m "$model" --bench "$tmp/heldout.jsonl" -n 4 -T 6 --segments 4 --summary-tokens 6 --answer-tokens 4
-        --sample-top-k 0 --top-p 1 --min-p 0 --top-k 2 --router dispersed -t 1 --parallel-problems 16 --seed 1 --json)
+common=(-m "$model" --bench "$tmp/heldout.jsonl" -N 4 -T 6 --segments 4 --summary-tokens 6 --answer-tokens 4
+        --top-k 0 --top-p 1 --min-p 0 --peers 2 --router dispersed -t 1 --parallel-problems 16 --seed 1 --json)
 run() {  # name, extra flags...
     local name=$1; shift
     "$LEAP" eval "${common[@]}" "$@" --out "$tmp/$name" > "$tmp/$name.json" 2> "$tmp/$name.err" \
         || fail "eval $name: $(tail -5 "$tmp/$name.err")"
 }
-run independent-t1 --method independent --temperature 1
-run independent-t06 --method independent --temperature 0.6
-run independent-greedy --method independent --temperature 0
-run leap-t --method leap-t --temperature 1
+run independent-t1 --method independent --temp 1
+run independent-t06 --method independent --temp 0.6
+run independent-greedy --method independent --temp 0
+run leap-t --method leap-t --temp 1
 
 python3 - "$tmp" <<'PY'
 import json, sys

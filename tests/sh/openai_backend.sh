@@ -12,18 +12,41 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 4 --type f32 -o "$model" -q \
-    --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
+    --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
 
 start_llama_server "$model" "$tmp/server.log" "$tmp/slots"
 
 # Greedy, flash attention off, one thread: the same flags in-process and over HTTP.
-flags=(-n 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn 0 --temperature 0
+flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0
        --seed 2 -c 1536)
 "$LEAP" solve -m "$model" -p "What is 17 * 23?" "${flags[@]}" --trace "$tmp/local.json" > "$tmp/local.out"
 "$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${flags[@]}" \
     --share-prompt on \
     --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http.json" > "$tmp/http.out" 2> "$tmp/http.err" \
     || fail "solve --backend openai failed: $(cat "$tmp/http.err")"
+
+# Sampled at the paper's settings, the same seed: each request is seeded alike in process and
+# on the server (request_seed), the chain is the same (--sampler-order reference sends it as
+# llama-server's `samplers`), so the tokens are the same.
+sampled=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0.6
+         --top-p 0.95 --min-p 0.05 --top-k 40 --seed 5 -c 1536)
+"$LEAP" solve -m "$model" -p "What is 17 * 23?" "${sampled[@]}" --trace "$tmp/local-sampled.json" > /dev/null
+"$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${sampled[@]}" \
+    --share-prompt on --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http-sampled.json" > /dev/null \
+    2> "$tmp/http-sampled.err" || fail "sampled solve --backend openai failed: $(cat "$tmp/http-sampled.err")"
+python3 - "$tmp" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+a = json.load(open(f"{tmp}/local-sampled.json"))["problems"][0]["paths"]
+b = json.load(open(f"{tmp}/http-sampled.json"))["problems"][0]["paths"]
+g = json.load(open(f"{tmp}/local.json"))["problems"][0]["paths"]
+assert len(a) == len(b) == 3
+for i, (x, y) in enumerate(zip(a, b)):
+    assert x["text"] == y["text"], f"sampled path {i}: texts differ:\n{x['text']!r}\n{y['text']!r}"
+# It is a sampled run: the paths differ from each other and from the greedy run.
+assert len({x["text"] for x in a}) > 1, "sampled paths are all the same"
+assert [x["text"] for x in a] != [x["text"] for x in g], "sampled run equals the greedy one"
+PY
 
 # eval over a small dataset file, both ways.
 printf '%s\n' '{"problem": "What is 2 + 2?", "answer": 4}' '{"problem": "What is 3 * 5?", "answer": "15"}' \

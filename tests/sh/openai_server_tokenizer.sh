@@ -11,11 +11,11 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 4 --type f32 -o "$model" -q \
-    --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
+    --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
 
 start_llama_server "$model" "$tmp/server.log"
 
-flags=(-n 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn 0 --temperature 0
+flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0
        --seed 2 -c 1536)
 for q in "What is 17 * 23?" "Solve x + 3 = 10. <think> café 数学 </think>"; do
     "$LEAP" solve -m "$model" -p "$q" "${flags[@]}" --trace "$tmp/local.json" > /dev/null
@@ -39,8 +39,8 @@ assert b["model"].startswith("http://127.0.0.1"), b["model"]
 PY
 done
 
-if "$LEAP" solve --backend openai --base-url "$url" --chat-template /dev/null -p x "${flags[@]}" > "$tmp/err.out" 2>&1; then
-    fail "--chat-template without --tokenizer: expected an error"
+if "$LEAP" solve --backend openai --base-url "$url" --chat-template-file /dev/null -p x "${flags[@]}" > "$tmp/err.out" 2>&1; then
+    fail "--chat-template-file without --tokenizer: expected an error"
 fi
-grep -q -- "--chat-template needs --tokenizer" "$tmp/err.out" || fail "unexpected error: $(cat "$tmp/err.out")"
+grep -q -- "--chat-template-file needs --tokenizer" "$tmp/err.out" || fail "unexpected error: $(cat "$tmp/err.out")"
 echo "ok: llama-server's own tokenizer gives the in-process engine's greedy paths"

@@ -7,8 +7,8 @@ rm -rf "$tmp"; mkdir -p "$tmp"
 fail() { echo "FAIL: $*"; exit 1; }
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 4 -o "$model" -q \
-    --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
-small=(-n 2 -T 24 --segments 2 --summary-tokens 12 --answer-tokens 8 -t 1 --seed 2)
+    --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" >/dev/null
+small=(-N 2 -T 24 --segments 2 --summary-tokens 12 --answer-tokens 8 -t 1 --seed 2)
 "$LEAP" eval -m "$model" --bench aime24 --data-dir "$LEAP_SOURCE_DIR/../shared/data/benchmarks" --limit 3 \
     --method independent "${small[@]}" --out "$tmp/base" > /dev/null 2>&1
 "$LEAP" prefix-trap -m "$model" --from "$tmp/base/aime24.jsonl" --share 0.5 --method leap "${small[@]}" \

@@ -9,15 +9,15 @@ fail() { echo "FAIL: $*"; [ -f "$tmp/serve.err" ] && tail -20 "$tmp/serve.err"; 
 export OMP_WAIT_POLICY=PASSIVE
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 3 -o "$model" \
-    --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" > /dev/null
+    --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" > /dev/null
 
 # Impossible settings fail before anything listens, naming the culprit.
-if "$LEAP" serve -m "$model" --port 0 -n 4 --kv-sequences 2 2> "$tmp/bad.err"; then fail "-n 4 with 2 sequences started"; fi
+if "$LEAP" serve -m "$model" --port 0 -N 4 --kv-sequences 2 2> "$tmp/bad.err"; then fail "-N 4 with 2 sequences started"; fi
 grep -q "sequences" "$tmp/bad.err" || fail "no clear error: $(cat "$tmp/bad.err")"
 if "$LEAP" serve -m "$tmp/missing.gguf" --port 0 2> "$tmp/bad.err"; then fail "a missing model started"; fi
 grep -q "missing.gguf" "$tmp/bad.err" || fail "missing model not named: $(cat "$tmp/bad.err")"
 
-"$LEAP" serve -m "$model" --port 0 -t 1 -n 2 -T 16 --segments 2 --summary-tokens 8 --answer-tokens 8 --top-k 1 \
+"$LEAP" serve -m "$model" --port 0 -t 1 -N 2 -T 16 --segments 2 --summary-tokens 8 --answer-tokens 8 --peers 1 \
     --alias tiny --cors http://page.example 2> "$tmp/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
@@ -32,7 +32,7 @@ done
 url="http://127.0.0.1:$port"
 
 # A second server on the busy port is refused (no port sharing), naming the port, exit non-zero.
-if timeout 60 "$LEAP" serve -m "$model" --port "$port" -t 1 -n 2 -T 16 --segments 2 2> "$tmp/busy.err"; then
+if timeout 60 "$LEAP" serve -m "$model" --port "$port" -t 1 -N 2 -T 16 --segments 2 2> "$tmp/busy.err"; then
     fail "a second server started on busy port $port"
 fi
 grep -q "port $port is already in use" "$tmp/busy.err" || fail "busy port not named: $(tail -3 "$tmp/busy.err")"

@@ -30,8 +30,8 @@ model="$tmp/tiny.gguf"
     --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" > /dev/null
 
 key="sdk-test-key-1234"
-LEAP_API_KEY="$key" "$LEAP" serve -m "$model" --port 0 -t 1 -n 2 -T 16 --segments 2 --summary-tokens 8 \
-    --answer-tokens 8 --top-k 1 --alias tiny 2> "$tmp/serve.err" &
+LEAP_API_KEY="$key" "$LEAP" serve -m "$model" --port 0 -t 1 -N 2 -T 16 --segments 2 --summary-tokens 8 \
+    --answer-tokens 8 --peers 1 --alias tiny 2> "$tmp/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 port=""

@@ -48,7 +48,8 @@ void warn_if_no_thinking(const LlamaModel& model, const PromptSet& prompts) {
 
 struct LlamaEngine::PathState {
     PathSequence seq;
-    SamplerPtr sampler;
+    SamplerPtr sampler;   // made anew for each request (request_seed)
+    int requests = 0;     // generation requests started
     bool active = false;  // a request is in flight
     Generation gen;       // the request in flight
     int row = -1;         // batch row whose logits this path samples from next
@@ -305,9 +306,6 @@ bool LlamaEngine::start(Submission sub, Ticket* ticket) {
     slot.prompt_row = -1;
     slot.paths.clear();
     slot.paths.resize(n_paths);
-    for (int i = 0; i < n_paths; ++i)
-        slot.paths[i].sampler = make_sampler(sub.sampling, model_.vocab(),
-                                             mix_seed({slot.config.seed, (uint64_t)sub.index, (uint64_t)i, 0x5a}));
     slot.first_requests = slot.run->take_requests();
     slot.t0 = Clock::now();
     return true;
@@ -348,13 +346,22 @@ void LlamaEngine::start_requests(Slot& slot) {
         stats_.rolled_back += e.rolled_back;
         stats_.refed += e.refed;
         stats_.tokens[(size_t)req.append_kind] += e.appended;
-        ps.gen.start(std::move(req), e.appended);
-        ps.active = true;
+        begin_request(slot, std::move(req), e.appended);
         ps.row = -1;
         stats_.refed += ps.seq.ensure_pending(mem_);
         const int limit = ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(slot.config);
         if (ps.seq.end_pos() >= limit) finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
     }
+}
+
+void LlamaEngine::begin_request(Slot& slot, GenerateRequest req, int appended) {
+    PathState& ps = slot.paths[req.path];
+    // A fresh generator per request, seeded as the OpenAI backend seeds the same request on a
+    // server (core/rng.h request_seed): the two give the same tokens from the same logits.
+    ps.sampler = make_sampler(slot.sampling, model_.vocab(),
+                              request_seed(slot.config.seed, slot.run->index(), req.path, ps.requests++));
+    ps.gen.start(std::move(req), appended);
+    ps.active = true;
 }
 
 void LlamaEngine::finish_request(Slot& slot, int path, StopReason reason) {
@@ -514,10 +521,9 @@ void LlamaEngine::share_prompt_if_done(Slot& slot) {
         slot.paths[i].seq.reset(seq, slot.n_rendered, slot.prefill_tokens, slot.run->prefill(), model_);
     }
     for (GenerateRequest& req : slot.first_requests) {
-        PathState& ps = slot.paths[req.path];
-        ps.gen.start(std::move(req), 0);
-        ps.active = true;
-        ps.row = slot.prompt_row;
+        const int path = req.path;
+        begin_request(slot, std::move(req), 0);
+        slot.paths[path].row = slot.prompt_row;
     }
     slot.first_requests.clear();
 }

@@ -151,6 +151,7 @@ private:
                                     std::string* tail = nullptr) const;
     void release(Slot& slot);
     void start_requests(Slot& slot);
+    void begin_request(Slot& slot, GenerateRequest req, int appended);
     void finish_request(Slot& slot, int path, StopReason reason);
     void share_prompt_if_done(Slot& slot);
     void attach_device_samplers(int n_seq);

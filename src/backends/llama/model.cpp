@@ -73,7 +73,7 @@ LlamaModel::LlamaModel(const ModelOptions& opt)
     // recognises llama.cpp's built-in templates by their text.
     const char* builtin = llama_model_chat_template(model_, nullptr);
     template_text_ = override_text.empty() ? (builtin ? builtin : "") : override_text;
-    if (template_text_.empty()) throw Error("model '" + opt.path + "' has no chat template; pass --chat-template FILE");
+    if (template_text_.empty()) throw Error("model '" + opt.path + "' has no chat template; pass --chat-template-file FILE");
     thinking_note_ = "leap was built against a llama.cpp install, which has no chat code to read it from the template";
 #endif
 }

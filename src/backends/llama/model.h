@@ -51,7 +51,7 @@ public:
     // what it renders around a reasoning); nullopt when it has none, `thinking_note()` says why.
     const std::optional<ThinkingFormat>& thinking_format() const { return thinking_; }
     const std::string& thinking_note() const { return thinking_note_; }
-    // Names the chat template in messages: the --chat-template file, or the GGUF's own.
+    // Names the chat template in messages: the --chat-template-file file, or the GGUF's own.
     const std::string& template_origin() const { return template_origin_; }
 
 private:

@@ -222,7 +222,10 @@ struct OpenAIEngine::PathState {
     TokenText seq;
     bool active = false;  // a request is in flight (or being processed)
     Generation gen;       // the request in flight
-    int calls = 0;        // completion requests sent for this path (seeds differ per request)
+    int calls = 0;        // completion requests sent for this path
+    int requests = 0;     // generation requests started (request_seed numbers them)
+    int request_calls = 0;  // completion requests sent for the current generation request
+    int aborts = 0;       // SGLang answers "abort" to the current request
     int replica = 0;
     int id_slot = -1;
     int last_replica = -1, last_slot = -1;  // where the previous request went
@@ -306,6 +309,10 @@ void OpenAIEngine::init() {
                     "is too small for an answer budget of " + std::to_string(config_.answer_tokens) + " tokens");
     n_ctx_seq_ = per_path;
 
+    if (engine_.sampling.ban_end_of_generation)
+        for (Token t = 0; t < tok_->n_vocab(); ++t)
+            if (tok_->is_end_of_generation(t)) banned_.push_back(t);
+
     slots_.resize(engine_.parallel_problems);
     for (int s = 0; s < engine_.parallel_problems; ++s) {
         slots_[s] = std::make_unique<Slot>();
@@ -357,8 +364,24 @@ void OpenAIEngine::probe_servers() {
         // llama-server answers /v1/models too; vLLM and SGLang give the model name and length there.
         HttpReply models = conn.with_retries("/v1/models", "", never, waiting);
         check(models, "/v1/models");
-        ServerInfo info = server_info_from(requested, props.status, props.body, models.status, models.body);
+        ServerInfo info = server_info_from(requested, props.status, props.body, models.status, models.body,
+                                           flavor_of_kind(opt_.server_kind));
         if (!opt_.model_name.empty()) info.model = opt_.model_name;
+        if (info.kind == ServerKind::OpenAI && info.flavor == ServerFlavor::Sglang && engine_.sampling.temperature > 0 &&
+            !opt_.allow_unseeded) {
+            // SGLang draws without the request's seed unless it runs deterministic inference: a
+            // seeded run there would not be reproducible, which the docs promise.
+            const HttpReply si = conn.with_retries("/get_server_info", "", never, waiting);
+            const std::optional<bool> seeded = sglang_seeds_honoured(si.status, si.body);
+            if (!seeded || !*seeded)
+                throw Error("server " + url.text + " is SGLang" +
+                            (seeded ? std::string(" started without --enable-deterministic-inference")
+                                    : std::string(" and does not say whether it runs deterministic inference (GET "
+                                                  "/get_server_info)")) +
+                            ", so it ignores each request's seed and a sampled run is not reproducible: restart it "
+                            "with --enable-deterministic-inference, sample greedily (--temp 0), or accept an "
+                            "unseeded run with --server-unseeded");
+        }
         servers_.push_back(info);
     }
 }
@@ -428,6 +451,9 @@ void OpenAIEngine::start_requests(Slot& slot) {
         stats_.tokens[(size_t)req.append_kind] += e.appended;
         ps.gen.start(std::move(req), e.appended);
         ps.active = true;
+        ++ps.requests;
+        ps.request_calls = 0;
+        ps.aborts = 0;
         if ((long)(slot.rendered.size() + ps.seq.size()) >= limit_for(ps))
             finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
         else if (!ps.held)
@@ -569,8 +595,12 @@ void OpenAIEngine::send(Slot& slot, int path) {
     call.max_tokens = (int)std::min<long>(ps.gen.req.max_tokens - ps.gen.n_sampled, limit_for(ps) - ctx);
     call.stops = ps.gen.req.stops;
     call.sampling = engine_.sampling;
-    call.seed = (uint32_t)(mix_seed({config_.seed, (uint64_t)slot.run->index(), (uint64_t)path, 0x0a1,
-                                     (uint64_t)ps.calls}) & 0x7fffffffu);
+    // The request's own seed, as the in-process engine draws it; a request continued by a later
+    // call (after a retry) cannot resume the server's generator, so it takes another seed.
+    call.seed = request_seed(config_.seed, slot.run->index(), path, ps.requests - 1);
+    if (ps.request_calls > 0)
+        call.seed = (uint32_t)(mix_seed({call.seed, (uint64_t)ps.request_calls}) & 0x7fffffffu);
+    ++ps.request_calls;
     int replica = ps.replica;
     call.id_slot = ps.id_slot;
     if (!opt_.slot_affinity) {
@@ -599,6 +629,7 @@ void OpenAIEngine::send(Slot& slot, int path) {
     job->fresh = fresh;
     job->http_path = completion_path(server);
     job->llama_server = server.kind == ServerKind::LlamaServer;
+    if (server.kind == ServerKind::OpenAI) call.banned = banned_;
     job->body = request_body(replica, call);
     ps.server_view = std::move(call.prompt);
     job->prompt_tokens = ctx;
@@ -629,10 +660,13 @@ void OpenAIEngine::on_answer(Job& job) {
     if (r.status == 0)
         throw Error(describe(slot, job.path) + ": no answer from " + where + " after " + std::to_string(r.attempts) +
                     " attempts (" + r.error + "; --retries, --timeout)");
-    if (r.status != 200)
+    if (r.status != 200) {
+        const std::string hint = server_error_hint(servers_[job.replica], r.status, r.body);
         throw Error(describe(slot, job.path) + ": " + where + " answered HTTP " + std::to_string(r.status) + ": " +
                     server_error_message(r.body) +
-                    (retryable(r) ? " (after " + std::to_string(r.attempts) + " attempts)" : std::string()));
+                    (retryable(r) ? " (after " + std::to_string(r.attempts) + " attempts)" : std::string()) +
+                    (hint.empty() ? std::string() : "; " + hint));
+    }
     CompletionReply reply;
     try {
         reply = parse_completion(servers_[job.replica], r.body);
@@ -677,7 +711,12 @@ void OpenAIEngine::on_answer(Job& job) {
                         ", outside the " + std::to_string(n_vocab) + "-token vocabulary of " + tok_->describe() +
                         " (does the server run the same model?)");
         ++stats_.sampled;
-        if (tok_->is_end_of_generation(t) && !engine_.sampling.ban_end_of_generation) {
+        if (tok_->is_end_of_generation(t)) {
+            if (engine_.sampling.ban_end_of_generation)
+                // Banned (logit_bias, or llama-server's ignore_eos): a server that still samples it
+                // did not apply the ban; writing the token into the text would change the run.
+                throw Error(describe(slot, job.path) + ": " + where + " sampled end-of-generation token " +
+                            std::to_string(t) + " although --ignore-eos bans it (the server ignored logit_bias)");
             reason = StopReason::EndOfSequence;
             break;
         }
@@ -702,6 +741,16 @@ void OpenAIEngine::on_answer(Job& job) {
         }
     }
     http_.tokens_discarded += (long)(toks.size() - used);
+    if (!reason && reply.aborted) {
+        // SGLang dropped the request (overload, its own timeout): ask again, as for a failed
+        // attempt, with what was generated kept.
+        if (++ps.aborts > opt_.retry.retries)
+            throw Error(describe(slot, job.path) + ": " + where + " aborted the request " + std::to_string(ps.aborts) +
+                        " times (finish_reason \"abort\"; its log says why; --retries)");
+        ++http_.follow_ups;
+        send(slot, job.path);
+        return;
+    }
     if (!reason) {
         if (reply.eos || (reply.finish == "stop" && (toks.empty() || !reply.has_token_ids))) {
             // The server ended at end-of-generation without sending the token (or sent text only).

@@ -47,6 +47,8 @@ struct OpenAIOptions {
     // servers that allow it (started with --slot-save-path); on: a server that does not is an
     // error; off: every slot evaluates the prompt itself.
     std::string share_prompt = "auto";
+    // SGLang without --enable-deterministic-inference ignores seeds: refused unless this is set.
+    bool allow_unseeded = false;
 };
 
 // What the HTTP side did (in the trace's stats under "http").
@@ -132,6 +134,7 @@ private:
     PromptSet prompts_;  // with the thinking format of the tokenizer's chat template (init())
     std::vector<BaseUrl> urls_;
     std::vector<ServerInfo> servers_;
+    std::vector<Token> banned_;  // --ignore-eos: every end-of-generation id (logit_bias on vLLM/SGLang)
     std::string api_key_;
     int n_ctx_seq_ = 0;
     std::vector<std::unique_ptr<Slot>> slots_;

@@ -30,8 +30,24 @@ const char* to_string(ServerKind k) {
     return "?";
 }
 
+ServerFlavor flavor_of_kind(const std::string& s) {
+    if (s == "vllm") return ServerFlavor::Vllm;
+    if (s == "sglang") return ServerFlavor::Sglang;
+    return ServerFlavor::Unknown;
+}
+
+const char* to_string(ServerFlavor f) {
+    switch (f) {
+        case ServerFlavor::Vllm: return "vllm";
+        case ServerFlavor::Sglang: return "sglang";
+        case ServerFlavor::Unknown: return "unknown";
+    }
+    return "?";
+}
+
 json ServerInfo::to_json() const {
     json j = {{"kind", to_string(kind)}};
+    if (kind == ServerKind::OpenAI) j["flavor"] = to_string(flavor);
     if (!model.empty()) j["model"] = model;
     if (n_slots > 0) j["slots"] = n_slots;
     if (n_ctx > 0) j["n_ctx"] = n_ctx;
@@ -57,7 +73,7 @@ double number_or(const json& j, const char* key, double def) {
 }  // namespace
 
 ServerInfo server_info_from(ServerKind requested, int props_status, const std::string& props_body, int models_status,
-                            const std::string& models_body) {
+                            const std::string& models_body, ServerFlavor flavor) {
     ServerInfo s;
     const json props = props_status == 200 ? parse_or_null(props_body) : json();
     const bool looks_llama = props.is_object() && props.contains("total_slots");
@@ -75,8 +91,10 @@ ServerInfo server_info_from(ServerKind requested, int props_status, const std::s
         if (s.kind == ServerKind::OpenAI) {
             const long len = int_or(m, "max_model_len", 0);
             if (len > 0) s.n_ctx = (int)len;
+            if (m.contains("owned_by") && m["owned_by"].is_string()) s.flavor = flavor_of_kind(m["owned_by"].get<std::string>());
         }
     }
+    if (s.kind == ServerKind::OpenAI && flavor != ServerFlavor::Unknown) s.flavor = flavor;
     return s;
 }
 
@@ -115,6 +133,11 @@ json completion_body(const ServerInfo& s, const CompletionCall& c) {
                     ": vLLM and SGLang apply the temperature first, as --sampler-order reference does; llama.cpp's "
                     "order runs in process or on llama-server only");
     if (!s.model.empty()) b["model"] = s.model;
+    if (!c.banned.empty()) {
+        json bias = json::object();
+        for (Token t : c.banned) bias[std::to_string(t)] = -100;
+        b["logit_bias"] = bias;
+    }
     b["max_tokens"] = c.max_tokens;
     b["n"] = 1;
     // Every sampling field explicit, "off" included, so the model's generation_config.json
@@ -128,8 +151,15 @@ json completion_body(const ServerInfo& s, const CompletionCall& c) {
     b["frequency_penalty"] = 0.0;
     b["return_token_ids"] = true;    // vLLM >= 0.10.2, SGLang: choices[0].token_ids
     b["skip_special_tokens"] = false;
-    b["include_stop_str_in_output"] = true;  // vLLM: keep the stop string in `text` (text fallback)
-    b["no_stop_trim"] = true;                // SGLang: the same
+    const bool vllm = s.flavor != ServerFlavor::Sglang, sglang = s.flavor != ServerFlavor::Vllm;
+    if (vllm) {
+        // Special tokens' text exactly as the tokenizer writes it (vLLM puts a space between).
+        b["spaces_between_special_tokens"] = false;
+        b["include_stop_str_in_output"] = true;  // keep the stop string in `text` (text fallback)
+        // A text prompt is the rendered template, BOS included: no second one.
+        if (c.text_prompt) b["add_special_tokens"] = false;
+    }
+    if (sglang) b["no_stop_trim"] = true;  // the same as include_stop_str_in_output
     return b;
 }
 
@@ -172,6 +202,10 @@ CompletionReply parse_completion(const ServerInfo& s, const std::string& body) {
     if (c.contains("text") && c["text"].is_string()) r.text = c["text"].get<std::string>();
     if (c.contains("token_ids")) read_tokens(c["token_ids"]);
     if (c.contains("finish_reason") && c["finish_reason"].is_string()) r.finish = c["finish_reason"].get<std::string>();
+    // SGLang: finish_reason "abort" (or an object of type abort) when it drops a request.
+    if (c.contains("finish_reason") && c["finish_reason"].is_object() && c["finish_reason"].value("type", "") == "abort")
+        r.finish = "abort";
+    r.aborted = r.finish == "abort";
     for (const char* key : {"stop_reason", "matched_stop"}) {  // vLLM, SGLang
         if (!c.contains(key)) continue;
         if (c[key].is_string()) r.matched_stop = c[key].get<std::string>();
@@ -187,6 +221,26 @@ CompletionReply parse_completion(const ServerInfo& s, const std::string& body) {
     }
     if (r.finish.empty()) throw std::runtime_error("the answer has no finish_reason: " + excerpt(body));
     return r;
+}
+
+std::optional<bool> sglang_seeds_honoured(int status, const std::string& body) {
+    if (status != 200) return std::nullopt;
+    const json j = parse_or_null(body);
+    if (!j.is_object()) return std::nullopt;
+    const auto it = j.find("enable_deterministic_inference");
+    if (it == j.end() || !it->is_boolean()) return std::nullopt;
+    return it->get<bool>();
+}
+
+std::string server_error_hint(const ServerInfo& s, int status, const std::string& body) {
+    if (s.kind != ServerKind::OpenAI || status != 400) return "";
+    const std::string msg = server_error_message(body);
+    if (msg.find("speculative") != std::string::npos &&
+        (msg.find("min_p") != std::string::npos || msg.find("logit_bias") != std::string::npos))
+        return "the server runs speculative decoding, which refuses min_p and logit_bias: run leap with --min-p 0 "
+               "(and without --ignore-eos, whose ban is a logit_bias), or start the server without "
+               "--speculative-config";
+    return "";
 }
 
 std::string slot_action_path(int id_slot, const char* action) {

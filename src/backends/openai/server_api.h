@@ -10,6 +10,7 @@
 // Both: max tokens, stop strings, temperature, top-p, top-k, min-p, seed, ignore_eos.
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,16 @@ enum class ServerKind { Auto, LlamaServer, OpenAI };
 ServerKind parse_server_kind(const std::string& s);  // auto | llama-server | openai (also vllm, sglang)
 const char* to_string(ServerKind k);
 
+// Which OpenAI-compatible server it is: each gets only the fields its request model reads (vLLM
+// warns on every request about a field it does not know). Told by /v1/models' `owned_by`
+// ("vllm", "sglang") or by --server-kind vllm|sglang; Unknown gets both servers' fields.
+enum class ServerFlavor { Unknown, Vllm, Sglang };
+ServerFlavor flavor_of_kind(const std::string& s);  // "vllm" | "sglang" -> that one, else Unknown
+const char* to_string(ServerFlavor f);
+
 struct ServerInfo {
     ServerKind kind = ServerKind::OpenAI;
+    ServerFlavor flavor = ServerFlavor::Unknown;  // kind OpenAI only
     std::string model;   // the "model" field to send ("" leaves it out)
     int n_slots = 0;     // llama-server: its slots (paths are pinned to them); 0 unknown
     int n_ctx = 0;       // tokens per sequence the server allows; 0 unknown
@@ -34,8 +43,19 @@ struct ServerInfo {
 // Reads what a server is from its answers to GET /props (llama-server: "total_slots",
 // "default_generation_settings.n_ctx") and GET /v1/models (first model id, "max_model_len").
 // status 0 / body "" means no answer.
+// `flavor`: the one --server-kind named (Unknown: from `owned_by`).
 ServerInfo server_info_from(ServerKind requested, int props_status, const std::string& props_body,
-                            int models_status, const std::string& models_body);
+                            int models_status, const std::string& models_body,
+                            ServerFlavor flavor = ServerFlavor::Unknown);
+
+// SGLang samples with `seed` only when started with --enable-deterministic-inference; its
+// GET /get_server_info says whether it was. nullopt when the answer does not say.
+std::optional<bool> sglang_seeds_honoured(int status, const std::string& body);
+
+// A sentence saying which server setting or leap flag to change for a refused request, or "".
+// vLLM with speculative decoding refuses min_p and logit_bias (leap's --min-p default 0.05, and
+// the --ignore-eos ban).
+std::string server_error_hint(const ServerInfo& s, int status, const std::string& body);
 
 struct CompletionCall {
     std::vector<Token> prompt;  // the whole context: rendered prompt + the path's text
@@ -46,6 +66,10 @@ struct CompletionCall {
     SamplingOptions sampling;
     uint32_t seed = 0;
     int id_slot = -1;           // llama-server only; -1: any
+    // --ignore-eos on vLLM / SGLang: their `ignore_eos` only skips the stop check, so these ids
+    // (every end-of-generation token) are banned with logit_bias -100, as the in-process engine
+    // bans them. llama-server's ignore_eos bans them itself.
+    std::vector<Token> banned;
 };
 
 const char* completion_path(const ServerInfo& s);
@@ -57,6 +81,7 @@ struct CompletionReply {
     std::string text;           // generated text as the server wrote it (stop string usually cut)
     std::string finish;         // "stop" (end-of-generation or a stop string), "length", or what the server said
     bool eos = false;           // the server says it stopped at end-of-generation (llama-server)
+    bool aborted = false;       // SGLang's finish_reason "abort": the server dropped the request
     std::string matched_stop;   // the stop string the server matched, when it says so
     long prompt_evaluated = -1; // prompt tokens the server evaluated (not from its cache), when reported
     long prompt_cached = -1;    // prompt tokens it took from its cache, when reported
