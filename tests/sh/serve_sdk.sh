@@ -27,7 +27,7 @@ cp "$LEAP_SOURCE_DIR/tests/sh/lib/serve_sdk_client.mjs" "$sdk/client.mjs"
 
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 3 -o "$model" \
-    --chat-template "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" > /dev/null
+    --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" > /dev/null
 
 key="sdk-test-key-1234"
 LEAP_API_KEY="$key" "$LEAP" serve -m "$model" --port 0 -t 1 -N 2 -T 16 --segments 2 --summary-tokens 8 \
