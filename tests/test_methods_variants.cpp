@@ -615,7 +615,7 @@ TEST(VariantsConfig, ValidateRejectsImpossibleValues) {
     const std::string not_multiple = with(Method::LeapS, [](RunConfig& c) { c.n_paths = 6; });
     EXPECT_NE(not_multiple.find("multiple"), std::string::npos) << not_multiple;
     EXPECT_NE(not_multiple.find("--group-size 4"), std::string::npos) << not_multiple;
-    EXPECT_NE(not_multiple.find("-n 6"), std::string::npos) << not_multiple;
+    EXPECT_NE(not_multiple.find("-N 6"), std::string::npos) << not_multiple;
     EXPECT_NE(with(Method::LeapS, [](RunConfig& c) { c.group_size = 0; }).find("--group-size"), std::string::npos);
     EXPECT_NE(with(Method::LeapS, [](RunConfig& c) { c.group_size = -2; }).find("-2"), std::string::npos);
     EXPECT_EQ(with(Method::LeapS, [](RunConfig& c) { c.group_size = 1; }), "");

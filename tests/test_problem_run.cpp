@@ -978,7 +978,7 @@ TEST(ProblemRunConfig, ValidateRejectsImpossibleValues) {
     EXPECT_NE(with([](RunConfig& c) { c.segments = 0; }).find("segments"), std::string::npos);
     EXPECT_NE(with([](RunConfig& c) { c.summary_tokens = 0; }).find("summary"), std::string::npos);
     EXPECT_NE(with([](RunConfig& c) { c.answer_tokens = -3; }).find("answer"), std::string::npos);
-    EXPECT_NE(with([](RunConfig& c) { c.router.k = 0; }).find("top-k"), std::string::npos);
+    EXPECT_NE(with([](RunConfig& c) { c.router.k = 0; }).find("--peers"), std::string::npos);
     EXPECT_NE(with([](RunConfig& c) { c.n_paths = -1; }).find("-1"), std::string::npos);
     // Single: the block must exist.
     EXPECT_NE(with([](RunConfig& c) { c.method = Method::Single; c.single_block = 2; }).find("single-block"),
