@@ -10,6 +10,7 @@
 #   libgtest-dev                       the unit tests
 #   libbenchmark-dev                   micro-benchmarks in bench/
 #   npm                                `npm pack` of the pinned llama.cpp source (no install)
+#   nodejs                             Node 18+: tests/sh/serve_sdk.sh runs the openai SDK against leap serve
 #   openssl                            checks the tarball's sha512 integrity
 #   python3                            small helpers in shell tests
 set -euo pipefail
@@ -20,6 +21,7 @@ for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 if ((${#missing[@]})); then
     echo "install-deps: apt-get install ${missing[*]}"
     SUDO=""

@@ -12,14 +12,18 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <regex>
 #include <thread>
 
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
+#include "core/error.h"
 #include "fixtures.h"
 #include "server/chat_request.h"
+#include "server/scheduler.h"
 #include "server/server.h"
+#include "server/utf8_text.h"
 
 namespace {
 
@@ -48,8 +52,11 @@ struct TestServer {
     std::unique_ptr<server::LeapServer> http;
     std::thread thread;
     int port = 0;
+    server::RequestDefaults defaults;
+    server::ServerOptions options;
 
-    explicit TestServer(int kv_sequences = 4, int queue = 16, std::string api_key = "", int ctx = 2048) {
+    explicit TestServer(int kv_sequences = 4, int queue = 16, std::string api_key = "", int ctx = 2048,
+                        const std::function<void(server::ServerOptions&)>& tweak = {}) {
         static const PromptSet prompts = PromptSet::builtin();
         EngineOptions eo;
         eo.threads = 1;
@@ -70,6 +77,9 @@ struct TestServer {
         so.model_name = "tiny";
         so.max_body_bytes = 64 * 1024;
         so.log_requests = false;
+        if (tweak) tweak(so);
+        defaults = d;
+        options = so;
         http = std::make_unique<server::LeapServer>(*engine, d, so);
         http->bind();
         port = http->port();
@@ -188,6 +198,81 @@ TEST(Serve, RequestSettingsReachTheMethod) {
     EXPECT_NE(a["leap"]["config"]["seed"], b["leap"]["config"]["seed"]);
 }
 
+TEST(Serve, ABusyPortIsRefusedNamingThePort) {
+    TestServer s;
+    // A second server on the same port (its own engine, as a second process would have).
+    const PromptSet prompts = PromptSet::builtin();
+    EngineOptions eo;
+    eo.threads = 1;
+    eo.n_sequences = 2;
+    eo.n_ctx_per_path = 512;
+    LlamaEngine engine(model(), eo, defaults_config(), prompts);
+    server::ServerOptions so = s.options;
+    so.port = s.port;
+    server::RequestDefaults d = s.defaults;
+    d.max_paths = 2;
+    d.ctx_per_path = 512;
+    server::LeapServer second(engine, d, so);
+    try {
+        second.bind();
+        FAIL() << "a second server bound port " << s.port << ", which one already listens on";
+    } catch (const Error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find(":" + std::to_string(s.port)), std::string::npos) << what;
+        EXPECT_NE(what.find("in use"), std::string::npos) << what;
+    }
+    // The first one still answers.
+    auto health = s.client().Get("/health");
+    ASSERT_TRUE(health);
+    EXPECT_EQ(health->status, 200);
+}
+
+TEST(Serve, SeedsTheServerDrawsFitADoubleAndComeBackAccepted) {
+    // Drawn seeds lie below 2^53 whatever the server's own seed is.
+    for (uint64_t base : {0ULL, 1ULL, 42ULL, ~0ULL})
+        for (uint64_t i = 0; i < 1000; ++i) EXPECT_LE(server::drawn_seed(base, i), server::kMaxDrawnSeed);
+    // Every unsigned 64-bit value is a seed; -1 (and no seed) means "draw one".
+    server::RequestDefaults d;
+    d.config = defaults_config();
+    d.ctx_per_path = 2048;
+    for (const char* seed : {"0", "9007199254740991", "9223372036854775808", "12.0"}) {
+        const auto r = server::parse_chat_request(chat_body("x", json::parse(std::string("{\"seed\":") + seed + "}")), d);
+        EXPECT_TRUE(r.seed_given) << seed;
+        EXPECT_EQ(r.config.seed, (uint64_t)std::stod(seed)) << seed;
+    }
+    EXPECT_EQ(server::parse_chat_request(chat_body("x", {{"seed", 18446744073709551615ULL}}), d).config.seed,
+              18446744073709551615ULL);
+    EXPECT_FALSE(server::parse_chat_request(chat_body("x", {{"seed", -1}}), d).seed_given);
+    EXPECT_FALSE(server::parse_chat_request(chat_body("x", {{"seed", nullptr}}), d).seed_given);
+    for (const char* seed : {"-2", "-9223372036854775808", "1e300", "0.5", "\"7\"", "true"}) {
+        try {
+            server::parse_chat_request(chat_body("x", json::parse(std::string("{\"seed\":") + seed + "}")), d);
+            ADD_FAILURE() << "seed " << seed << " accepted";
+        } catch (const server::ApiError& e) {
+            EXPECT_EQ(e.param, "seed") << seed;
+        }
+    }
+
+    // Over HTTP: the seeds the server reports fit a double, and replaying one gives the same
+    // result; -1 draws a new one each time.
+    TestServer s;
+    std::vector<uint64_t> drawn;
+    json first;
+    for (int i = 0; i < 4; ++i) {
+        const json r = post(s, chat_body("Name a prime.", i % 2 ? json{{"seed", -1}} : json::object()));
+        ASSERT_TRUE(r["leap"]["config"]["seed"].is_number_unsigned()) << r.dump();
+        drawn.push_back(r["leap"]["config"]["seed"].get<uint64_t>());
+        EXPECT_LE(drawn.back(), server::kMaxDrawnSeed);
+        if (i == 0) first = r;
+    }
+    EXPECT_NE(drawn[1], drawn[3]) << "seed -1 must draw a new seed per request";
+    int status = 0;
+    const json replay = post(s, chat_body("Name a prime.", {{"seed", drawn[0]}}), &status);
+    ASSERT_EQ(status, 200) << replay.dump();
+    EXPECT_EQ(replay["leap"]["config"]["seed"], drawn[0]);
+    EXPECT_EQ(essence(replay), essence(first));
+}
+
 // Reads a streamed response; returns the data payloads (without "data: ").
 std::vector<std::string> read_stream(const TestServer& s, const std::string& body, int* status) {
     std::string raw;
@@ -214,10 +299,14 @@ std::vector<std::string> read_stream(const TestServer& s, const std::string& bod
     return out;
 }
 
-TEST(Serve, StreamedRequestSendsProgressThenTheSameAnswer) {
+TEST(Serve, StreamedRequestShowsReasoningAsItIsSampledThenTheSameAnswer) {
     TestServer s;
     const std::string body = chat_body("What is 6 times 7?", {{"seed", 5}});
     const json plain = post(s, body);
+    const json& message = plain["choices"][0]["message"];
+    ASSERT_TRUE(message["reasoning_content"].is_string());
+    EXPECT_FALSE(message["reasoning_content"].get<std::string>().empty());
+    EXPECT_EQ(plain["leap"]["reasoning_path"], 0);
     int status = 0;
     json streamed_body = json::parse(body);
     streamed_body["stream"] = true;
@@ -225,8 +314,8 @@ TEST(Serve, StreamedRequestSendsProgressThenTheSameAnswer) {
     ASSERT_EQ(status, 200);
     ASSERT_GE(events.size(), 4u);
     EXPECT_EQ(events.back(), "[DONE]");
-    int segments = 0, blocks = 0, done = 0;
-    std::string content;
+    int segments = 0, blocks = 0, done = 0, reasoning_chunks = 0, reasoning_before_first_block = 0;
+    std::string content, reasoning, role;
     json last;
     for (size_t i = 0; i + 1 < events.size(); ++i) {
         const json c = json::parse(events[i]);
@@ -238,17 +327,69 @@ TEST(Serve, StreamedRequestSendsProgressThenTheSameAnswer) {
             done += e == "path_done";
             EXPECT_EQ(content, "") << "progress after the answer";
         }
-        for (const auto& ch : c["choices"])
-            if (ch["delta"].contains("content")) content += ch["delta"]["content"].get<std::string>();
+        for (const auto& ch : c["choices"]) {
+            const json& d = ch["delta"];
+            if (d.contains("role")) role += d["role"].get<std::string>();
+            if (d.contains("content") && d["content"].is_string()) content += d["content"].get<std::string>();
+            if (d.contains("reasoning_content")) {
+                EXPECT_EQ(content, "") << "reasoning after the answer";
+                EXPECT_EQ(c["leap"]["path"], 0);
+                reasoning += d["reasoning_content"].get<std::string>();
+                ++reasoning_chunks;
+                reasoning_before_first_block += blocks == 0;
+            }
+        }
         last = c;
     }
+    EXPECT_EQ(role, "assistant");
     // Every path reports its segments, its blocks and its end.
     EXPECT_GE(segments, 2);
     EXPECT_EQ(blocks, 2 * 2);
     EXPECT_EQ(done, 2);
-    EXPECT_EQ(content, plain["choices"][0]["message"]["content"]);
+    // The reasoning arrives as it is sampled: in many pieces, from the first segment on, and
+    // they add up to the plain response's reasoning.
+    EXPECT_GE(reasoning_chunks, 5);
+    EXPECT_GE(reasoning_before_first_block, 2);
+    EXPECT_EQ(reasoning, message["reasoning_content"]);
+    EXPECT_EQ(content, message["content"]);
     EXPECT_EQ(last["choices"][0]["finish_reason"], plain["choices"][0]["finish_reason"]);
     EXPECT_EQ(last["usage"], plain["usage"]);
+    EXPECT_EQ(last["leap"], plain["leap"]);
+}
+
+TEST(Serve, StreamedPiecesAreValidUtf8AddingUpToTheWholeText) {
+    // Random bytes (a model's byte tokens), cut where a stream may cut them: the pieces' valid
+    // forms add up to the whole text's.
+    uint64_t x = 7;
+    auto next = [&] {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (unsigned char)(x >> 56);
+    };
+    const std::string alphabet = "a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80\xED\xA0\x80\xC0\xAF\xFF\x80 ";
+    for (int round = 0; round < 300; ++round) {
+        std::string text;
+        const int n = 1 + next() % 40;
+        for (int i = 0; i < n; ++i) text += next() % 4 ? alphabet[next() % alphabet.size()] : (char)next();
+        std::string streamed;
+        size_t sent = 0;
+        for (size_t end = 1; end <= text.size(); end += 1 + next() % 3) {
+            const size_t cut = server::complete_utf8_prefix(std::string_view(text).substr(0, end));
+            ASSERT_GE(cut + 3, end);
+            if (cut <= sent) continue;
+            streamed += server::valid_utf8(std::string_view(text).substr(sent, cut - sent));
+            sent = cut;
+        }
+        streamed += server::valid_utf8(std::string_view(text).substr(sent));
+        const std::string whole = server::valid_utf8(text);
+        EXPECT_EQ(streamed, whole);
+        // What nlohmann's strict dump accepts: no exception, no replacement needed.
+        EXPECT_NO_THROW(json(whole).dump());
+    }
+    EXPECT_EQ(server::valid_utf8("a\xE2\x82"), "a\xEF\xBF\xBD");
+    EXPECT_EQ(server::complete_utf8_prefix("a\xE2\x82"), 1u);
+    EXPECT_EQ(server::complete_utf8_prefix("a\xE2\x82\xAC"), 4u);
+    EXPECT_EQ(server::complete_utf8_prefix("a\xE2\x41"), 3u);
+    EXPECT_EQ(server::valid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
 }
 
 TEST(Serve, EightConcurrentRequestsShareTheBatchAndMatchTheirSoloResults) {
@@ -309,16 +450,122 @@ TEST(Serve, FullQueueAnswers429) {
     ASSERT_TRUE(s.wait_metric("leap_requests_running", 1));
     std::thread b([&] { s.client(4).Post("/v1/chat/completions", long_body, "application/json"); });
     ASSERT_TRUE(s.wait_metric("leap_requests_queued", 1));
-    int status = 0;
-    const json r = post(s, long_body, &status);
-    EXPECT_EQ(status, 429);
-    EXPECT_EQ(r["error"]["type"], "rate_limit_error");
+    auto full = s.client().Post("/v1/chat/completions", long_body, "application/json");
+    ASSERT_TRUE(full);
+    EXPECT_EQ(full->status, 429);
+    EXPECT_EQ(json::parse(full->body)["error"]["type"], "rate_limit_error");
+    // When to come back, in whole seconds (OpenAI's SDKs wait that long before they retry).
+    ASSERT_TRUE(full->has_header("Retry-After"));
+    const int after = std::stoi(full->get_header_value("Retry-After"));
+    EXPECT_GE(after, 1);
+    EXPECT_LE(after, 600);
     a.join();
     b.join();
     // Both gave up (read timeout): the running one was cancelled, the queued one dropped.
     EXPECT_TRUE(s.wait_metric("leap_requests_running", 0));
     EXPECT_TRUE(s.wait_metric("leap_requests_queued", 0));
     EXPECT_TRUE(s.wait_metric("leap_kv_sequences_in_use", 0));
+}
+
+TEST(Serve, CorsIsOffByDefaultAndAnswersPreflightsForTheGivenOrigin) {
+    const std::string body = chat_body("1+1?", {{"seed", 1}, {"max_tokens", 4}});
+    {
+        TestServer s;
+        httplib::Headers origin = {{"Origin", "http://page.example"}};
+        auto res = s.client().Post("/v1/chat/completions", origin, body, "application/json");
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 200);
+        EXPECT_FALSE(res->has_header("Access-Control-Allow-Origin"));
+        auto pre = s.client().Options("/v1/chat/completions", origin);
+        ASSERT_TRUE(pre);
+        EXPECT_FALSE(pre->has_header("Access-Control-Allow-Origin"));
+    }
+    TestServer s(4, 16, "secret-key-123", 2048,
+                 [](server::ServerOptions& o) { o.cors_origins = {"http://page.example"}; });
+    // The preflight needs no key (browsers send none) and allows what the page asked for.
+    httplib::Headers preflight = {{"Origin", "http://page.example"},
+                                  {"Access-Control-Request-Method", "POST"},
+                                  {"Access-Control-Request-Headers", "authorization, content-type"}};
+    auto pre = s.client().Options("/v1/chat/completions", preflight);
+    ASSERT_TRUE(pre);
+    EXPECT_EQ(pre->status, 204);
+    EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Origin"), "http://page.example");
+    EXPECT_NE(pre->get_header_value("Access-Control-Allow-Methods").find("POST"), std::string::npos);
+    EXPECT_EQ(pre->get_header_value("Access-Control-Allow-Headers"), "authorization, content-type");
+    // The request itself, and its errors (a page must be able to read a 401).
+    httplib::Client c = s.client();
+    auto denied = c.Post("/v1/chat/completions", {{"Origin", "http://page.example"}}, body, "application/json");
+    ASSERT_TRUE(denied);
+    EXPECT_EQ(denied->status, 401);
+    EXPECT_EQ(denied->get_header_value("Access-Control-Allow-Origin"), "http://page.example");
+    c.set_bearer_token_auth("secret-key-123");
+    auto ok = c.Post("/v1/chat/completions", {{"Origin", "http://page.example"}}, body, "application/json");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+    EXPECT_EQ(ok->get_header_value("Access-Control-Allow-Origin"), "http://page.example");
+    // Another origin gets no permission.
+    auto other = c.Post("/v1/chat/completions", {{"Origin", "http://elsewhere.example"}}, body, "application/json");
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(other->has_header("Access-Control-Allow-Origin"));
+}
+
+TEST(Serve, EveryRequestFieldIsHonouredOrRefusedByName) {
+    server::RequestDefaults d;
+    d.config = defaults_config();
+    d.max_paths = 4;
+    d.ctx_per_path = 2048;
+    auto parse = [&](json extra) { return server::parse_chat_request(chat_body("x", std::move(extra)), d); };
+    // Sampling under the names OpenAI, llama-server and vLLM use.
+    const auto r = parse({{"temperature", 0.3}, {"top_p", 0.8}, {"top_k", 7}, {"min_p", 0.1}, {"seed", 9}});
+    EXPECT_FLOAT_EQ(r.sampling.temperature, 0.3f);
+    EXPECT_FLOAT_EQ(r.sampling.top_p, 0.8f);
+    EXPECT_EQ(r.sampling.top_k, 7);
+    EXPECT_FLOAT_EQ(r.sampling.min_p, 0.1f);
+    EXPECT_EQ(r.config.seed, 9u);
+    EXPECT_EQ(parse({{"top_k", -1}}).sampling.top_k, 0);  // vLLM's "off"
+    EXPECT_EQ(parse({{"top_k", 0}}).sampling.top_k, 0);   // llama.cpp's
+    // Their no-op values, which clients send with every request, are accepted.
+    EXPECT_NO_THROW(parse({{"frequency_penalty", 0}, {"presence_penalty", 0.0}, {"repetition_penalty", 1},
+                           {"logprobs", false}, {"response_format", {{"type", "text"}}}, {"logit_bias", json::object()},
+                           {"stop", json::array()}, {"tools", json::array()}, {"tool_choice", "none"},
+                           {"parallel_tool_calls", true}, {"user", "u-1"}, {"metadata", {{"k", "v"}}}}));
+    // Everything else that would change the output, or that leap does not know, is refused
+    // with a 400 naming the field.
+    const std::vector<std::pair<std::string, json>> refused = {
+        {"top_k", "abc"}, {"top_k", 1.5}, {"top_k", -2}, {"top_k", json::array()}, {"temperature", "hot"},
+        {"top_p", 2}, {"min_p", -0.5}, {"logprobs", true}, {"logprobs", "yes"}, {"top_logprobs", 3},
+        {"response_format", {{"type", "json_object"}}}, {"response_format", "json"},
+        {"frequency_penalty", 0.5}, {"frequency_penalty", "0"}, {"presence_penalty", -1},
+        {"repetition_penalty", 1.1}, {"logit_bias", {{"50256", -100}}}, {"tools", json::array({{{"type", "function"}}})},
+        {"tool_choice", "required"}, {"tool_choice", {{"type", "function"}}}, {"functions", json::array({1})},
+        {"stop", "\n"}, {"stop", json::array({"a"})}, {"n", 2}, {"n", "1"}, {"typical_p", 0.9}, {"mirostat", 2},
+        {"reasoning_effort", "high"}, {"user", 5}, {"metadata", "m"}, {"parallel_tool_calls", "yes"}};
+    for (const auto& [field, value] : refused) {
+        try {
+            parse({{field, value}});
+            ADD_FAILURE() << field << ": " << value.dump() << " accepted";
+        } catch (const server::ApiError& e) {
+            EXPECT_EQ(e.status, 400);
+            EXPECT_EQ(e.param, field) << e.what();
+            EXPECT_EQ(std::string(e.what()).rfind(field + ":", 0), 0u) << e.what();
+        }
+    }
+}
+
+TEST(Serve, TopLevelTopKReachesTheSampler) {
+    TestServer s;
+    // top_k 1 at temperature 1 keeps only the best token: the greedy result. Without it the
+    // same seed samples something else.
+    const json greedy = post(s, chat_body("Name a prime.", {{"seed", 3}, {"temperature", 0}}));
+    const json top1 = post(s, chat_body("Name a prime.", {{"seed", 3}, {"temperature", 1.0}, {"top_k", 1}}));
+    const json free = post(s, chat_body("Name a prime.", {{"seed", 3}, {"temperature", 1.0}, {"top_k", 0}, {"top_p", 1.0},
+                                                         {"min_p", 0.0}}));
+    EXPECT_EQ(essence(top1), essence(greedy));
+    EXPECT_NE(essence(free), essence(greedy));
+    int status = 0;
+    const json bad = post(s, chat_body("Name a prime.", {{"top_k", "abc"}}), &status);
+    EXPECT_EQ(status, 400);
+    EXPECT_EQ(bad["error"]["param"], "top_k");
 }
 
 TEST(Serve, ApiKeyIsRequiredExceptForHealth) {

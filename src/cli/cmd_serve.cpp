@@ -109,6 +109,10 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--max-body-kib", f->max_body_kib, "largest request body accepted (KiB)")->capture_default_str();
     cmd->add_option("--http-threads", f->server.http_threads, "HTTP worker threads (0: queue + sequences + 4)")
         ->capture_default_str();
+    cmd->add_option("--cors", f->server.cors_origins,
+                    "let browser pages of ORIGIN call the API (repeat or comma-separate; * for any; default: none)")
+        ->delimiter(',')
+        ->type_name("ORIGIN");
     cmd->callback([f] { serve(*f); });
 }
 

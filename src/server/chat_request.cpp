@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "core/error.h"
 #include "core/json_type.h"
@@ -40,6 +41,24 @@ long get_int(const json& v, const std::string& param, long lo, long hi) {
     }
     if (x < lo || x > hi) bad(param, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + std::to_string(x));
     return x;
+}
+
+// A seed: an integer in [0, 2^64), or -1 for "draw one" (nullopt). JSON floats with an
+// integral value up to 2^53 (where doubles stop being exact) are accepted too.
+std::optional<uint64_t> get_seed(const json& v) {
+    const char* range = "must be -1 (draw one) or an integer between 0 and 18446744073709551615";
+    if (v.is_number_unsigned()) return v.get<uint64_t>();
+    if (v.is_number_integer()) {
+        if (v.get<int64_t>() == -1) return std::nullopt;
+        bad("seed", std::string(range) + ", got " + std::to_string(v.get<int64_t>()));
+    }
+    if (v.is_number_float()) {
+        const double d = v.get<double>();
+        if (d == -1.0) return std::nullopt;
+        if (!std::isfinite(d) || d != std::floor(d) || d < 0 || d > 9007199254740992.0) bad("seed", range);
+        return (uint64_t)d;
+    }
+    bad("seed", std::string(range) + ", got " + json_type_name(v));
 }
 
 double get_number(const json& v, const std::string& param, double lo, double hi) {
@@ -130,6 +149,74 @@ void apply_leap_object(const json& l, const RequestDefaults& d, RunConfig& c, bo
     }
 }
 
+// The top-level fields leap reads (above), and those it takes because they cannot change
+// what is generated.
+constexpr const char* kHonoured[] = {"messages", "model", "stream", "stream_options", "n", "temperature", "top_p",
+                                     "top_k", "min_p", "seed", "max_tokens", "max_completion_tokens", "leap"};
+constexpr const char* kLabels[] = {"user", "metadata"};
+
+// Fields of the OpenAI, llama-server and vLLM APIs that would change the output and that leap
+// does not do: refused unless they hold their no-op value (clients such as chat UIs send
+// `frequency_penalty: 0` or `logprobs: false` with every request).
+void refuse_unhonoured_fields(const json& j) {
+    auto has = [&](const char* key) -> const json* {
+        const auto it = j.find(key);
+        return it == j.end() || it->is_null() ? nullptr : &*it;
+    };
+    auto number_at = [&](const char* key, double neutral, const char* why) {
+        if (const json* v = has(key)) {
+            if (!v->is_number()) bad(key, std::string("must be a number, got ") + json_type_name(*v));
+            if (v->get<double>() != neutral) bad(key, why);
+        }
+    };
+    auto empty_or_absent = [&](const char* key, const char* why) {
+        if (const json* v = has(key)) {
+            const bool empty = (v->is_array() || v->is_object() || v->is_string()) && v->empty();
+            if (!empty) bad(key, why);
+        }
+    };
+    if (const json* v = has("logprobs")) {
+        if (!v->is_boolean()) bad("logprobs", std::string("must be true or false, got ") + json_type_name(*v));
+        if (v->get<bool>()) bad("logprobs", "log probabilities are not supported (an answer comes from a vote of paths)");
+    }
+    if (const json* v = has("top_logprobs"))
+        if (!(v->is_number_integer() && v->get<long>() == 0)) bad("top_logprobs", "log probabilities are not supported");
+    if (const json* v = has("response_format")) {
+        const bool text = v->is_object() && v->size() == 1 && v->contains("type") && (*v)["type"] == "text";
+        if (!text) bad("response_format", "only {\"type\": \"text\"} is supported (no JSON mode or schemas)");
+    }
+    number_at("frequency_penalty", 0.0, "penalties are not supported (only 0)");
+    number_at("presence_penalty", 0.0, "penalties are not supported (only 0)");
+    number_at("repetition_penalty", 1.0, "penalties are not supported (only 1)");
+    empty_or_absent("logit_bias", "logit biases are not supported");
+    empty_or_absent("stop", "stop sequences are not supported (the method decides where each path stops)");
+    empty_or_absent("tools", "tool calls are not supported");
+    empty_or_absent("functions", "function calls are not supported");
+    for (const char* key : {"tool_choice", "function_call"})
+        if (const json* v = has(key))
+            if (!(v->is_string() && (*v == "none" || *v == "auto"))) bad(key, "tool calls are not supported");
+    if (const json* v = has("parallel_tool_calls")) get_bool(*v, "parallel_tool_calls");  // no tools: no effect
+
+    static const char* refused_checked[] = {"logprobs", "top_logprobs", "response_format", "frequency_penalty",
+                                            "presence_penalty", "repetition_penalty", "logit_bias", "stop",
+                                            "tools", "functions", "tool_choice", "function_call", "parallel_tool_calls"};
+    auto listed = [](const std::string& key, const auto& list) {
+        for (const char* k : list)
+            if (key == k) return true;
+        return false;
+    };
+    for (const auto& [key, v] : j.items()) {
+        if (listed(key, kHonoured) || listed(key, refused_checked)) continue;
+        if (listed(key, kLabels)) {
+            if (!v.is_null() && !(key == "user" ? v.is_string() : v.is_object()))
+                bad(key, key == "user" ? "must be a string" : "must be an object");
+            continue;
+        }
+        bad(key, "unknown field: leap honours messages, model, stream, stream_options, n (1), temperature, top_p, "
+                 "top_k, min_p, seed, max_tokens, max_completion_tokens, leap, user and metadata (docs/serve.md)");
+    }
+}
+
 }  // namespace
 
 ChatRequest parse_chat_request(const std::string& body, const RequestDefaults& d) {
@@ -180,7 +267,8 @@ ChatRequest parse_chat_request(const std::string& body, const RequestDefaults& d
             r.include_usage = get_bool(*u, "stream_options.include_usage");
     }
     if (const auto it = j.find("n"); it != j.end() && !it->is_null())
-        if (get_int(*it, "n", 1, 1) != 1) bad("n", "must be 1");
+        if (get_int(*it, "n", 1, std::numeric_limits<int>::max()) != 1)
+            bad("n", "must be 1: one answer per request (its paths are in the response's leap.paths)");
     if (const auto it = j.find("temperature"); it != j.end() && !it->is_null())
         r.sampling.temperature = (float)get_number(*it, "temperature", 0.0, 2.0);
     if (const auto it = j.find("top_p"); it != j.end() && !it->is_null())
@@ -188,13 +276,19 @@ ChatRequest parse_chat_request(const std::string& body, const RequestDefaults& d
     if (const auto it = j.find("min_p"); it != j.end() && !it->is_null())
         r.sampling.min_p = (float)get_number(*it, "min_p", 0.0, 1.0);
     if (const auto it = j.find("seed"); it != j.end() && !it->is_null()) {
-        r.config.seed = (uint64_t)get_int(*it, "seed", std::numeric_limits<long>::min(), std::numeric_limits<long>::max());
-        r.seed_given = true;
+        // -1: draw one, as llama.cpp reads it (LLAMA_DEFAULT_SEED). Any unsigned 64-bit value
+        // is a seed: what the server reports in leap.config.seed always comes back accepted.
+        if (const auto seed = get_seed(*it)) {
+            r.config.seed = *seed;
+            r.seed_given = true;
+        }
     }
-    if (const auto it = j.find("stop"); it != j.end() && !it->is_null() && !(it->is_array() && it->empty()))
-        bad("stop", "stop sequences are not supported (the method decides where each path stops)");
-    if (const auto it = j.find("tools"); it != j.end() && !it->is_null() && !(it->is_array() && it->empty()))
-        bad("tools", "tool calls are not supported");
+    if (const auto it = j.find("top_k"); it != j.end() && !it->is_null()) {
+        // llama-server and vLLM read top_k here; -1 (vLLM) and 0 (llama.cpp) both mean off.
+        const long k = get_int(*it, "top_k", -1, std::numeric_limits<int>::max());
+        r.sampling.top_k = (int)std::max(0L, k);
+    }
+    refuse_unhonoured_fields(j);
 
     bool segments_given = false;
     if (const auto it = j.find("leap"); it != j.end() && !it->is_null()) apply_leap_object(*it, d, r.config, segments_given);

@@ -1,12 +1,14 @@
 #include "server/chat_response.h"
 
 #include "eval/outcome.h"
+#include "server/shown_reasoning.h"
+#include "server/utf8_text.h"
 
 namespace leap::server {
 
 using nlohmann::json;
 
-json summarize_run(const ProblemRun& run) {
+json summarize_run(const ProblemRun& run, const ThinkingFormat& format) {
     const std::vector<std::string> answers = extracted_answers(run);
     json paths = json::array();
     std::array<long, (size_t)TokenKind::Count> total{};
@@ -26,10 +28,8 @@ json summarize_run(const ProblemRun& run) {
     // group; with no answer anywhere, path 0's.
     const int chosen = vote.majority.empty() ? 0 : vote.majority.front();
     const Path& win = run.paths().at(chosen);
-    std::string reasoning = win.text;
-    if (!win.answer.empty() && reasoning.size() >= win.answer.size() &&
-        reasoning.compare(reasoning.size() - win.answer.size(), win.answer.size(), win.answer) == 0)
-        reasoning.resize(reasoning.size() - win.answer.size());
+    // The reasoning shown is the streamed path's, so that a stream adds up to this response.
+    const std::string reasoning = path_reasoning(run.paths().at(kShownPath), format);
     const bool natural = win.finish == FinishReason::EndOfThinking || win.finish == FinishReason::EndOfSequence;
 
     // usage: what the client pays for. Prompt: the shared prompt (evaluated once) plus the text
@@ -38,7 +38,7 @@ json summarize_run(const ProblemRun& run) {
     const long completion =
         total[(size_t)TokenKind::Reasoning] + total[(size_t)TokenKind::Summary] + total[(size_t)TokenKind::Answer];
     const RunConfig& c = run.config();
-    return {{"answer", win.answer},
+    return {{"answer", valid_utf8(win.answer)},
             {"reasoning", reasoning},
             {"finish_reason", natural ? "stop" : "length"},
             {"usage",
@@ -50,6 +50,7 @@ json summarize_run(const ProblemRun& run) {
              {{"method", to_string(c.method)},
               {"paths", paths},
               {"chosen_path", chosen},
+              {"reasoning_path", kShownPath},
               {"vote", {{"answer", vote.answer}, {"votes", vote.votes}, {"voters", vote.voters}, {"majority", vote.majority}}},
               {"config",
                {{"paths", c.n_paths},

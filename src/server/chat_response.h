@@ -6,11 +6,14 @@
 #include <string>
 
 #include "core/problem_run.h"
+#include "core/thinking.h"
 
 namespace leap::server {
 
 // {"answer", "reasoning", "finish_reason", "usage", "leap"}: the parts every response shape uses.
-nlohmann::json summarize_run(const ProblemRun& run);
+// The answer is the winning vote's; the reasoning is the shown path's (shown_reasoning.h), split
+// from its answer by the model's thinking format.
+nlohmann::json summarize_run(const ProblemRun& run, const ThinkingFormat& format);
 
 // The non-streamed response.
 nlohmann::json completion_body(const nlohmann::json& summary, const std::string& id, long created,

@@ -1,12 +1,22 @@
 #include "server/scheduler.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
 #include "core/error.h"
 #include "core/rng.h"
 #include "server/chat_response.h"
+#include "server/shown_reasoning.h"
+#include "server/utf8_text.h"
 
 namespace leap::server {
 
 using nlohmann::json;
+
+uint64_t drawn_seed(uint64_t server_seed, uint64_t counter) {
+    return mix_seed({server_seed, counter}) & kMaxDrawnSeed;
+}
 
 Scheduler::Scheduler(LlamaEngine& engine, int queue_capacity) : engine_(engine), capacity_(queue_capacity) {
     if (queue_capacity < 1) throw Error("the request queue must hold at least 1 request");
@@ -51,7 +61,17 @@ void Scheduler::stop() {
     if (thread_.joinable()) thread_.join();
 }
 
+int Scheduler::retry_after_seconds() const {
+    std::lock_guard lock(mu_);
+    return (int)std::clamp(std::ceil(mean_request_seconds_), 1.0, 600.0);
+}
+
 void Scheduler::finish(const std::shared_ptr<Job>& job, json result) {
+    {
+        const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - job->submitted).count();
+        std::lock_guard lock(mu_);
+        mean_request_seconds_ = mean_request_seconds_ == 0 ? took : 0.8 * mean_request_seconds_ + 0.2 * took;
+    }
     std::lock_guard lock(job->mu);
     job->result = std::move(result);
     job->done = true;
@@ -98,6 +118,22 @@ void Scheduler::report_progress(const std::shared_ptr<Job>& job, const ProblemRu
     job->cv.notify_all();
 }
 
+void Scheduler::report_reasoning(const std::shared_ptr<Job>& job, const ProblemRun& run, std::string_view in_flight) {
+    if (!job->request.stream) return;
+    const std::string settled = settled_reasoning(run, kShownPath, in_flight, engine_.prompts().thinking);
+    std::string& sent = job->reasoning_sent;
+    if (settled.size() <= sent.size() || settled.compare(0, sent.size(), sent) != 0) {
+        if (run.paths().at(kShownPath).phase == Phase::Done && settled != sent)
+            std::fprintf(stderr, "serve: warning: the streamed reasoning of path %d differs from its final text\n", kShownPath);
+        return;
+    }
+    json event = {{"event", "reasoning"}, {"path", kShownPath}, {"text", valid_utf8(std::string_view(settled).substr(sent.size()))}};
+    sent = settled;
+    std::lock_guard lock(job->mu);
+    job->events.push_back(std::move(event));
+    job->cv.notify_all();
+}
+
 void Scheduler::drop_cancelled() {
     for (auto it = running_.begin(); it != running_.end();) {
         if (!it->second->cancelled) {
@@ -133,7 +169,7 @@ void Scheduler::admit() {
         // server did: every request is problem 0 of its own run. Without a seed, each request
         // gets a new one (from the server's --seed and a counter), reported back to the client.
         if (!job->request.seed_given) {
-            job->request.config.seed = mix_seed({job->request.config.seed, (uint64_t)requests_started_});
+            job->request.config.seed = drawn_seed(job->request.config.seed, (uint64_t)requests_started_);
             job->request.seed_given = true;
         }
         Submission sub;
@@ -141,8 +177,15 @@ void Scheduler::admit() {
         sub.config = job->request.config;
         sub.sampling = job->request.sampling;
         sub.index = 0;
-        sub.on_done = [this, job](ProblemRun& run, json) { report_progress(job, run); finish(job, summarize_run(run)); };
-        sub.on_request_done = [this, job](const ProblemRun& run, int) { report_progress(job, run); };
+        sub.on_done = [this, job](ProblemRun& run, json) {
+            report_progress(job, run);
+            report_reasoning(job, run, {});
+            finish(job, summarize_run(run, engine_.prompts().thinking));
+        };
+        sub.on_request_done = [this, job](const ProblemRun& run, int) {
+            report_progress(job, run);
+            report_reasoning(job, run, {});
+        };
         LlamaEngine::Ticket ticket = 0;
         bool started = false;
         try {
@@ -210,6 +253,11 @@ void Scheduler::loop() {
             running_.clear();
             engine_.reset();
         }
+        // Streamed jobs show their reasoning as it is sampled.
+        for (auto& [ticket, job] : running_)
+            if (job->request.stream)
+                if (const ProblemRun* run = engine_.problem(ticket))
+                    report_reasoning(job, *run, engine_.sampled_so_far(ticket, kShownPath));
         // Jobs whose problem finished in this step are done; forget them.
         for (auto it = running_.begin(); it != running_.end();) {
             bool finished;

@@ -4,6 +4,7 @@
 // sequences are free, steps the shared batch, hands results and progress events back to the
 // waiting HTTP threads, and cancels the jobs whose clients went away.
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -19,6 +21,11 @@
 #include "server/chat_request.h"
 
 namespace leap::server {
+
+// The seed of a request that sent none (or -1): from the server's --seed and a counter, below
+// 2^53 so that a JavaScript client (whose numbers are doubles) can send it back unchanged.
+inline constexpr uint64_t kMaxDrawnSeed = (uint64_t(1) << 53) - 1;
+uint64_t drawn_seed(uint64_t server_seed, uint64_t counter);
 
 // One request's life, shared by its HTTP thread and the engine thread.
 struct Job {
@@ -30,9 +37,11 @@ struct Job {
     std::unique_ptr<ApiError> error;    // done with an error
     nlohmann::json result;              // done: answers, vote, usage (see chat_response.h)
     std::atomic<bool> cancelled{false};
+    std::chrono::steady_clock::time_point submitted = std::chrono::steady_clock::now();
     // Engine thread only: what was already reported of each path.
     struct Seen { size_t segments = 0, blocks = 0; bool done = false; };
     std::vector<Seen> seen;
+    std::string reasoning_sent;  // the shown path's reasoning streamed so far (raw bytes)
 };
 
 // Figures for /metrics, refreshed by the engine thread after every step.
@@ -59,6 +68,9 @@ public:
     // The client went away: the engine drops the job and frees its KV cells at its next step.
     void cancel(const std::shared_ptr<Job>& job);
     MetricsSnapshot metrics() const;
+    // For a 429's Retry-After: about how long a request takes from submission to its answer
+    // (a running mean over finished requests), in whole seconds, 1 to 600; 1 before any finished.
+    int retry_after_seconds() const;
     // Fails every queued and running job (503) and stops the engine thread.
     void stop();
 
@@ -70,6 +82,9 @@ private:
     void finish(const std::shared_ptr<Job>& job, nlohmann::json result);
     void fail(const std::shared_ptr<Job>& job, const ApiError& error);
     void report_progress(const std::shared_ptr<Job>& job, const ProblemRun& run);
+    // Streams what became final of the shown path's reasoning (`in_flight`: its request's
+    // tokens so far).
+    void report_reasoning(const std::shared_ptr<Job>& job, const ProblemRun& run, std::string_view in_flight);
 
     LlamaEngine& engine_;
     const int capacity_;
@@ -82,6 +97,7 @@ private:
     long requests_started_ = 0;
     MetricsSnapshot metrics_;  // guarded by mu_
     long cancelled_ = 0, errors_ = 0;
+    double mean_request_seconds_ = 0;  // guarded by mu_; 0 until a request finished
     std::thread thread_;
 };
 

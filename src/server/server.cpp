@@ -7,12 +7,15 @@
 #include <httplib.h>
 #endif
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "core/error.h"
 #include "server/chat_response.h"
+#include "server/shown_reasoning.h"
 
 namespace leap::server {
 
@@ -70,6 +73,14 @@ LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOpti
     http_->new_task_queue = [threads] { return new httplib::ThreadPool((size_t)threads); };
     http_->set_payload_max_length(opt_.max_body_bytes);
     http_->set_keep_alive_max_count(100);
+    // httplib's default sets SO_REUSEPORT, which lets a second server bind a port one already
+    // listens on (the kernel then splits the connections between them). SO_REUSEADDR alone
+    // only lets a restarted server take its port back from connections in TIME_WAIT; a port
+    // that is really in use is refused, as llama-server refuses it.
+    http_->set_socket_options([](auto sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof(yes));
+    });
     routes();
 }
 
@@ -79,8 +90,13 @@ LeapServer::~LeapServer() {
 }
 
 void LeapServer::bind() {
+    errno = 0;
     port_ = opt_.port == 0 ? http_->bind_to_any_port(opt_.host) : (http_->bind_to_port(opt_.host, opt_.port) ? opt_.port : -1);
-    if (port_ < 0) throw Error("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) + " (in use? wrong address?)");
+    if (port_ >= 0) return;
+    const int why = errno;
+    const std::string where = opt_.host + ":" + std::to_string(opt_.port);
+    if (why == EADDRINUSE) throw Error("cannot listen on " + where + ": port " + std::to_string(opt_.port) + " is already in use (another server?)");
+    throw Error("cannot listen on " + where + (why ? std::string(": ") + std::strerror(why) : std::string(" (wrong address?)")));
 }
 
 void LeapServer::listen() {
@@ -146,8 +162,32 @@ std::string LeapServer::metrics_text() const {
 }
 
 void LeapServer::routes() {
-    // Authentication for everything but /health (load balancers probe it without a key).
+    // CORS (--cors), then authentication for everything but /health (load balancers probe it
+    // without a key) and CORS preflights (browsers send those without the key).
     http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        if (!opt_.cors_origins.empty() && req.has_header("Origin")) {
+            const std::string origin = req.get_header_value("Origin");
+            bool any = false, listed = false;
+            for (const std::string& o : opt_.cors_origins) {
+                any |= o == "*";
+                listed |= o == origin;
+            }
+            if (any || listed) {
+                res.set_header("Access-Control-Allow-Origin", any ? "*" : origin);
+                res.set_header("Access-Control-Expose-Headers", "Retry-After");
+                if (!any) res.set_header("Vary", "Origin");
+            }
+            if (req.method == "OPTIONS") {
+                if (any || listed) {
+                    const std::string asked = req.get_header_value("Access-Control-Request-Headers");
+                    res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+                    res.set_header("Access-Control-Allow-Headers", asked.empty() ? "Authorization, Content-Type" : asked);
+                    res.set_header("Access-Control-Max-Age", "600");
+                }
+                res.status = 204;
+                return httplib::Server::HandlerResponse::Handled;
+            }
+        }
         if (opt_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
         const std::string auth = req.get_header_value("Authorization");
         const std::string prefix = "Bearer ";
@@ -203,6 +243,8 @@ void LeapServer::routes() {
             request = parse_chat_request(req.body, defaults_);
             job = scheduler_->submit(request);
         } catch (const ApiError& e) {
+            // A full queue says when to come back; OpenAI's SDKs wait that long before retrying.
+            if (e.status == 429) res.set_header("Retry-After", std::to_string(scheduler_->retry_after_seconds()));
             send_error(res, e);
             return;
         }
@@ -224,12 +266,23 @@ void LeapServer::routes() {
             return;
         }
 
-        // Streamed: progress events as chunks with no choices and a "leap" object, then the
-        // answer, a last chunk with the finish reason (and usage), then [DONE].
+        // Streamed (docs/serve.md): the role first; while the paths run, the shown path's
+        // reasoning as delta.reasoning_content and LeaP's progress events as chunks with no
+        // choices; then the voted answer as delta.content, a last chunk with the finish reason,
+        // usage and the leap object, and [DONE].
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(
             "text/event-stream",
             [this, job, id, created, model](size_t, httplib::DataSink& sink) {
+                auto chunk = [&](const json& delta, const json& finish_reason) {
+                    return completion_chunk(id, created, model, delta, finish_reason);
+                };
+                auto send = [&](const std::string& text) {
+                    if (sink.write(text.data(), text.size())) return true;
+                    scheduler_->cancel(job);
+                    return false;
+                };
+                if (!send(sse(chunk({{"role", "assistant"}, {"content", nullptr}}, nullptr)))) return false;
                 // Events are taken under the job's lock and written without it: a slow client
                 // must never hold up the engine thread, which takes that lock to report.
                 for (;;) {
@@ -242,15 +295,26 @@ void LeapServer::routes() {
                         events.swap(job->events);
                         done = job->done;
                     }
+                    std::string text, reasoning;
+                    auto flush_reasoning = [&] {
+                        if (reasoning.empty()) return;
+                        json c = chunk({{"reasoning_content", reasoning}}, nullptr);
+                        c["leap"] = {{"event", "reasoning"}, {"path", kShownPath}};
+                        text += sse(c);
+                        reasoning.clear();
+                    };
                     for (json& e : events) {
-                        json chunk = completion_chunk(id, created, model, nullptr, nullptr);
-                        chunk["leap"] = std::move(e);
-                        const std::string text = sse(chunk);
-                        if (!sink.write(text.data(), text.size())) {
-                            scheduler_->cancel(job);
-                            return false;
+                        if (e["event"] == "reasoning") {  // consecutive pieces go out as one chunk
+                            reasoning += e["text"].get<std::string>();
+                            continue;
                         }
+                        flush_reasoning();
+                        json c = chunk(nullptr, nullptr);
+                        c["leap"] = std::move(e);
+                        text += sse(c);
                     }
+                    flush_reasoning();
+                    if (!text.empty() && !send(text)) return false;
                     if (done) break;
                     if (!sink.is_writable()) {
                         scheduler_->cancel(job);
@@ -262,9 +326,8 @@ void LeapServer::routes() {
                     text = sse(job->error->body());
                 } else {
                     const json& r = job->result;
-                    text += sse(completion_chunk(id, created, model, {{"role", "assistant"}, {"content", ""}}, nullptr));
-                    text += sse(completion_chunk(id, created, model, {{"content", r["answer"]}}, nullptr));
-                    json last = completion_chunk(id, created, model, json::object(), r["finish_reason"]);
+                    if (!r["answer"].get<std::string>().empty()) text += sse(chunk({{"content", r["answer"]}}, nullptr));
+                    json last = chunk(json::object(), r["finish_reason"]);
                     if (job->request.include_usage) last["usage"] = r["usage"];
                     last["leap"] = r["leap"];
                     text += sse(last);

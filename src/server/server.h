@@ -4,6 +4,7 @@
 //   GET  /v1/models            the served model
 //   GET  /health               {"status": "ok"}
 //   GET  /metrics              Prometheus text: requests, queue, tokens by kind, batch, KV use
+//   OPTIONS *                  CORS preflight (with --cors)
 // Requests share the engine's batch (server/scheduler.h); bad input gets a 4xx with an
 // OpenAI-style error object and never takes the server down.
 #include <atomic>
@@ -11,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "server/chat_request.h"
 #include "server/scheduler.h"
@@ -30,6 +32,9 @@ struct ServerOptions {
     size_t max_body_bytes = 1 << 20;
     int http_threads = 0;          // 0: queue capacity + KV sequences + 4
     bool log_requests = true;      // one line per request on stderr
+    // Browser origins allowed to call the API (--cors): "*" for any; empty: no CORS headers,
+    // so browsers keep pages of other origins from reading the answers.
+    std::vector<std::string> cors_origins;
 };
 
 class LeapServer {

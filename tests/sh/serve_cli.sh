@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # leap serve as users run it: the binary on a free port answers a chat completion (plain and
-# streamed), reports itself in /v1/models and /metrics, refuses bad flags clearly, and stops
-# cleanly (exit 0) on SIGTERM.
+# streamed), reports itself in /v1/models and /metrics, refuses bad flags and a busy port
+# clearly, and stops cleanly (exit 0) on SIGTERM.
 set -euo pipefail
 tmp="$LEAP_TEST_TMP/serve_cli"
 rm -rf "$tmp"; mkdir -p "$tmp"
@@ -18,7 +18,7 @@ if "$LEAP" serve -m "$tmp/missing.gguf" --port 0 2> "$tmp/bad.err"; then fail "a
 grep -q "missing.gguf" "$tmp/bad.err" || fail "missing model not named: $(cat "$tmp/bad.err")"
 
 "$LEAP" serve -m "$model" --port 0 -t 1 -N 2 -T 16 --segments 2 --summary-tokens 8 --answer-tokens 8 --peers 1 \
-    --alias tiny 2> "$tmp/serve.err" &
+    --alias tiny --cors http://page.example 2> "$tmp/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 port=""
@@ -31,7 +31,19 @@ done
 [ -n "$port" ] || fail "no port announced"
 url="http://127.0.0.1:$port"
 
+# A second server on the busy port is refused (no port sharing), naming the port, exit non-zero.
+if timeout 60 "$LEAP" serve -m "$model" --port "$port" -t 1 -N 2 -T 16 --segments 2 2> "$tmp/busy.err"; then
+    fail "a second server started on busy port $port"
+fi
+grep -q "port $port is already in use" "$tmp/busy.err" || fail "busy port not named: $(tail -3 "$tmp/busy.err")"
+
 curl -sf "$url/health" | grep -q '"ok"' || fail "/health"
+# --cors ORIGIN: preflights of that origin are answered, other origins get no permission.
+curl -s -o /dev/null -D "$tmp/preflight.txt" -X OPTIONS "$url/v1/chat/completions" -H 'Origin: http://page.example' \
+    -H 'Access-Control-Request-Method: POST' -H 'Access-Control-Request-Headers: content-type'
+grep -qi '^access-control-allow-origin: http://page.example' "$tmp/preflight.txt" || fail "no CORS preflight: $(cat "$tmp/preflight.txt")"
+curl -s -o /dev/null -D "$tmp/other.txt" "$url/v1/models" -H 'Origin: http://elsewhere.example'
+if grep -qi '^access-control-allow-origin' "$tmp/other.txt"; then fail "another origin was allowed"; fi
 curl -sf "$url/v1/models" | grep -q '"tiny"' || fail "/v1/models"
 curl -sf "$url/v1/chat/completions" -H 'Content-Type: application/json' \
     -d '{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"What is 2+2?"}],"seed":4}' \

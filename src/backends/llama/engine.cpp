@@ -274,6 +274,21 @@ int prompt_tokens(const LlamaModel& model, const PromptSet& prompts, const RunCo
 
 int LlamaEngine::prompt_limit() const { return n_ctx_seq_ - answer_reserve(config_) - 1; }
 
+const ProblemRun* LlamaEngine::problem(Ticket ticket) const {
+    for (const auto& sp : slots_)
+        if (sp->run && sp->ticket == ticket) return sp->run.get();
+    return nullptr;
+}
+
+std::string_view LlamaEngine::sampled_so_far(Ticket ticket, int path) const {
+    for (const auto& sp : slots_)
+        if (sp->run && sp->ticket == ticket) {
+            if (path < 0 || path >= (int)sp->paths.size() || !sp->paths[path].active) return {};
+            return sp->paths[path].gen.text;
+        }
+    return {};
+}
+
 std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunConfig& config, std::string* prefill,
                                              int* n_rendered, std::vector<llama_token>* prefill_tokens,
                                              std::string* tail) const {

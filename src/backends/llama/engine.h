@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <vector>
 
 #include "backends/llama/model.h"
@@ -143,6 +144,13 @@ public:
     // After an error thrown by step(): drops every problem and clears the KV cache.
     void reset();
     int problems_in_flight() const;
+    // A problem in flight (null when the ticket is unknown or finished), and what its path's
+    // request in flight has sampled so far ("" when none): leap serve streams a path's reasoning
+    // token by token, before the run is told the request's result.
+    const ProblemRun* problem(Ticket ticket) const;
+    std::string_view sampled_so_far(Ticket ticket, int path) const;
+    // The prompt set with the model's thinking format (what every run here uses).
+    const PromptSet& prompts() const { return prompts_; }
 
     const EngineStats& stats() const override { return stats_; }
     nlohmann::json stats_json() const override { return stats_.to_json(); }
