@@ -6,6 +6,7 @@ set -euo pipefail
 tmp="$LEAP_TEST_TMP/serve_cli"
 rm -rf "$tmp"; mkdir -p "$tmp"
 fail() { echo "FAIL: $*"; [ -f "$tmp/serve.err" ] && tail -20 "$tmp/serve.err"; exit 1; }
+. "$(dirname "$0")/lib/leap_serve.sh"
 export OMP_WAIT_POLICY=PASSIVE
 model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 3 -o "$model" \
@@ -21,14 +22,7 @@ grep -q "missing.gguf" "$tmp/bad.err" || fail "missing model not named: $(cat "$
     --alias tiny --cors http://page.example 2> "$tmp/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 1 300); do
-    port=$(sed -n 's/.* on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/serve.err" | head -1)
-    [ -n "$port" ] && break
-    kill -0 $pid 2>/dev/null || fail "leap serve exited early"
-    sleep 0.1
-done
-[ -n "$port" ] || fail "no port announced"
+port=$(wait_for_serve_port $pid "$tmp/serve.err") || exit 1
 url="http://127.0.0.1:$port"
 
 # A second server on the busy port is refused (no port sharing), naming the port, exit non-zero.

@@ -10,6 +10,7 @@ tmp="$LEAP_TEST_TMP/serve_sdk"
 mkdir -p "$tmp"
 rm -f "$tmp/serve.err" "$tmp/client.out"
 fail() { echo "FAIL: $*"; [ -f "$tmp/serve.err" ] && tail -20 "$tmp/serve.err"; exit 1; }
+. "$(dirname "$0")/lib/leap_serve.sh"
 export OMP_WAIT_POLICY=PASSIVE
 
 command -v node >/dev/null || fail "node is missing (scripts/install-deps.sh installs it)"
@@ -34,14 +35,7 @@ LEAP_API_KEY="$key" "$LEAP" serve -m "$model" --port 0 -t 1 -N 2 -T 16 --segment
     --answer-tokens 8 --peers 1 --alias tiny 2> "$tmp/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-port=""
-for _ in $(seq 1 300); do
-    port=$(sed -n 's/.* on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$tmp/serve.err" | head -1)
-    [ -n "$port" ] && break
-    kill -0 $pid 2>/dev/null || fail "leap serve exited early"
-    sleep 0.1
-done
-[ -n "$port" ] || fail "no port announced"
+port=$(wait_for_serve_port $pid "$tmp/serve.err") || exit 1
 
 timeout 600 node "$sdk/client.mjs" "http://127.0.0.1:$port" "$key" > "$tmp/client.out" 2>&1 \
     || fail "the SDK client: $(cat "$tmp/client.out")"
