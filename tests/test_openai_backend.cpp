@@ -363,6 +363,19 @@ TEST(OpenAIServerApi, VllmAndSglangEachGetTheirOwnFields) {
     EXPECT_EQ(b["ignore_eos"], true);
     EXPECT_EQ(b["logit_bias"], (json{{"2", -100}, {"151643", -100}}));
 
+    // SGLang echoes the prompt's ids with return_token_ids; only the generated ones are read.
+    const auto echoed = parse_completion(sglang, R"({"id": "c", "object": "text_completion", "model": "m", "choices": [{"index": 0,
+        "text": "ab", "finish_reason": "length", "matched_stop": null, "token_ids": [7, 8], "prompt_token_ids": [1, 2, 3]}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}})");
+    EXPECT_EQ(echoed.tokens, (std::vector<Token>{7, 8}));
+    EXPECT_EQ(echoed.finish, "length");
+    EXPECT_TRUE(parse_completion(sglang, R"({"choices": [{"text": "", "token_ids": [2], "finish_reason": "stop", "matched_stop": 2}]})").eos);
+    EXPECT_EQ(server_error_message(R"({"object": "error", "message": "Requested token count exceeds the model's maximum context length", "type": "BadRequestError", "param": null, "code": 400})"),
+              "Requested token count exceeds the model's maximum context length");  // SGLang's ErrorResponse
+    EXPECT_EQ(server_error_message(R"({"error": {"message": "bad min_p", "type": "BadRequestError", "param": null, "code": 400}})"),
+              "bad min_p");  // vLLM's ErrorResponse
+    EXPECT_EQ(server_info_from(ServerKind::Auto, 404, R"({"detail": "Not Found"})", 200, R"({"data": [{"id": "m", "owned_by": "vllm"}]})").kind,
+              ServerKind::OpenAI);  // /props answers 404 on vLLM and SGLang
     EXPECT_TRUE(parse_completion(sglang, R"({"choices": [{"text": "", "token_ids": [], "finish_reason": "abort"}]})").aborted);
     EXPECT_TRUE(parse_completion(sglang, R"({"choices": [{"text": "", "token_ids": [],
         "finish_reason": {"type": "abort", "message": "overloaded"}}]})").aborted);
