@@ -211,6 +211,11 @@ void Scheduler::admit() {
             continue;
         }
         if (!started) return;
+        {
+            std::lock_guard lock(job->mu);
+            job->started = true;
+            job->cv.notify_all();
+        }
         ++requests_started_;
         running_[ticket] = job;
         std::lock_guard lock(mu_);
