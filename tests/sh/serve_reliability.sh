@@ -2,7 +2,8 @@
 # leap serve under the connection attacks of issue 29 (docs/reliability.md, "Server"):
 # idle and slow sockets must not freeze /health (item 1), pipelined requests on one connection
 # (item 8d: only the first is answered, the connection is closed), and SIGTERM's bounded drain: queued requests get 503 at once, the running one
-# gets --stop-timeout, and the process exits within that bound (item 5).
+# gets --stop-timeout, and the process exits within that bound (item 5); RSS after a burst of
+# large bodies comes back (item 10).
 set -euo pipefail
 tmp="$LEAP_TEST_TMP/serve_reliability"
 rm -rf "$tmp"; mkdir -p "$tmp"
@@ -14,7 +15,7 @@ model="$tmp/tiny.gguf"
     --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" > /dev/null
 
 "$LEAP" serve -m "$model" --port 0 -t 1 -N 2 --kv-sequences 2 -T 200 --segments 8 --summary-tokens 8 \
-    --answer-tokens 8 --peers 1 --stop-timeout 1 2> "$tmp/serve.err" &
+    --answer-tokens 8 --peers 1 --stop-timeout 1 --max-body-kib 16384 2> "$tmp/serve.err" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
 port=$(wait_for_serve_port $pid "$tmp/serve.err") || exit 1
@@ -79,6 +80,35 @@ s.close()
 print(f"serve_reliability: 2 pipelined requests: {data.count(b'HTTP/1.1 200')} answered, closed after {closed_after:.2f} s")
 assert data.startswith(b"HTTP/1.1 200") and b'"status"' in data, data[:500]
 assert closed_after < 2 + 1.5, closed_after
+PY
+
+# Item 10: a burst of 48 large bodies (8 MB each, parsed, then refused) raises RSS; about a
+# second after the burst the server hands the memory back (before: 86 MB -> 691 MB, kept).
+python3 - "$port" "$pid" <<'PY' || fail "memory after a burst"
+import json, re, sys, threading, time, urllib.error, urllib.request
+port, pid = int(sys.argv[1]), int(sys.argv[2])
+def rss():
+    return int(open(f"/proc/{pid}/statm").read().split()[1]) * 4096
+def rss_metric():
+    m = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30).read().decode()
+    return float(re.search(r"^process_resident_memory_bytes (\S+)$", m, re.M).group(1))
+body = json.dumps({"messages": [{"role": "user", "content": "x" * (8 << 20)}], "bogus": 1}).encode()
+def one():
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v1/chat/completions", data=body,
+                                 headers={"Content-Type": "application/json"})
+    try: urllib.request.urlopen(req, timeout=120).read()
+    except urllib.error.HTTPError as e: assert e.code == 400, e.code
+idle = rss()
+for _ in range(2):
+    ts = [threading.Thread(target=one) for _ in range(24)]
+    [t.start() for t in ts]; [t.join() for t in ts]
+peak = rss()
+time.sleep(3)
+after, reported = rss(), rss_metric()
+print(f"serve_reliability: RSS idle {idle/1e6:.0f} MB, after 48 bodies of 8 MB {peak/1e6:.0f} MB, 3 s later {after/1e6:.0f} MB (/metrics: {reported/1e6:.0f} MB)")
+assert peak > 1.5 * idle, "the burst did not raise RSS; the test shows nothing"
+assert after < 2 * idle, "memory kept after the burst"
+assert abs(reported - after) < 0.2 * after, (reported, after)
 PY
 
 # Item 5: one request runs, three wait; SIGTERM. The three get 503 at once, the running one
