@@ -39,9 +39,12 @@ void serve(ServeFlags& f) {
         j["api_key_required"] = !f.server.api_key.empty();
         j["alias"] = f.alias;
         j["kv_sequences"] = f.kv_sequences;
+        j["timeout"] = f.server.io_timeout_s;
+        j["stop_timeout"] = f.server.stop_timeout_s;
         std::printf("%s\n", dump_json(j, 2).c_str());
         return;
     }
+    server::check_connection_settings(f.server);
     const PromptSet prompts = f.engine.prompt_set();
     if (f.server.api_key.empty())
         if (const char* key = std::getenv("LEAP_API_KEY"); key != nullptr && *key) f.server.api_key = key;

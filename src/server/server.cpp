@@ -58,19 +58,24 @@ bool same_key(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+void check_connection_settings(const ServerOptions& opt) {
+    if (opt.io_timeout_s < 1 || opt.io_timeout_s > 3600)
+        throw Error("--timeout " + std::to_string(opt.io_timeout_s) + " is out of range: 1 to 3600 seconds");
+    if (!(opt.stop_timeout_s >= 0 && opt.stop_timeout_s <= 3600))
+        throw Error("--stop-timeout must be between 0 and 3600 seconds");
+}
+
 LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt)
     : engine_(engine), defaults_(std::move(defaults)), opt_(std::move(opt)), http_(std::make_unique<httplib::Server>()) {
     if (opt_.queue_capacity < 1) throw Error("--queue-size must be at least 1");
     if (opt_.port < 0 || opt_.port > 65535) throw Error("--port " + std::to_string(opt_.port) + " is not a TCP port");
+    check_connection_settings(opt_);
     // The server's own settings must make a valid request, or every request would fail.
     try {
         parse_chat_request(R"({"messages":[{"role":"user","content":"1+1"}]})", defaults_);
     } catch (const ApiError& e) {
         throw Error(std::string("the server's defaults cannot run: ") + e.what());
     }
-    if (opt_.io_timeout_s < 1) throw Error("--timeout must be at least 1 second");
-    if (!(opt_.stop_timeout_s >= 0 && opt_.stop_timeout_s <= 3600))
-        throw Error("--stop-timeout must be between 0 and 3600 seconds");
     scheduler_ = std::make_unique<Scheduler>(engine_, opt_.queue_capacity);
     trimmer_ = std::make_unique<IdleTrimmer>();
     // Chat requests hold a thread while they wait or run (at most queue + sequences of them;

@@ -48,6 +48,10 @@ struct ServerOptions {
     std::vector<std::string> cors_origins;
 };
 
+// Throws leap::Error naming the flag (--timeout, --stop-timeout) for values the server cannot
+// use; `leap serve` calls it before loading the model.
+void check_connection_settings(const ServerOptions& opt);
+
 class LeapServer {
 public:
     LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt);

@@ -14,6 +14,12 @@ model="$tmp/tiny.gguf"
 "$LEAP" make-model --preset tiny --seed 3 -o "$model" \
     --chat-template-file "$LEAP_LLAMA_DIR/models/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja" > /dev/null
 
+# The new flags refuse what they cannot use, naming themselves, before the model loads.
+for bad in "--stop-timeout -1" "--stop-timeout nan" "--timeout 0"; do
+    if "$LEAP" serve -m "$model" --port 0 $bad 2> "$tmp/bad.err"; then fail "$bad started"; fi
+    grep -q -- "${bad% *}" "$tmp/bad.err" || fail "$bad not named: $(cat "$tmp/bad.err")"
+done
+
 "$LEAP" serve -m "$model" --port 0 -t 1 -N 2 --kv-sequences 2 -T 200 --segments 8 --summary-tokens 8 \
     --answer-tokens 8 --peers 1 --stop-timeout 1 --max-body-kib 16384 2> "$tmp/serve.err" &
 pid=$!
