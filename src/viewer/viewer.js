@@ -1,0 +1,228 @@
+// The LeaP trace viewer. With a trace embedded (leap view) it draws that run; with none (leap
+// serve at /) it asks for a problem and draws the run from the streaming API as it comes.
+// Text from the trace is only ever set as textContent, never parsed as HTML.
+"use strict";
+
+const KINDS = ["reasoning", "summary", "injected", "answer"];
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) {
+    if (c === null || c === undefined) continue;
+    e.append(typeof c === "string" || typeof c === "number" ? String(c) : c);
+  }
+  return e;
+}
+
+function svg(tag, attrs, text) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// The settings that say what the run was, flattened ("sampling.temperature").
+function settingsTable(config, model) {
+  const rows = [];
+  if (model) rows.push(["model", model]);
+  const walk = (obj, prefix) => {
+    for (const [k, v] of Object.entries(obj || {})) {
+      if (v && typeof v === "object" && !Array.isArray(v)) walk(v, prefix + k + ".");
+      else rows.push([prefix + k, typeof v === "number" && !Number.isInteger(v) ? +v.toPrecision(4) : JSON.stringify(v)]);
+    }
+  };
+  walk(config, "");
+  const table = el("table", { class: "settings" });
+  for (const [k, v] of rows) table.append(el("tr", {}, el("td", {}, k), el("td", {}, String(v))));
+  return table;
+}
+
+function tokenBar(tokens, scale) {
+  const bar = el("div", { class: "tokbar", title: KINDS.map((k) => `${k} ${tokens[k] || 0}`).join(", ") });
+  for (const k of KINDS) {
+    const n = tokens[k] || 0;
+    if (n > 0) bar.append(el("span", { class: "k-" + k, style: `width:${(100 * n) / scale}%` }));
+  }
+  return bar;
+}
+
+function legend() {
+  const l = el("div", { class: "legend" }, "tokens:");
+  for (const k of KINDS) l.append(el("i", { class: "k-" + k }), k);
+  return l;
+}
+
+// Path i's blocks by block index.
+function blocksByIndex(path) {
+  const m = new Map();
+  for (const b of path.blocks || []) m.set(b.block, b);
+  return m;
+}
+
+// One path's pane: its answer against the vote, its tokens, then its text segment by segment
+// with the block after each segment (the summary it wrote, the comment block it received).
+function pathPane(problem, path, i, scale) {
+  const answers = problem.answers || [];
+  const answer = answers[i] !== undefined ? answers[i] : path.answer_graded;
+  const vote = problem.vote || {};
+  const pane = el("section", { class: "path", "data-path": String(i) });
+  const title = el("h3", {}, el("span", {}, `Path ${i}`), el("span", { class: "meta" }, path.finish || ""));
+  pane.append(title);
+
+  const final = el("div", { class: "final", "data-role": "final-answer" }, "answer: ", answer ? answer : "(none)");
+  if (vote.voters !== undefined && answer) {
+    const agrees = (vote.majority || []).includes(i);
+    final.append(el("span", { class: "badge " + (agrees ? "agree" : "disagree") }, agrees ? "agrees with the vote" : "outvoted"));
+  }
+  const correct = (problem.correct || [])[i];
+  if (correct !== undefined && correct !== null)
+    final.append(el("span", { class: "badge " + (correct ? "correct" : "wrong") }, correct ? "correct" : "wrong"));
+  pane.append(final);
+
+  const tokens = path.tokens || {};
+  pane.append(tokenBar(tokens, scale));
+  pane.append(el("div", { class: "meta" }, KINDS.map((k) => `${k} ${tokens[k] || 0}`).join(" · ")));
+  if (path.group !== undefined) pane.append(el("div", { class: "meta" }, `group ${path.group}${path.pruned ? ", pruned after its block" : ""}`));
+
+  const blocks = blocksByIndex(path);
+  (path.segments || []).forEach((text, s) => {
+    const seg = el("div", { class: "segment", "data-segment": String(s) }, el("span", { class: "label" }, `segment ${s + 1}`),
+      el("div", { class: "text" }, text));
+    pane.append(seg);
+    const b = blocks.get(s);
+    if (b) pane.append(blockView(b));
+  });
+  if (path.answer !== undefined) {
+    pane.append(el("div", { class: "answer-text" }, el("span", { class: "label" }, "final answer text"),
+      el("div", { class: "text" }, path.answer)));
+  }
+  for (const note of path.notes || []) pane.append(el("div", { class: "meta" }, "note: " + note));
+  return pane;
+}
+
+function blockView(b) {
+  const box = el("div", { class: "block", "data-block": String(b.block) }, el("span", { class: "label" }, `block ${b.block + 1}`));
+  if (b.trimmed) box.append(el("div", { class: "text trimmed", title: "the unfinished paragraph dropped before the summary" }, b.trimmed));
+  if (b.summary_request) {
+    // The request is trigger + <summarize> + opener; the opener is the start of the summary.
+    const trigger = b.summary_request.split("<summarize>")[0].trim();
+    if (trigger) box.append(el("div", { class: "text trigger" }, trigger));
+  }
+  if (b.summary !== undefined) box.append(el("div", { class: "text summary", "data-role": "summary" }, b.summary));
+  const peers = b.peers || [];
+  box.append(el("div", { class: "heard" }, peers.length
+    ? "heard " + peers.map((p) => `path ${p.peer} (${fmtScore(p.score)})`).join(", ")
+    : "heard no peers"));
+  if (b.injected) box.append(el("div", { class: "text comment", "data-role": "comment" }, b.injected));
+  return box;
+}
+
+function fmtScore(s) { return typeof s === "number" ? s.toFixed(2) : "?"; }
+
+// Block b's routing: every path once as a speaker (top) and once as a listener (bottom), an
+// edge from each peer a path heard to that path, labelled with the similarity score.
+function routingGraph(paths, b) {
+  const n = paths.length;
+  const gap = 70, pad = 40, top = 28, bottom = 128;
+  const width = Math.max(2 * pad + (n - 1) * gap, 160);
+  const g = svg("svg", { width: width, height: 160, viewBox: `0 0 ${width} 160`, role: "img",
+    "aria-label": `routing at block ${b + 1}` });
+  const x = (i) => pad + i * gap;
+  g.append(svg("text", { class: "row-label", x: 2, y: top - 16 }, "summary of"));
+  g.append(svg("text", { class: "row-label", x: 2, y: bottom + 26 }, "heard by"));
+  let edges = 0;
+  paths.forEach((p, i) => {
+    const block = (p.blocks || []).find((x) => x.block === b);
+    if (!block) return;
+    (block.peers || []).forEach((peer, rank) => {
+      const e = svg("g", { class: "edge", "data-from": String(peer.peer), "data-to": String(i) });
+      e.append(svg("title", {}, `path ${i} heard path ${peer.peer} (similarity ${fmtScore(peer.score)})`));
+      e.append(svg("line", { x1: x(peer.peer), y1: top + 12, x2: x(i), y2: bottom - 12, "stroke-width": 1.5 }));
+      // Labels near the listener's end, staggered by rank, so two edges into one node stay apart.
+      const t = 0.62 + 0.14 * rank;
+      e.append(svg("text", { x: x(peer.peer) + (x(i) - x(peer.peer)) * t, y: top + 12 + (bottom - top - 24) * t }, fmtScore(peer.score)));
+      g.append(e);
+      edges++;
+    });
+  });
+  for (let i = 0; i < n; i++) {
+    for (const [y, role] of [[top, "speaker"], [bottom, "listener"]]) {
+      const node = svg("g", { class: "node", "data-role": role });
+      node.append(svg("circle", { cx: x(i), cy: y, r: 11 }), svg("text", { x: x(i), y: y }, String(i)));
+      g.append(node);
+    }
+  }
+  if (!edges) g.append(svg("text", { class: "empty", x: width / 2, y: 80, "text-anchor": "middle" }, "no path passed this block"));
+  return el("figure", { class: "route", "data-block": String(b) }, el("figcaption", { class: "meta" }, `block ${b + 1} (after segment ${b + 1})`), g);
+}
+
+function problemView(trace, problem, index) {
+  const box = el("article", { class: "problem", "data-problem": String(index) });
+  const paths = problem.paths || [];
+  box.append(el("h2", {}, `Problem ${problem.id !== undefined ? problem.id : index}`));
+  box.append(el("div", { class: "problem-text" }, problem.problem || problem.user_message || ""));
+  if (problem.choices && Object.keys(problem.choices).length) {
+    box.append(el("div", { class: "meta" }, Object.entries(problem.choices).map(([k, v]) => `${k}: ${v}`).join("   ")));
+  }
+  const vote = problem.vote || {};
+  const line = el("div", { class: "summary-line" });
+  line.append(el("span", { "data-role": "vote" }, el("strong", {}, "vote: "), vote.answer ? vote.answer : "(no answer)",
+    vote.voters !== undefined ? ` (${vote.votes} of ${paths.length} paths)` : ""));
+  if (problem.gold !== undefined) {
+    line.append(el("span", {}, el("strong", {}, "gold: "), String(problem.gold)));
+    if (problem.vote_correct !== undefined)
+      line.append(el("span", { class: "badge " + (problem.vote_correct ? "correct" : "wrong") }, problem.vote_correct ? "vote correct" : "vote wrong"));
+  }
+  if (problem.prompt_tokens !== undefined) line.append(el("span", { class: "meta" }, `shared prompt ${problem.prompt_tokens} tokens`));
+  if (problem.timings && problem.timings.wall_s !== undefined) line.append(el("span", { class: "meta" }, `${problem.timings.wall_s.toFixed(2)} s`));
+  box.append(line);
+
+  const nBlocks = Math.max(0, ...paths.map((p) => Math.max(-1, ...(p.blocks || []).map((b) => b.block)) + 1));
+  box.append(el("h3", {}, "Routing: who heard whom at each block"));
+  const routing = el("div", { class: "routing" });
+  for (let b = 0; b < nBlocks; b++) routing.append(routingGraph(paths, b));
+  if (!nBlocks) routing.append(el("p", { class: "meta" }, "No block ran: every path finished within its first segment, or the method has none."));
+  box.append(routing);
+
+  box.append(el("h3", {}, "Paths"), legend());
+  const scale = Math.max(1, ...paths.map((p) => KINDS.reduce((a, k) => a + ((p.tokens || {})[k] || 0), 0)));
+  const panes = el("div", { class: "paths" });
+  paths.forEach((p, i) => panes.append(pathPane(problem, p, i, scale)));
+  box.append(panes);
+  return box;
+}
+
+function renderTrace(app, trace) {
+  app.replaceChildren();
+  const problems = trace.problems || [];
+  const settings = el("details", { class: "run-settings" }, el("summary", {}, `Run settings (${(trace.config || {}).method || "?"}, leap ${trace.leap_version || "?"})`),
+    settingsTable(trace.config, trace.model));
+  settings.open = true;
+  app.append(settings);
+  problems.forEach((p, i) => app.append(problemView(trace, p, i)));
+  if (trace.stats && trace.stats.tokens) {
+    app.append(el("p", { class: "meta" }, "run tokens: " + Object.entries(trace.stats.tokens).map(([k, v]) => `${k} ${v}`).join(" · ")));
+  }
+}
+
+function main() {
+  const app = document.getElementById("app");
+  const data = document.getElementById("leap-trace").textContent.trim();
+  if (data) {
+    try {
+      renderTrace(app, JSON.parse(data));
+    } catch (err) {
+      app.replaceChildren(el("p", { class: "error" }, "This trace could not be drawn: " + err.message));
+      throw err;
+    }
+  } else if (typeof startLive === "function") {
+    startLive(app);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", main);
