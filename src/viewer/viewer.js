@@ -26,20 +26,21 @@ function svg(tag, attrs, text) {
   return e;
 }
 
-// The settings that say what the run was, flattened ("sampling.temperature").
+// The settings that say what the run was, flattened ("sampling.temperature"), as a compact grid.
 function settingsTable(config, model) {
   const rows = [];
   if (model) rows.push(["model", model]);
   const walk = (obj, prefix) => {
     for (const [k, v] of Object.entries(obj || {})) {
       if (v && typeof v === "object" && !Array.isArray(v)) walk(v, prefix + k + ".");
-      else rows.push([prefix + k, typeof v === "number" && !Number.isInteger(v) ? +v.toPrecision(4) : JSON.stringify(v)]);
+      else if (typeof v === "number" && !Number.isInteger(v)) rows.push([prefix + k, String(+v.toPrecision(4))]);
+      else rows.push([prefix + k, typeof v === "string" ? v : JSON.stringify(v)]);
     }
   };
   walk(config, "");
-  const table = el("table", { class: "settings" });
-  for (const [k, v] of rows) table.append(el("tr", {}, el("td", {}, k), el("td", {}, String(v))));
-  return table;
+  const grid = el("div", { class: "settings" });
+  for (const [k, v] of rows) grid.append(el("div", { class: "setting" }, el("span", { class: "k" }, k), " ", el("span", { class: "v" }, v)));
+  return grid;
 }
 
 function tokenBar(tokens, scale) {
@@ -128,24 +129,26 @@ function fmtScore(s) { return typeof s === "number" ? s.toFixed(2) : "?"; }
 // edge from each peer a path heard to that path, labelled with the similarity score.
 function routingGraph(paths, b) {
   const n = paths.length;
-  const gap = 70, pad = 40, top = 28, bottom = 128;
+  const gap = 84, pad = 40, top = 28, bottom = 208;
   const width = Math.max(2 * pad + (n - 1) * gap, 160);
-  const g = svg("svg", { width: width, height: 160, viewBox: `0 0 ${width} 160`, role: "img",
+  const g = svg("svg", { width: width, height: 240, viewBox: `0 0 ${width} 240`, role: "img",
     "aria-label": `routing at block ${b + 1}` });
   const x = (i) => pad + i * gap;
   g.append(svg("text", { class: "row-label", x: 2, y: top - 16 }, "summary of"));
   g.append(svg("text", { class: "row-label", x: 2, y: bottom + 26 }, "heard by"));
-  let edges = 0;
+  let edges = 0, passed = 0;
   paths.forEach((p, i) => {
     const block = (p.blocks || []).find((x) => x.block === b);
     if (!block) return;
+    passed++;
     (block.peers || []).forEach((peer, rank) => {
       const e = svg("g", { class: "edge", "data-from": String(peer.peer), "data-to": String(i) });
       e.append(svg("title", {}, `path ${i} heard path ${peer.peer} (similarity ${fmtScore(peer.score)})`));
       e.append(svg("line", { x1: x(peer.peer), y1: top + 12, x2: x(i), y2: bottom - 12, "stroke-width": 1.5 }));
-      // Labels near the listener's end, staggered by rank, so two edges into one node stay apart.
-      const t = 0.62 + 0.14 * rank;
-      e.append(svg("text", { x: x(peer.peer) + (x(i) - x(peer.peer)) * t, y: top + 12 + (bottom - top - 24) * t }, fmtScore(peer.score)));
+      // The score sits on the edge a fixed distance from the listener: edges into one node
+      // arrive at different angles, so their labels stay apart.
+      const dx = x(peer.peer) - x(i), dy = top - bottom, len = Math.hypot(dx, dy), d = 36 + 26 * rank;
+      e.append(svg("text", { x: x(i) + (dx * d) / len, y: bottom + (dy * d) / len + 3 }, fmtScore(peer.score)));
       g.append(e);
       edges++;
     });
@@ -157,14 +160,15 @@ function routingGraph(paths, b) {
       g.append(node);
     }
   }
-  if (!edges) g.append(svg("text", { class: "empty", x: width / 2, y: 80, "text-anchor": "middle" }, "no path passed this block"));
+  if (!edges) g.append(svg("text", { class: "empty", x: width / 2, y: 120, "text-anchor": "middle" },
+    passed ? `${passed} path${passed > 1 ? "s" : ""} passed it, hearing no peer` : "no path passed this block"));
   return el("figure", { class: "route", "data-block": String(b) }, el("figcaption", { class: "meta" }, `block ${b + 1} (after segment ${b + 1})`), g);
 }
 
 function problemView(trace, problem, index) {
   const box = el("article", { class: "problem", "data-problem": String(index) });
   const paths = problem.paths || [];
-  box.append(el("h2", {}, `Problem ${problem.id !== undefined ? problem.id : index}`));
+  box.append(el("h2", {}, "Problem", problem.id !== undefined ? el("span", { class: "meta" }, ` id ${problem.id}`) : null));
   box.append(el("div", { class: "problem-text" }, problem.problem || problem.user_message || ""));
   if (problem.choices && Object.keys(problem.choices).length) {
     box.append(el("div", { class: "meta" }, Object.entries(problem.choices).map(([k, v]) => `${k}: ${v}`).join("   ")));
@@ -202,7 +206,7 @@ function renderTrace(app, trace) {
   const problems = trace.problems || [];
   const settings = el("details", { class: "run-settings" }, el("summary", {}, `Run settings (${(trace.config || {}).method || "?"}, leap ${trace.leap_version || "?"})`),
     settingsTable(trace.config, trace.model));
-  settings.open = true;
+  settings.open = window.innerWidth > 700;  // on a phone the paths come first
   app.append(settings);
   problems.forEach((p, i) => app.append(problemView(trace, p, i)));
   if (trace.stats && trace.stats.tokens) {
