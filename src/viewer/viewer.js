@@ -175,7 +175,7 @@ function problemView(trace, problem, index) {
   }
   const vote = problem.vote || {};
   const line = el("div", { class: "summary-line" });
-  line.append(el("span", { "data-role": "vote" }, el("strong", {}, "vote: "), vote.answer ? vote.answer : "(no answer)",
+  line.append(el("span", { "data-role": "vote" }, el("strong", {}, "vote: "), vote.answer ? vote.answer : problem.vote ? "(no answer)" : "(waiting for the paths)",
     vote.voters !== undefined ? ` (${vote.votes} of ${paths.length} paths)` : ""));
   if (problem.gold !== undefined) {
     line.append(el("span", {}, el("strong", {}, "gold: "), String(problem.gold)));
@@ -230,3 +230,118 @@ function main() {
 }
 
 document.addEventListener("DOMContentLoaded", main);
+
+// ---- The live page (leap serve at /): a problem in, the run drawn from the streaming API. ----
+// The stream carries path 0's reasoning token by token, every path's segments, blocks (its
+// summary and whom it heard) and finish as `leap` events, then the vote and every path's answer
+// in the last chunk (docs/serve.md). Scores are not in the stream, so edges show "?" until then.
+
+function liveTrace(problem, n) {
+  const paths = [];
+  for (let i = 0; i < n; i++) paths.push({ path: i, segments: [], blocks: [], tokens: {}, finish: "running" });
+  return { config: {}, problems: [{ id: "live", problem: problem, paths: paths, answers: [] }] };
+}
+
+function applyEvent(trace, chunk, live) {
+  const p = trace.problems[0];
+  const ev = chunk.leap || {};
+  const delta = ((chunk.choices || [])[0] || {}).delta || {};
+  if (delta.reasoning_content) {
+    live.reasoning += delta.reasoning_content;
+    p.paths[0].segments = [live.reasoning];
+  }
+  const path = p.paths[ev.path];
+  if (ev.event === "segment" && path) {
+    path.tokens.reasoning = ev.reasoning_tokens;
+    if (ev.path !== 0) path.segments = [`(${ev.segment + 1} segment${ev.segment ? "s" : ""} written; only path 0's text is streamed)`];
+  } else if (ev.event === "block" && path) {
+    path.blocks.push({ block: ev.block, summary: ev.summary, peers: (ev.peers || []).map((j) => ({ peer: j })) });
+  } else if (ev.event === "path_done" && path) {
+    path.finish = ev.finish;
+  }
+  if (ev.vote) {  // the last chunk: the plain response's leap object
+    trace.config = ev.config || trace.config;
+    p.vote = ev.vote;
+    (ev.paths || []).forEach((r, i) => {
+      const q = p.paths[i];
+      if (!q) return;
+      p.answers[i] = r.answer;
+      q.answer = r.final;
+      q.finish = r.finish;
+      q.tokens = r.tokens || q.tokens;
+    });
+  }
+}
+
+function startLive(app) {
+  const keyBox = el("input", { type: "password", id: "api-key", placeholder: "API key (if the server has one)", autocomplete: "off" });
+  keyBox.value = sessionStorage.getItem("leap-api-key") || "";
+  const problem = el("textarea", { id: "problem", placeholder: "A problem, e.g. What is 17 * 23?" });
+  const paths = el("input", { type: "number", id: "paths", min: "1", value: "4", title: "paths (N)" });
+  const segments = el("input", { type: "number", id: "segments", min: "1", placeholder: "default", title: "segments (M)" });
+  const run = el("button", { type: "submit", id: "run" }, "Run");
+  const status = el("div", { class: "status", id: "status" }, "");
+  const out = el("div", { id: "run-view" });
+  const form = el("form", { class: "ask" }, problem,
+    el("div", { class: "row" }, el("label", {}, "paths ", paths), el("label", {}, "segments ", segments), keyBox, run), status);
+  app.replaceChildren(form, out);
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    sessionStorage.setItem("leap-api-key", keyBox.value);
+    const n = Number(paths.value) || 4;
+    const leap = { paths: n };
+    if (segments.value) leap.segments = Number(segments.value);
+    const trace = liveTrace(problem.value, n);
+    const live = { reasoning: "" };
+    let pending = false;
+    const draw = () => {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(() => { pending = false; renderTrace(out, trace); });
+    };
+    run.disabled = true;
+    status.textContent = "running...";
+    try {
+      const headers = { "Content-Type": "application/json" };
+      if (keyBox.value) headers.Authorization = "Bearer " + keyBox.value;
+      const res = await fetch("/v1/chat/completions", { method: "POST", headers,
+        body: JSON.stringify({ messages: [{ role: "user", content: problem.value }], stream: true, leap }) });
+      if (!res.ok) {
+        let msg = `HTTP ${res.status}`;
+        try { msg += ": " + (await res.json()).error.message; } catch (_) { /* not JSON */ }
+        if (res.status === 401) msg += " (enter the server's API key)";
+        throw new Error(msg);
+      }
+      const reader = res.body.getReader();
+      const decoder = new TextDecoder();
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += decoder.decode(value, { stream: true });
+        let cut;
+        while ((cut = buf.indexOf("\n\n")) >= 0) {
+          const event = buf.slice(0, cut);
+          buf = buf.slice(cut + 2);
+          for (const line of event.split("\n")) {
+            if (!line.startsWith("data: ")) continue;
+            const data = line.slice(6);
+            if (data === "[DONE]") continue;
+            const chunk = JSON.parse(data);
+            if (chunk.error) throw new Error(chunk.error.message || "the server reported an error");
+            applyEvent(trace, chunk, live);
+          }
+        }
+        draw();
+      }
+      renderTrace(out, trace);
+      status.textContent = "done";
+    } catch (err) {
+      status.textContent = "";
+      status.append(el("span", { class: "error", id: "live-error" }, String(err.message || err)));
+    } finally {
+      run.disabled = false;
+    }
+  });
+}

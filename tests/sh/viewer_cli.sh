@@ -6,7 +6,7 @@ set -euo pipefail
 tmp="$LEAP_TEST_TMP/viewer_cli"
 rm -rf "$tmp"; mkdir -p "$tmp"
 fail() { echo "FAIL: $*"; exit 1; }
-. "$(dirname "$0")/lib/viewer_trace.sh"
+. "$(dirname "$0")/lib/viewer_lib.sh"
 export OMP_WAIT_POLICY=PASSIVE
 
 nano_trace "$tmp/t.json" || fail "leap solve: $(cat "$tmp/t.json.out")"
