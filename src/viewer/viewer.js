@@ -98,6 +98,9 @@ function pathPane(problem, path, i, scale) {
     const b = blocks.get(s);
     if (b) pane.append(blockView(b));
   });
+  // Blocks past the last segment listed (the live page lists other paths' text as one line).
+  for (const [index, b] of [...blocks].sort((a, b) => a[0] - b[0]))
+    if (index >= (path.segments || []).length) pane.append(blockView(b));
   if (path.answer !== undefined) {
     pane.append(el("div", { class: "answer-text" }, el("span", { class: "label" }, "final answer text"),
       el("div", { class: "text" }, path.answer)));
@@ -204,7 +207,7 @@ function problemView(trace, problem, index) {
 function renderTrace(app, trace) {
   app.replaceChildren();
   const problems = trace.problems || [];
-  const settings = el("details", { class: "run-settings" }, el("summary", {}, `Run settings (${(trace.config || {}).method || "?"}, leap ${trace.leap_version || "?"})`),
+  const settings = el("details", { class: "run-settings" }, el("summary", {}, `Run settings (${(trace.config || {}).method || "method not known yet"}${trace.leap_version ? ", leap " + trace.leap_version : ""})`),
     settingsTable(trace.config, trace.model));
   settings.open = window.innerWidth > 700;  // on a phone the paths come first
   app.append(settings);
@@ -260,7 +263,7 @@ function applyEvent(trace, chunk, live) {
     path.finish = ev.finish;
   }
   if (ev.vote) {  // the last chunk: the plain response's leap object
-    trace.config = ev.config || trace.config;
+    trace.config = Object.assign({ method: ev.method }, ev.config || {});
     p.vote = ev.vote;
     (ev.paths || []).forEach((r, i) => {
       const q = p.paths[i];
