@@ -65,6 +65,35 @@ function blocksByIndex(path) {
   return m;
 }
 
+// What a summary says past its opener ("Up to now, I have established that" + " x=9"), spaces
+// collapsed, so two paths' summaries compare by content whatever opener each drew.
+function summaryContent(b) {
+  let text = b.summary || "";
+  const opener = ((b.summary_request || "").split("<summarize>")[1] || "").trim();
+  if (opener && text.startsWith(opener)) text = text.slice(opener.length);
+  return text.replace(/\s+/g, " ").trim();
+}
+
+// The peers whose result a path took up after block b: its summary at the next block says what a
+// peer's summary at block b said and its own did not. Returns [{path, block, peer}].
+function adoptions(paths) {
+  const out = [];
+  paths.forEach((p, i) => {
+    const mine = blocksByIndex(p);
+    for (const [b, block] of mine) {
+      const next = mine.get(b + 1);
+      if (!next) continue;
+      const before = summaryContent(block), after = summaryContent(next);
+      if (!after || after === before) continue;
+      for (const h of block.peers || []) {
+        const heard = blocksByIndex(paths[h.peer] || {}).get(b);
+        if (heard && summaryContent(heard) === after) out.push({ path: i, block: b, peer: h.peer });
+      }
+    }
+  });
+  return out;
+}
+
 // One path's pane: its answer against the vote, its tokens, then its text segment by segment
 // with the block after each segment (the summary it wrote, the comment block it received).
 function pathPane(problem, path, i, scale) {
@@ -85,6 +114,9 @@ function pathPane(problem, path, i, scale) {
     final.append(el("span", { class: "badge " + (correct ? "correct" : "wrong") }, correct ? "correct" : "wrong"));
   pane.append(final);
 
+  for (const a of (problem._adoptions || []).filter((a) => a.path === i))
+    pane.append(el("div", { class: "adopted-note" }, el("span", { class: "badge adopted" }, "took a peer's result"),
+       ` path ${a.peer}'s, heard at block ${a.block + 1}`));
   const tokens = path.tokens || {};
   pane.append(tokenBar(tokens, scale));
   pane.append(el("div", { class: "meta" }, KINDS.map((k) => `${k} ${tokens[k] || 0}`).join(" · ")));
@@ -130,7 +162,7 @@ function fmtScore(s) { return typeof s === "number" ? s.toFixed(2) : "?"; }
 
 // Block b's routing: every path once as a speaker (top) and once as a listener (bottom), an
 // edge from each peer a path heard to that path, labelled with the similarity score.
-function routingGraph(paths, b) {
+function routingGraph(paths, b, adopted) {
   const n = paths.length;
   const gap = 84, pad = 40, top = 28, bottom = 208;
   const width = Math.max(2 * pad + (n - 1) * gap, 160);
@@ -145,8 +177,10 @@ function routingGraph(paths, b) {
     if (!block) return;
     passed++;
     (block.peers || []).forEach((peer, rank) => {
-      const e = svg("g", { class: "edge", "data-from": String(peer.peer), "data-to": String(i) });
-      e.append(svg("title", {}, `path ${i} heard path ${peer.peer} (similarity ${fmtScore(peer.score)})`));
+      const took = adopted.some((a) => a.block === b && a.path === i && a.peer === peer.peer);
+      const e = svg("g", { class: took ? "edge adopted" : "edge", "data-from": String(peer.peer), "data-to": String(i) });
+      e.append(svg("title", {}, `path ${i} heard path ${peer.peer} (similarity ${fmtScore(peer.score)})` +
+        (took ? `, and its next summary says what path ${peer.peer}'s said` : "")));
       e.append(svg("line", { x1: x(peer.peer), y1: top + 12, x2: x(i), y2: bottom - 12, "stroke-width": 1.5 }));
       // The score sits on the edge a fixed distance from the listener: edges into one node
       // arrive at different angles, so their labels stay apart.
@@ -191,8 +225,10 @@ function problemView(trace, problem, index) {
 
   const nBlocks = Math.max(0, ...paths.map((p) => Math.max(-1, ...(p.blocks || []).map((b) => b.block)) + 1));
   box.append(el("h3", {}, "Routing: who heard whom at each block"));
+  box.append(el("p", { class: "meta" }, "A bold edge: the listener's next summary says what that peer's summary said and its own did not (it took the peer's result)."));
   const routing = el("div", { class: "routing" });
-  for (let b = 0; b < nBlocks; b++) routing.append(routingGraph(paths, b));
+  problem._adoptions = adoptions(paths);
+  for (let b = 0; b < nBlocks; b++) routing.append(routingGraph(paths, b, problem._adoptions));
   if (!nBlocks) routing.append(el("p", { class: "meta" }, "No block ran: every path finished within its first segment, or the method has none."));
   box.append(routing);
 

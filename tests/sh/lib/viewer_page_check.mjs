@@ -42,6 +42,12 @@ try {
   check(edges > 0, `routing edges drawn (${edges})`);
   const edge_label = await page.locator(".route .edge text").first().textContent();
   check(/^[01]\.\d\d$/.test(edge_label || ""), `an edge shows its similarity score (${edge_label})`);
+  // The recorded nano run: paths 1 and 3 hear path 0's "x=9" at block 1 and say it at block 2.
+  const adopted = await page.locator(".route .edge.adopted").evaluateAll((es) => es.map((e) => `${e.dataset.from}->${e.dataset.to}`));
+  check(adopted.includes("0->1"), `the edge whose result path 1 took is marked (${adopted.join(" ") || "none"})`);
+  const took = await page.locator('.path[data-path="1"] .adopted-note').textContent().catch(() => "");
+  check(/path 0's, heard at block 1/.test(took || ""), `path 1's pane says it took path 0's result, heard at block 1 (${took})`);
+  check(await page.locator('.path[data-path="0"] .adopted-note').count() === 0, "path 0, which kept its own result, is not marked");
   const finals = await page.locator('[data-role="final-answer"]').allTextContents();
   check(finals.some((t) => t.includes("answer: " + answer)), `a pane shows the final answer ${answer}`);
   const vote = await page.locator('[data-role="vote"]').first().textContent();
