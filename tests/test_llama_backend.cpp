@@ -321,6 +321,24 @@ TEST(LlamaEngine, ContextOverflowForcesAnswerInsteadOfCrashing) {
     EXPECT_EQ(r.left_in_cache, 0);
 }
 
+// A prompt of more bytes than the context's tokens could ever hold is refused before it is
+// tokenized (a 500 KB problem took tens of seconds to tokenize, stalling a server's engine).
+TEST(LlamaEngine, PromptTooLongToFitIsRefusedBeforeTokenizing) {
+    EngineOptions eo;
+    eo.n_ctx_per_path = 768;
+    Problem huge = two_problems()[0];
+    huge.id = "huge";
+    huge.text = std::string(500 * 1024, 'x');
+    try {
+        run_engine(small_leap(), eo, {huge});
+        FAIL() << "a 500 KB prompt fitted in 768 tokens";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find("problem 'huge'"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("bytes, more than a context of 768 tokens"), std::string::npos) << msg;
+    }
+}
+
 // A unified cache smaller than the paths need: llama_decode finds no slot, the engine shrinks
 // the batch and, when one path alone does not fit, forces that path's answer. Nothing crashes.
 TEST(LlamaEngine, FullKvCacheShrinksBatchAndForcesAnswers) {

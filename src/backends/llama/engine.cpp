@@ -135,6 +135,8 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
     config_.validate();
     opt_.validate();
     warn_if_no_thinking(model, prompts_);
+    for (llama_token t = 0; t < llama_vocab_n_tokens(model_.vocab()); ++t)
+        max_piece_bytes_ = std::max(max_piece_bytes_, model_.piece(t).size());
     // P is a throughput knob: when P x N would pass llama.cpp's limit on sequences per context
     // (a compute-matched baseline multiplies N), fewer problems run at once instead of failing.
     const int max_seq = (int)llama_max_parallel_sequences();
@@ -295,6 +297,14 @@ std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunCo
     const ProblemRun run(0, problem, config, prompts_);
     const std::string rendered = model_.render_prompt(run.user_message(), problem.earlier_turns);
     if (tail) *tail = ProblemRun::tail_after(rendered, run.user_message());
+    // No token is longer than the vocabulary's longest piece, so a text of more bytes than a
+    // context of such tokens holds cannot fit: refused before tokenizing it (tokenization can be
+    // superlinear in the length, and a server would stall every other request meanwhile).
+    if (rendered.size() > (size_t)n_ctx_seq_ * max_piece_bytes_)
+        throw Error("problem '" + problem.id + "': its prompt has " + std::to_string(rendered.size()) +
+                    " bytes, more than a context of " + std::to_string(n_ctx_seq_) +
+                    " tokens per path can hold (no token of this model is longer than " +
+                    std::to_string(max_piece_bytes_) + " bytes; raise --ctx-size)");
     std::vector<llama_token> prompt = model_.tokenize(rendered, true);
     *n_rendered = (int)prompt.size();
     *prefill = run.prefill();

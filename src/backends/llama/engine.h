@@ -191,6 +191,7 @@ private:
     llama_memory_t mem_ = nullptr;
     llama_batch batch_{};
     int n_ctx_seq_ = 0;
+    size_t max_piece_bytes_ = 1;  // the vocabulary's longest token text (bounds a prompt's tokens)
     int sampling_threads_ = 1;
     // Backend sampling: the device's chain per sequence (a top-k), kept alive for the context;
     // empty when off. device_k_max_: the largest k a submission may ask for.
