@@ -1,10 +1,11 @@
 // Opens a `leap view` page in Debian's chromium through playwright-core and checks what a reader
 // sees: no console errors, one pane per path, routing edges for at least one block, the final
 // answer and the vote; the panes side by side on a desktop and stacked at a phone's width.
-// Usage: node viewer_page_check.mjs PAGE.html PATHS ANSWER SCREENSHOT_DIR
+// Then a run with no block (independent sampling): drawn without errors, the routing says so.
+// Usage: node viewer_page_check.mjs PAGE.html PATHS ANSWER SCREENSHOT_DIR NO_BLOCK_PAGE.html
 import { chromium } from "playwright-core";
 
-const [page_file, paths_arg, answer, shots] = process.argv.slice(2);
+const [page_file, paths_arg, answer, shots, no_block_file] = process.argv.slice(2);
 const n_paths = Number(paths_arg);
 let passed = 0, failed = 0;
 function check(cond, what) {
@@ -68,6 +69,16 @@ try {
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 1, `phone (390 px): nothing wider than the screen (${overflow} px over)`);
   await page.screenshot({ path: `${shots}/viewer-phone.png`, fullPage: false });
+
+  const plain = await context.newPage();
+  const plain_errors = [];
+  plain.on("console", (m) => { if (m.type() === "error") plain_errors.push(m.text()); });
+  plain.on("pageerror", (e) => plain_errors.push(String(e)));
+  await plain.goto("file://" + no_block_file);
+  await plain.waitForSelector(".path");
+  check(plain_errors.length === 0, "no-block run: no console errors" + (plain_errors.length ? ": " + plain_errors.join(" | ") : ""));
+  check(await plain.locator(".paths > .path").count() === n_paths, `no-block run: ${n_paths} path panes`);
+  check(/No block ran/.test(await plain.locator(".routing").textContent()), "no-block run: the routing says no block ran");
 } finally {
   await browser.close();
 }
