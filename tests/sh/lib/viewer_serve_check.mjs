@@ -58,6 +58,12 @@ try {
   check(await page.locator(".settings .setting").count() > 3, "the run's settings are shown");
   check(errors.length === 0, "no console errors" + (errors.length ? ": " + errors.join(" | ") : ""));
   await page.screenshot({ path: `${shots}/viewer-serve.png`, fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const panes = page.locator(".paths > .path");
+  const p0 = await panes.nth(0).boundingBox(), p1 = await panes.nth(1).boundingBox();
+  check(Math.abs(p0.x - p1.x) < 2 && p1.y >= p0.y + p0.height - 1, "phone (390 px): panes stacked");
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 1, `phone (390 px): nothing wider than the screen (${overflow} px over)`);
 } finally {
   await browser.close();
 }
