@@ -13,9 +13,10 @@
 #   nodejs                             Node 18+: tests/sh/serve_sdk.sh runs the openai SDK against leap serve
 #   openssl                            checks the tarball's sha512 integrity
 #   python3                            small helpers in shell tests
+#   chromium                           the browser tests/sh/viewer_browser.sh drives (playwright-core, from npm in the test)
 set -euo pipefail
 pkgs=(build-essential cmake git ccache nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
-      libgtest-dev libbenchmark-dev openssl python3)
+      libgtest-dev libbenchmark-dev openssl python3 chromium)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

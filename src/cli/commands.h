@@ -17,5 +17,6 @@ void register_bench(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_nano_data(CLI::App& app);
 void register_train(CLI::App& app);
+void register_view(CLI::App& app);
 
 }  // namespace leap::cli

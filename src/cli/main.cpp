@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     leap::cli::register_serve(app);
     leap::cli::register_nano_data(app);
     leap::cli::register_train(app);
+    leap::cli::register_view(app);
     try {
         std::vector<std::string> args = leap::cli::checked_args(app, argc, argv);
         std::vector<char*> parsed{argv[0]};

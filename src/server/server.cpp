@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "server/chat_response.h"
 #include "server/shown_reasoning.h"
+#include "viewer/page.h"
 
 namespace leap::server {
 
@@ -221,7 +222,9 @@ void LeapServer::routes() {
                 return httplib::Server::HandlerResponse::Handled;
             }
         }
-        if (opt_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+        // The viewer page at / holds no data: it loads without the key and sends the key with its calls.
+        if (opt_.api_key.empty() || req.path == "/health" || (req.path == "/" && req.method == "GET"))
+            return httplib::Server::HandlerResponse::Unhandled;
         const std::string auth = req.get_header_value("Authorization");
         const std::string prefix = "Bearer ";
         if (auth.rfind(prefix, 0) == 0 && same_key(auth.substr(prefix.size()), opt_.api_key))
@@ -256,6 +259,9 @@ void LeapServer::routes() {
         if (opt_.log_requests) std::fprintf(stderr, "serve: %s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
     });
 
+    http_->Get("/", [](const httplib::Request&, httplib::Response& res) {
+        res.set_content(viewer::live_page(), "text/html; charset=utf-8");
+    });
     http_->Get("/health", [](const httplib::Request&, httplib::Response& res) {
         res.set_content(R"({"status":"ok"})", "application/json");
     });

@@ -1,0 +1,22 @@
+# Writes OUT, a C++ file defining leap::viewer::page_template(), page_css() and page_js(): the
+# texts of the trace viewer's HTML, CSS and JS (src/viewer/), so the binary serves and writes the
+# page with no files beside it.
+set(DELIM "LEAP_VIEWER")
+set(BODY "// Generated from src/viewer/ by cmake/embed_viewer.cmake; do not edit.\n#include <string_view>\nnamespace leap::viewer {\n")
+foreach(part html css js)
+    file(READ "${DIR}/viewer.${part}" CONTENT)
+    string(FIND "${CONTENT}" ")${DELIM}\"" clash)
+    if(NOT clash EQUAL -1)
+        message(FATAL_ERROR "${DIR}/viewer.${part} holds the raw-string delimiter )${DELIM}\"")
+    endif()
+    if(part STREQUAL "html")
+        set(name page_template)
+    else()
+        set(name page_${part})
+    endif()
+    string(APPEND BODY "std::string_view ${name}() {\n    static constexpr const char text[] = R\"${DELIM}(${CONTENT})${DELIM}\";\n    return {text, sizeof(text) - 1};\n}\n")
+endforeach()
+string(APPEND BODY "}  // namespace leap::viewer\n")
+file(WRITE "${OUT}.tmp" "${BODY}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")
