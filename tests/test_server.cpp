@@ -714,3 +714,136 @@ TEST(Serve, TwoHundredHostileRequestsLeaveTheServerAnsweringCorrectly) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 29, item 5: SIGTERM drains for a bounded time. Queued requests and new ones get 503 at
+// once; a running one may finish within --stop-timeout and gets 503 after it.
+TEST(ServeShutdown, QueuedAndNewRequestsGet503AndTheDrainIsBounded) {
+    TestServer s(/*kv_sequences=*/2, /*queue=*/8, "", 2048, [](server::ServerOptions& o) { o.stop_timeout_s = 1.5; });
+    const std::string long_body = chat_body("Count to a thousand.", {{"leap", {{"segments", 8}, {"segment_tokens", 200}}}});
+    struct Answer { int status = 0; std::string message; double at = 0; };
+    std::vector<Answer> answers(4);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+    std::vector<std::thread> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.emplace_back([&, i] {
+            auto res = s.client(60).Post("/v1/chat/completions", long_body, "application/json");
+            if (!res) return;
+            answers[i].status = res->status;
+            answers[i].message = json::parse(res->body, nullptr, false)["error"].value("message", "");
+            answers[i].at = since();
+        });
+        if (i == 0) ASSERT_TRUE(s.wait_metric("leap_requests_running", 1));
+    }
+    ASSERT_TRUE(s.wait_metric("leap_requests_queued", 3));
+    const double shutdown_at = since();
+    std::thread stopper([&] { s.http->shutdown(); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    int fresh_status = 0;
+    const json fresh = post(s, chat_body("What is 1+1?"), &fresh_status);
+    EXPECT_EQ(fresh_status, 503);
+    EXPECT_NE(fresh["error"]["message"].get<std::string>().find("shutting down"), std::string::npos) << fresh;
+    stopper.join();
+    const double stopped_at = since();
+    for (auto& c : clients) c.join();
+    EXPECT_LT(stopped_at - shutdown_at, 1.5 + 1.0) << "the drain is not bounded";
+    int not_started = 0;
+    for (const Answer& a : answers) {
+        EXPECT_EQ(a.status, 503) << a.message;
+        if (a.message.find("had not started") != std::string::npos) {
+            ++not_started;
+            EXPECT_LT(a.at - shutdown_at, 1.0) << "a queued request waited for the drain";
+        }
+    }
+    EXPECT_EQ(not_started, 3);
+}
+
+TEST(ServeShutdown, ARequestThatFinishesWithinTheDrainIsAnswered) {
+    TestServer s(2, 8, "", 2048, [](server::ServerOptions& o) { o.stop_timeout_s = 60; });
+    int status = 0;
+    std::thread client([&] { post(s, chat_body("What is 2+2?"), &status); });
+    ASSERT_TRUE(s.wait_metric("leap_requests_running", 1));
+    const auto t0 = std::chrono::steady_clock::now();
+    s.http->shutdown();
+    client.join();
+    EXPECT_EQ(status, 200);
+    EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 30.0);
+}
+
+// Issue 29, item 8a: the status of a streamed request is known before its stream starts.
+TEST(ServeHttp, AStreamedPromptThatDoesNotFitIsA400NotAStream) {
+    TestServer s;
+    std::string huge;
+    for (int i = 0; i < 6000; ++i) huge += "word" + std::to_string(i) + " ";
+    auto res = s.client().Post("/v1/chat/completions", chat_body(huge, {{"stream", true}}), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 400) << res->body.substr(0, 300);
+    const json e = json::parse(res->body, nullptr, false);
+    ASSERT_TRUE(e.is_object()) << res->body.substr(0, 300);
+    EXPECT_TRUE(e["error"]["message"].is_string());
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    EXPECT_TRUE(s.wait_metric("leap_kv_sequences_in_use", 0));
+}
+
+// Issue 29, item 8b: a Range header does not cut an answer into a 206.
+TEST(ServeHttp, ARangeHeaderIsIgnored) {
+    TestServer s;
+    httplib::Headers range = {{"Range", "bytes=0-10"}};
+    auto chat = s.client().Post("/v1/chat/completions", range, chat_body("What is 1+1?"), "application/json");
+    ASSERT_TRUE(chat);
+    EXPECT_EQ(chat->status, 200);
+    EXPECT_TRUE(json::parse(chat->body, nullptr, false).contains("choices")) << chat->body;
+    auto models = s.client().Get("/v1/models", range);
+    ASSERT_TRUE(models);
+    EXPECT_EQ(models->status, 200);
+    EXPECT_TRUE(json::parse(models->body, nullptr, false).contains("data")) << models->body;
+    auto bad = s.client().Post("/v1/chat/completions", range, "{", "application/json");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 400);
+    EXPECT_TRUE(json::parse(bad->body, nullptr, false).contains("error")) << bad->body;
+}
+
+// Issue 29, item 8c: an error quotes at most kShownValueBytes of a client's value.
+TEST(ServeHttp, ErrorsDoNotEchoAHugeValueBack) {
+    TestServer s;
+    const std::string big(60000, 'x');
+    const std::vector<std::string> bodies = {
+        json({{"messages", json::array({{{"role", big}, {"content", "hi"}}})}}).dump(),
+        json({{"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}, {big, 1}}).dump(),
+        json({{"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}, {"leap", {{big, 1}}}}).dump(),
+        json({{"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}, {"leap", {{"method", big}}}}).dump(),
+        json({{"messages", json::array({{{"role", "user"}, {"content", json::array({{{"type", big}}})}}})}}).dump(),
+        "{\"messages\": \"" + big,  // an unterminated string: the parser's message quotes it
+    };
+    for (const std::string& body : bodies) {
+        auto res = s.client().Post("/v1/chat/completions", body, "application/json");
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 400);
+        EXPECT_LT(res->body.size(), 1000u) << res->body.substr(0, 300);
+        const json e = json::parse(res->body, nullptr, false);
+        ASSERT_TRUE(e.is_object()) << res->body.substr(0, 300);
+        EXPECT_NE(e["error"]["message"].get<std::string>().find("xxx"), std::string::npos) << "the value is not shown at all";
+    }
+    EXPECT_EQ(server::shown_value("short"), "short");
+    std::string accents(151, 'a');
+    for (int i = 0; i < 100; ++i) accents += "\xC3\xA9";  // é: byte 200 is inside one
+    const std::string cut = server::shown_value(accents);
+    EXPECT_EQ(cut.substr(0, 199), accents.substr(0, 199));
+    EXPECT_EQ(cut.substr(199), "... (351 bytes)");
+}
+
+// Issue 29, item 10: resident memory is reported, and freed memory is handed back after a burst.
+TEST(ServeMemory, ResidentMemoryIsReportedAndTrimmedAfterABurst) {
+    TestServer s;
+    const double rss = s.metric("process_resident_memory_bytes");
+    EXPECT_GT(rss, 1e6);
+    EXPECT_LT(rss, 64e9);
+    EXPECT_EQ(s.metric("leap_memory_trims_total"), 0);
+    for (int i = 0; i < 4; ++i) s.client().Post("/v1/chat/completions", "{\"messages\": [" + std::string(50000, ' ') + "]}", "application/json");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2600));
+    EXPECT_GE(s.metric("leap_memory_trims_total"), 1);
+}
+
+}  // namespace

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "cli/commands.h"
@@ -37,9 +39,12 @@ void serve(ServeFlags& f) {
         j["api_key_required"] = !f.server.api_key.empty();
         j["alias"] = f.alias;
         j["kv_sequences"] = f.kv_sequences;
+        j["timeout"] = f.server.io_timeout_s;
+        j["stop_timeout"] = f.server.stop_timeout_s;
         std::printf("%s\n", dump_json(j, 2).c_str());
         return;
     }
+    server::check_connection_settings(f.server);
     const PromptSet prompts = f.engine.prompt_set();
     if (f.server.api_key.empty())
         if (const char* key = std::getenv("LEAP_API_KEY"); key != nullptr && *key) f.server.api_key = key;
@@ -75,13 +80,35 @@ void serve(ServeFlags& f) {
                  engine.n_ctx_per_path(), std::string(to_string(config.method)).c_str(), config.n_paths,
                  config.segment_tokens, config.segments, f.server.queue_capacity,
                  f.server.api_key.empty() ? "" : "; API key required");
+    // The first signal starts the bounded drain (LeapServer::shutdown). Connections that hold
+    // an HTTP thread without a request (a client mid-send) could keep listen() from returning
+    // for up to --timeout; the bound is kept by exiting once the grace below has passed.
+    std::mutex exit_mu;
+    std::condition_variable exit_cv;
+    bool listen_returned = false;
     std::thread signal_thread([&] {
         int sig = 0;
         sigwait(&signals, &sig);
-        std::fprintf(stderr, "serve: signal %d, stopping\n", sig);
-        http.stop();
+        {
+            std::lock_guard lock(exit_mu);
+            if (listen_returned) return;
+        }
+        std::fprintf(stderr, "serve: signal %d, stopping (running requests may take up to --stop-timeout %g s)\n", sig,
+                     f.server.stop_timeout_s);
+        http.shutdown();
+        std::unique_lock lock(exit_mu);
+        if (!exit_cv.wait_for(lock, std::chrono::seconds(2), [&] { return listen_returned; })) {
+            std::fprintf(stderr, "serve: connections still open after the drain; exiting\n");
+            std::fflush(stderr);
+            std::_Exit(0);
+        }
     });
     http.listen();
+    {
+        std::lock_guard lock(exit_mu);
+        listen_returned = true;
+    }
+    exit_cv.notify_all();
     // listen() also returns when the socket fails; wake the signal thread in that case.
     pthread_kill(signal_thread.native_handle(), SIGTERM);
     signal_thread.join();
@@ -107,7 +134,13 @@ void register_serve(CLI::App& app) {
                     "KV sequences shared by all requests, i.e. paths in flight at once (0: -N x --parallel-problems)")
         ->capture_default_str();
     cmd->add_option("--max-body-kib", f->max_body_kib, "largest request body accepted (KiB)")->capture_default_str();
-    cmd->add_option("--http-threads", f->server.http_threads, "HTTP worker threads (0: queue + sequences + 4)")
+    cmd->add_option("--http-threads", f->server.http_threads, "HTTP worker threads (0: queue + sequences + 64)")
+        ->capture_default_str();
+    cmd->add_option("--timeout", f->server.io_timeout_s,
+                    "-to: seconds a client may leave a read or write of its connection waiting before it is closed")
+        ->capture_default_str();
+    cmd->add_option("--stop-timeout", f->server.stop_timeout_s,
+                    "on SIGTERM/SIGINT, seconds running requests may take to finish (queued ones get 503 at once)")
         ->capture_default_str();
     cmd->add_option("--cors", f->server.cors_origins,
                     "let browser pages of ORIGIN call the API (repeat or comma-separate; * for any; default: none)")

@@ -21,9 +21,20 @@ json ApiError::body() const {
               {"code", status}}}};
 }
 
+std::string shown_value(std::string_view value) {
+    if (value.size() <= kShownValueBytes) return std::string(value);
+    size_t cut = kShownValueBytes;
+    while (cut > 0 && ((unsigned char)value[cut] & 0xC0) == 0x80) --cut;  // not inside a UTF-8 character
+    return std::string(value.substr(0, cut)) + "... (" + std::to_string(value.size()) + " bytes)";
+}
+
 namespace {
 
-[[noreturn]] void bad(const std::string& param, const std::string& what) { throw ApiError(400, param + ": " + what, param); }
+// The param can be a client's key (an unknown field), so it is capped like any echoed value.
+[[noreturn]] void bad(const std::string& param, const std::string& what) {
+    const std::string shown = shown_value(param);
+    throw ApiError(400, shown + ": " + what, shown);
+}
 
 // An integer in [lo, hi]; JSON floats with an integral value are accepted (2.0), others not.
 long get_int(const json& v, const std::string& param, long lo, long hi) {
@@ -90,7 +101,7 @@ std::string message_content(const json& c, const std::string& param) {
         if (!part.is_object()) bad(p, "must be an object");
         const auto type = part.find("type");
         if (type == part.end() || !type->is_string()) bad(p + ".type", "is required");
-        if (*type != "text") bad(p + ".type", "only text parts are supported, got '" + type->get<std::string>() + "'");
+        if (*type != "text") bad(p + ".type", "only text parts are supported, got '" + shown_value(type->get<std::string>()) + "'");
         const auto text = part.find("text");
         if (text == part.end()) bad(p + ".text", "is required");
         out += get_string(*text, p + ".text");
@@ -105,7 +116,7 @@ auto get_name(const json& v, const std::string& param, Parse parse, const char* 
     try {
         return parse(name);
     } catch (const Error&) {
-        bad(param, std::string("unknown ") + what + " '" + name + "' (" + choices + ")");
+        bad(param, std::string("unknown ") + what + " '" + shown_value(name) + "' (" + choices + ")");
     }
 }
 
@@ -224,7 +235,7 @@ ChatRequest parse_chat_request(const std::string& body, const RequestDefaults& d
     try {
         j = json::parse(body);
     } catch (const json::exception& e) {
-        throw ApiError(400, std::string("the body is not valid JSON: ") + e.what());
+        throw ApiError(400, "the body is not valid JSON: " + shown_value(e.what()));
     }
     if (!j.is_object()) throw ApiError(400, std::string("the body must be a JSON object, got ") + json_type_name(j));
 
@@ -246,7 +257,7 @@ ChatRequest parse_chat_request(const std::string& body, const RequestDefaults& d
         std::string rs = get_string(*role, p + ".role");
         if (rs == "developer") rs = "system";
         if (rs != "system" && rs != "user" && rs != "assistant")
-            bad(p + ".role", "must be system, developer, user or assistant, got '" + rs + "'");
+            bad(p + ".role", "must be system, developer, user or assistant, got '" + shown_value(rs) + "'");
         const auto content = m.find("content");
         if (content == m.end()) bad(p + ".content", "is required");
         std::string text = message_content(*content, p + ".content");

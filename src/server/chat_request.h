@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "backends/llama/sampling.h"
 #include "core/config.h"
@@ -22,6 +23,11 @@ struct ApiError : std::runtime_error {
         : std::runtime_error(std::move(message)), status(status), type(std::move(type)), param(std::move(param)) {}
     nlohmann::json body() const;  // {"error": {"message", "type", "param", "code"}}
 };
+
+// A client's value quoted in an error: at most kShownValueBytes (cut on a UTF-8 boundary, then
+// "... (N bytes)"), so a 10 MB field is not sent back whole.
+inline constexpr size_t kShownValueBytes = 200;
+std::string shown_value(std::string_view value);
 
 // What the server allows and fills in.
 struct RequestDefaults {

@@ -30,7 +30,8 @@ std::shared_ptr<Job> Scheduler::submit(ChatRequest request) {
     auto job = std::make_shared<Job>();
     job->request = std::move(request);
     std::lock_guard lock(mu_);
-    if (stopping_) throw ApiError(503, "the server is shutting down", "", "server_error");
+    if (stopping_ || draining_)
+        throw ApiError(503, "the server is shutting down and takes no new requests", "", "server_error");
     if ((int)queue_.size() >= capacity_)
         throw ApiError(429, "the queue is full (" + std::to_string(capacity_) + " requests waiting); retry later", "",
                        "rate_limit_error");
@@ -59,6 +60,17 @@ void Scheduler::stop() {
         wake_.notify_all();
     }
     if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::drain() {
+    std::lock_guard lock(mu_);
+    draining_ = true;
+    wake_.notify_all();
+}
+
+bool Scheduler::wait_drained(std::chrono::steady_clock::time_point deadline) {
+    std::unique_lock lock(mu_);
+    return drained_cv_.wait_until(lock, deadline, [&] { return drained_ || stopping_; });
 }
 
 int Scheduler::retry_after_seconds() const {
@@ -199,11 +211,37 @@ void Scheduler::admit() {
             continue;
         }
         if (!started) return;
+        {
+            std::lock_guard lock(job->mu);
+            job->started = true;
+            job->cv.notify_all();
+        }
         ++requests_started_;
         running_[ticket] = job;
         std::lock_guard lock(mu_);
         queue_.pop_front();
     }
+}
+
+// Draining: what waits will not start (503 now, not at the deadline); once nothing runs,
+// wait_drained() is told. True when the engine has nothing to step.
+bool Scheduler::shed_queue_when_draining() {
+    std::deque<std::shared_ptr<Job>> left;
+    {
+        std::lock_guard lock(mu_);
+        if (!draining_) return false;
+        left.swap(queue_);
+    }
+    for (auto& job : left)
+        fail(job, ApiError(503, "the server is shutting down; this request had not started", "", "server_error"));
+    const bool idle = running_.empty();
+    refresh_metrics();
+    std::lock_guard lock(mu_);
+    if (idle && !drained_) {
+        drained_ = true;
+        drained_cv_.notify_all();
+    }
+    return idle;
 }
 
 void Scheduler::refresh_metrics() {
@@ -236,6 +274,7 @@ void Scheduler::loop() {
             std::unique_lock lock(mu_);
             wake_.wait(lock, [&] {
                 if (stopping_ || !running_.empty()) return true;
+                if (draining_ && (!drained_ || !queue_.empty())) return true;
                 for (const auto& j : queue_)
                     if (j->cancelled) return true;
                 return !queue_.empty() && engine_.free_sequences() > 0;
@@ -243,6 +282,7 @@ void Scheduler::loop() {
             if (stopping_) break;
         }
         drop_cancelled();
+        if (shed_queue_when_draining()) continue;
         admit();
         try {
             engine_.step();
@@ -272,7 +312,7 @@ void Scheduler::loop() {
     // Shutting down: nothing will run any more.
     for (auto& [ticket, job] : running_) {
         engine_.cancel(ticket);
-        fail(job, ApiError(503, "the server is shutting down", "", "server_error"));
+        fail(job, ApiError(503, "the server shut down before this request finished", "", "server_error"));
     }
     running_.clear();
     std::deque<std::shared_ptr<Job>> left;
@@ -280,7 +320,8 @@ void Scheduler::loop() {
         std::lock_guard lock(mu_);
         left.swap(queue_);
     }
-    for (auto& job : left) fail(job, ApiError(503, "the server is shutting down", "", "server_error"));
+    for (auto& job : left)
+        fail(job, ApiError(503, "the server is shutting down; this request had not started", "", "server_error"));
     refresh_metrics();
 }
 

@@ -34,6 +34,7 @@ struct Job {
     std::condition_variable cv;
     std::deque<nlohmann::json> events;  // progress events not yet sent (streaming)
     bool done = false;
+    bool started = false;               // the engine took it (its prompt fits); streams start then
     std::unique_ptr<ApiError> error;    // done with an error
     nlohmann::json result;              // done: answers, vote, usage (see chat_response.h)
     std::atomic<bool> cancelled{false};
@@ -71,6 +72,10 @@ public:
     // For a 429's Retry-After: about how long a request takes from submission to its answer
     // (a running mean over finished requests), in whole seconds, 1 to 600; 1 before any finished.
     int retry_after_seconds() const;
+    // Shutting down, first step: new requests and those still queued get 503; running ones
+    // go on. wait_drained() returns true once none runs, false at the deadline.
+    void drain();
+    bool wait_drained(std::chrono::steady_clock::time_point deadline);
     // Fails every queued and running job (503) and stops the engine thread.
     void stop();
 
@@ -78,6 +83,7 @@ private:
     void loop();
     void admit();
     void drop_cancelled();
+    bool shed_queue_when_draining();
     void refresh_metrics();
     void finish(const std::shared_ptr<Job>& job, nlohmann::json result);
     void fail(const std::shared_ptr<Job>& job, const ApiError& error);
@@ -92,6 +98,8 @@ private:
     std::condition_variable wake_;
     std::deque<std::shared_ptr<Job>> queue_;
     bool stopping_ = false;
+    bool draining_ = false, drained_ = false;
+    std::condition_variable drained_cv_;
     // Engine thread only.
     std::map<LlamaEngine::Ticket, std::shared_ptr<Job>> running_;
     long requests_started_ = 0;

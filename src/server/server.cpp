@@ -59,10 +59,18 @@ bool same_key(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+void check_connection_settings(const ServerOptions& opt) {
+    if (opt.io_timeout_s < 1 || opt.io_timeout_s > 3600)
+        throw Error("--timeout " + std::to_string(opt.io_timeout_s) + " is out of range: 1 to 3600 seconds");
+    if (!(opt.stop_timeout_s >= 0 && opt.stop_timeout_s <= 3600))
+        throw Error("--stop-timeout must be between 0 and 3600 seconds");
+}
+
 LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt)
     : engine_(engine), defaults_(std::move(defaults)), opt_(std::move(opt)), http_(std::make_unique<httplib::Server>()) {
     if (opt_.queue_capacity < 1) throw Error("--queue-size must be at least 1");
     if (opt_.port < 0 || opt_.port > 65535) throw Error("--port " + std::to_string(opt_.port) + " is not a TCP port");
+    check_connection_settings(opt_);
     // The server's own settings must make a valid request, or every request would fail.
     try {
         parse_chat_request(R"({"messages":[{"role":"user","content":"1+1"}]})", defaults_);
@@ -70,9 +78,17 @@ LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOpti
         throw Error(std::string("the server's defaults cannot run: ") + e.what());
     }
     scheduler_ = std::make_unique<Scheduler>(engine_, opt_.queue_capacity);
-    const int threads = opt_.http_threads > 0 ? opt_.http_threads : opt_.queue_capacity + engine_.n_sequences() + 4;
+    trimmer_ = std::make_unique<IdleTrimmer>();
+    // Chat requests hold a thread while they wait or run (at most queue + sequences of them;
+    // the rest get 429 at once); the spare threads keep /health answered while idle or slow
+    // connections hold some of them until --timeout.
+    const int threads =
+        opt_.http_threads > 0 ? opt_.http_threads : opt_.queue_capacity + engine_.n_sequences() + kSpareHttpThreads;
     http_->new_task_queue = [threads] { return new httplib::ThreadPool((size_t)threads); };
     http_->set_payload_max_length(opt_.max_body_bytes);
+    http_->set_read_timeout(opt_.io_timeout_s, 0);
+    http_->set_write_timeout(opt_.io_timeout_s, 0);
+    http_->set_keep_alive_timeout(opt_.keep_alive_timeout_s);
     http_->set_keep_alive_max_count(100);
     // httplib's default sets SO_REUSEPORT, which lets a second server bind a port one already
     // listens on (the kernel then splits the connections between them). SO_REUSEADDR alone
@@ -88,6 +104,7 @@ LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOpti
 LeapServer::~LeapServer() {
     stop();
     scheduler_->stop();
+    trimmer_.reset();
 }
 
 void LeapServer::bind() {
@@ -107,6 +124,15 @@ void LeapServer::listen() {
 
 void LeapServer::stop() {
     if (http_->is_running()) http_->stop();
+}
+
+void LeapServer::shutdown() {
+    scheduler_->drain();
+    const auto deadline = Clock::now() + std::chrono::milliseconds((long)(opt_.stop_timeout_s * 1000));
+    if (!scheduler_->wait_drained(deadline))
+        std::fprintf(stderr, "serve: requests still running after --stop-timeout %g s get 503\n", opt_.stop_timeout_s);
+    scheduler_->stop();
+    stop();
 }
 
 void LeapServer::count(const std::string& path, int status) {
@@ -157,6 +183,8 @@ std::string LeapServer::metrics_text() const {
         {"leap_kv_cells_used", "gauge", "KV cells held (a shared prompt counts once per sequence).", (double)m.cells_in_use},
         {"leap_kv_cells", "gauge", "KV cells in the context.", (double)m.cells_total},
         {"leap_kv_full_events_total", "counter", "Batches llama.cpp found no KV room for.", (double)m.kv_full_events},
+        {"process_resident_memory_bytes", "gauge", "Resident memory of the server (/proc/self/statm).", (double)resident_bytes()},
+        {"leap_memory_trims_total", "counter", "Times freed memory was handed back to the system after a burst.", (double)trimmer_->trims()},
     };
     for (const Row& r : rows) one(r.name, r.type, r.help, r.value);
     return o.str();
@@ -166,6 +194,11 @@ void LeapServer::routes() {
     // CORS (--cors), then authentication for everything but /health (load balancers probe it
     // without a key) and CORS preflights (browsers send those without the key).
     http_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+        // httplib answers a Range header itself (a 206 with some bytes of a chat reply or an
+        // error). No answer of this API is a document to fetch in pieces, so the header is
+        // ignored, as RFC 9110 (14.2) allows. The request object is httplib's own non-const
+        // one, handed to this hook as const.
+        if (!req.ranges.empty()) const_cast<httplib::Request&>(req).ranges.clear();
         if (!opt_.cors_origins.empty() && req.has_header("Origin")) {
             const std::string origin = req.get_header_value("Origin");
             bool any = false, listed = false;
@@ -220,6 +253,9 @@ void LeapServer::routes() {
     });
     http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
         count(req.path, res.status);
+        // Probes and scrapes come all the time and allocate little: they must not keep the
+        // trimmer from seeing the end of a burst.
+        if (req.path != "/health" && req.path != "/metrics") trimmer_->request_answered();
         if (opt_.log_requests) std::fprintf(stderr, "serve: %s %s %d\n", req.method.c_str(), req.path.c_str(), res.status);
     });
 
@@ -270,6 +306,20 @@ void LeapServer::routes() {
             if (job->error) return send_error(res, *job->error);
             res.set_content(dump(completion_body(job->result, id, created, model)), "application/json");
             return;
+        }
+
+        // Streamed: the status is only known once the engine took the request (a prompt that
+        // does not fit is a 400, a shutdown a 503), so the stream starts then, not before.
+        {
+            std::unique_lock lock(job->mu);
+            while (!job->cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return job->started || job->done; }))
+                if (client_gone(req, 0)) {
+                    lock.unlock();
+                    scheduler_->cancel(job);
+                    res.status = 499;
+                    return;
+                }
+            if (job->done && job->error) return send_error(res, *job->error);
         }
 
         // Streamed (docs/serve.md): the role first; while the paths run, the shown path's

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "server/chat_request.h"
+#include "server/process_memory.h"
 #include "server/scheduler.h"
 
 namespace httplib {
@@ -23,6 +24,10 @@ class Server;
 
 namespace leap::server {
 
+// HTTP threads beyond the queue and the KV sequences (which chat requests hold while they
+// wait or run): for /health, /metrics, refusals, and connections that send nothing yet.
+inline constexpr int kSpareHttpThreads = 64;
+
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8080;               // 0: any free port (see LeapServer::port())
@@ -30,12 +35,22 @@ struct ServerOptions {
     std::string model_name;        // the "model" reported to clients
     int queue_capacity = 16;       // requests waiting beyond it get 429
     size_t max_body_bytes = 1 << 20;
-    int http_threads = 0;          // 0: queue capacity + KV sequences + 4
+    int http_threads = 0;          // 0: queue capacity + KV sequences + kSpareHttpThreads
+    // Seconds a client may leave a read or write waiting (-to/--timeout): an idle or slow
+    // connection gives its HTTP thread back after that.
+    int io_timeout_s = 5;
+    int keep_alive_timeout_s = 2;  // an idle keep-alive connection is closed after this
+    // Seconds running requests may take to finish after SIGTERM/SIGINT (--stop-timeout).
+    double stop_timeout_s = 5;
     bool log_requests = true;      // one line per request on stderr
     // Browser origins allowed to call the API (--cors): "*" for any; empty: no CORS headers,
     // so browsers keep pages of other origins from reading the answers.
     std::vector<std::string> cors_origins;
 };
+
+// Throws leap::Error naming the flag (--timeout, --stop-timeout) for values the server cannot
+// use; `leap serve` calls it before loading the model.
+void check_connection_settings(const ServerOptions& opt);
 
 class LeapServer {
 public:
@@ -48,6 +63,9 @@ public:
     // Serves until stop() (from another thread or a signal-handling thread).
     void listen();
     void stop();
+    // The bounded drain (SIGTERM): queued and new requests get 503 at once, running ones may
+    // finish for up to opt.stop_timeout_s, then get 503 too; then stop().
+    void shutdown();
     std::string metrics_text() const;
 
 private:
@@ -59,6 +77,7 @@ private:
     ServerOptions opt_;
     std::unique_ptr<httplib::Server> http_;
     std::unique_ptr<Scheduler> scheduler_;
+    std::unique_ptr<IdleTrimmer> trimmer_;
     int port_ = 0;
     mutable std::mutex count_mu_;
     std::map<std::pair<std::string, int>, long> requests_by_status_;
