@@ -137,7 +137,7 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--http-threads", f->server.http_threads, "HTTP worker threads (0: queue + sequences + 64)")
         ->capture_default_str();
     cmd->add_option("--timeout", f->server.io_timeout_s,
-                    "-to: seconds a client may leave a read or write of its connection waiting before it is closed")
+                    "seconds a client may leave a read or write of its connection waiting before it is closed")
         ->capture_default_str();
     cmd->add_option("--stop-timeout", f->server.stop_timeout_s,
                     "on SIGTERM/SIGINT, seconds running requests may take to finish (queued ones get 503 at once)")
