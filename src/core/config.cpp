@@ -111,7 +111,9 @@ long token_budget(const RunConfig& c) {
     const int blocks = c.enabled_blocks();
     const long per_path = (long)c.segments * c.segment_tokens +
                           (long)blocks * c.summary_tokens * (1 + c.router.k) + c.answer_tokens;
-    return per_path * c.n_paths;
+    // MoA: every layer is a whole response of every path.
+    const long layers = c.method == Method::MixtureOfAgents ? c.moa_layers : 1;
+    return per_path * c.n_paths * layers;
 }
 
 BudgetMatch parse_budget_match(std::string_view s) {
