@@ -615,6 +615,8 @@ std::vector<std::string> hostile_bodies() {
         R"({"messages":[{"role":"user","content":"x"}],"leap":{"segments":100000}})",
         R"({"messages":[{"role":"user","content":"x"}],"leap":{"segments":50,"segment_tokens":2000}})",
         R"({"messages":[{"role":"user","content":"x"}],"leap":{"moa_layers":0,"method":"moa"}})",
+        R"({"messages":[{"role":"user","content":"x"}],"leap":{"moa_layout":"ref","method":"moa"}})",
+        R"({"messages":[{"role":"user","content":"x"}],"leap":{"moa_layout":"reference"}})",  // not moa
         R"({"messages":[{"role":"user","content":"x"}],"max_tokens":1e400})",
         R"({"messages":[{"role":"user","content":"x"}],"temperature":NaN})",
         R"({"messages":[{"role":"user","content":"x"}],"temperature":Infinity})",
