@@ -456,7 +456,7 @@ std::string problems_table(const Report& r, const std::string& bench, const std:
         }
         return a.size() - i < b.size() - j;
     });
-    std::string h = "<details class=\"problems\" open><summary>Problems (" + std::to_string(ids.size()) +
+    std::string h = "<details class=\"problems\" open=\"\"><summary>Problems (" + std::to_string(ids.size()) +
                     "): correct paths of N and the vote (✓ right, ✗ wrong) per run" +
                     (pages.empty() ? "" : "; a link opens the problem's page (its paths, summaries and routing)") +
                     "</summary>\n<div class=\"table-wrap\"><table class=\"problems\">\n<thead><tr><th>problem</th>";
