@@ -1027,7 +1027,7 @@ std::string report_html(const Report& r, const std::string& pages) {
     h += "<h2>Runs</h2>\n";
     std::vector<std::vector<std::string>> rows;
     for (size_t i = 0; i < r.runs.size(); ++i) rows.push_back(runs_row(r, i));
-    h += html_table(runs_header(r), rows, 3, {3, 8, 9, 10});
+    h += html_table(runs_header(r), rows, 3, {3, 6, 8, 9, 10});
     h += "<h2>Charts</h2>\n";
     if (r.benches.empty()) {
         h += "<p>No finished problems in any run.</p>\n";
