@@ -457,4 +457,29 @@ TEST(ResultsTrace, ALineBecomesATraceWithTheVoteItsMajorityAndTheGrades) {
     }
 }
 
+TEST(Report, ARunOfSeveralSeedsLinksEachSeedsPage) {
+    const fs::path dir = fs::path(LEAP_TEST_TMP) / "report" / "pages-seeds";
+    fs::remove_all(dir);
+    std::vector<std::string> folders;
+    for (int seed : {1, 2}) {
+        const fs::path run = dir / ("seed" + std::to_string(seed));
+        fs::create_directories(run);
+        std::ofstream(run / "run.json") << json{{"identity", identity("leap", seed)}, {"leap_version", "test"}}.dump() << "\n";
+        std::ofstream(run / "aime24.jsonl") << traced_line("aime24", 0, seed == 1 ? "11" : "00").dump() << "\n";
+        folders.push_back(run.string());
+    }
+    const leap::Report r = leap::load_report(folders, {});
+    ASSERT_EQ(r.runs.size(), 1u);
+    leap::write_report(r, (dir / "rep").string());
+    const std::string html = read(dir / "rep.html");
+    EXPECT_EQ(attrs_of(html, "<a class=", "href"),
+              (std::vector<std::string>{"rep-problems/run1-seed1/aime24/aime24-0.html", "rep-problems/run1-seed2/aime24/aime24-0.html"}));
+    EXPECT_NE(html.find(">seed 1: 2/2 ✓</a><br><a class=\"wrong\""), std::string::npos) << html;
+    // Each seed's page holds that seed's run: its settings name the seed.
+    for (int seed : {1, 2}) {
+        const std::string page = read(dir / ("rep-problems/run1-seed" + std::to_string(seed)) / "aime24" / "aime24-0.html");
+        EXPECT_NE(page.find("\"seed\":" + std::to_string(seed)), std::string::npos) << seed;
+    }
+}
+
 }  // namespace
