@@ -49,6 +49,12 @@ try {
   check(await page.locator(".paths > .path").count() === n_paths, `${n_paths} path panes (got ${await page.locator(".paths > .path").count()})`);
   const edges = await page.locator(".route .edge").count();
   check(edges > 0, `routing edges of at least one block (${edges})`);
+  // The block events carry the router's similarity scores: every live edge is labelled with one.
+  const labels = await page.locator(".route .edge text").allTextContents();
+  check(labels.length === edges && labels.every((t) => /^[01]\.\d\d$/.test(t)),
+    `every live edge shows its similarity score (${labels.join(" ")})`);
+  const heard = await page.locator('.block .heard').first().textContent();
+  check(/path \d+ \([01]\.\d\d\)/.test(heard || ""), `a pane says whom it heard with the score (${heard})`);
   const vote = await page.locator('[data-role="vote"]').textContent();
   check(/vote: .+ \(\d+ of \d+ paths\)/.test(vote || ""), `the vote is shown (${vote})`);
   const finals = await page.locator('[data-role="final-answer"]').allTextContents();
