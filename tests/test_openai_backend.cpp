@@ -39,6 +39,7 @@
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
 #include "backends/llama/path_sequence.h"
+#include "core/run_problems.h"
 #include "core/token_text.h"
 #include "backends/openai/http.h"
 #include "backends/openai/openai_engine.h"
@@ -119,9 +120,9 @@ std::string dump(const json& j) { return j.dump(1, ' ', false, json::error_handl
 
 // Runs a backend; the traces in problem order.
 std::vector<json> run_traces(Backend& engine, const std::vector<Problem>& ps,
-                             const Backend::ProgressFn& on_progress = {}) {
+                             const ProgressFn& on_progress = {}) {
     std::vector<json> out(ps.size());
-    engine.run(ps, {}, [&](ProblemRun& run, json) { out.at(run.index()) = strip(run.trace()); }, on_progress);
+    run_problems(engine, ps, {}, [&](ProblemRun& run, json) { out.at(run.index()) = strip(run.trace()); }, on_progress);
     return out;
 }
 
