@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -1324,6 +1325,59 @@ TEST(OpenAIServe, AClientThatDisconnectsCancelsItsRequestsUpstream) {
     const std::string metrics = http.metrics_text();
     EXPECT_NE(metrics.find("leap_requests_cancelled_total 1\n"), std::string::npos) << metrics;
     EXPECT_EQ(metrics.find("leap_kv_cells"), std::string::npos) << "KV figures are the in-process engine's";
+    http.stop();
+    serving.join();
+}
+
+// A server's final refusal of one request's request (HTTP 400) fails that client's request with
+// a 502 naming the upstream error; a request running beside it is answered as usual.
+TEST(OpenAIServe, AnUpstreamRefusalFailsOnlyItsOwnRequest) {
+    const Token word = tiny_tok().tokenize(" hello", false)[0];
+    const std::vector<Token> poison = tiny_tok().tokenize(" poison", false);
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        const auto ids = body["prompt"].get<std::vector<Token>>();
+        if (std::search(ids.begin(), ids.end(), poison.begin(), poison.end()) != ids.end()) {
+            res.status = 400;
+            res.set_content(R"({"error": {"message": "this prompt is refused"}})", "application/json");
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // keeps the good one running meanwhile
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word), "length");
+    });
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0;
+    RunConfig c = one_segment_independent(2, 5);
+    OpenAIOptions o = fast_options(fake.url());
+    o.n_lanes = 4;
+    OpenAIEngine engine(tiny_tok(), o, eo, c, prompts());
+    server::RequestDefaults d;
+    d.config = c;
+    d.sampling = eo.sampling;
+    d.max_paths = engine.path_capacity();
+    d.ctx_per_path = engine.n_ctx_per_path();
+    server::ServerOptions so;
+    so.port = 0;
+    so.log_requests = false;
+    so.model_name = "tiny";
+    server::LeapServer http(engine, d, so);
+    http.bind();
+    std::thread serving([&] { http.listen(); });
+    auto ask = [&](const std::string& text) {
+        httplib::Client client("127.0.0.1", http.port());
+        client.set_read_timeout(std::chrono::seconds(60));
+        return client.Post("/v1/chat/completions",
+                           json{{"messages", json::array({{{"role", "user"}, {"content", text}}})}}.dump(), "application/json");
+    };
+    httplib::Result good;
+    std::thread beside([&] { good = ask("What is 2 + 2?"); });
+    auto bad = ask("Say poison please.");
+    beside.join();
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 502) << bad->body;
+    EXPECT_NE(bad->body.find("this prompt is refused"), std::string::npos) << bad->body;
+    ASSERT_TRUE(good);
+    EXPECT_EQ(good->status, 200) << good->body;
     http.stop();
     serving.join();
 }

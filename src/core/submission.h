@@ -23,6 +23,10 @@ struct Submission {
     std::function<void(ProblemRun& run, nlohmann::json timings)> on_done;
     // After each finished generation request of a path (segment, summary, answer...).
     std::function<void(const ProblemRun& run, int path)> on_request_done;
+    // A failure of this problem alone (a server's final refusal of one of its requests): the
+    // problem is dropped and this is told why, instead of step() throwing. Empty: step() throws.
+    // The in-process engine's failures are the whole batch's: it always throws.
+    std::function<void(const std::string& error)> on_error;
 };
 
 }  // namespace leap

@@ -198,6 +198,11 @@ void Scheduler::admit() {
             report_progress(job, run);
             report_reasoning(job, run, {});
         };
+        // A server behind the OpenAI backend refused one of this request's requests for good.
+        sub.on_error = [this, job](const std::string& error) {
+            ++errors_;
+            fail(job, ApiError(502, "upstream error: " + error, "", "server_error"));
+        };
         Ticket ticket = 0;
         bool started = false;
         try {

@@ -282,6 +282,7 @@ struct OpenAIEngine::Slot {
     SamplingOptions sampling;
     std::function<void(ProblemRun&, nlohmann::json)> on_done;
     std::function<void(const ProblemRun&, int)> on_request_done;
+    std::function<void(const std::string&)> on_error;
     int index = 0;                  // this slot's number in slots_
     // Each path's lane: where its requests go (target()). With one N for every problem, the
     // paths of the k-th problem in flight have lanes kN .. kN+N-1.
@@ -511,6 +512,7 @@ bool OpenAIEngine::start(Submission sub, Ticket* ticket) {
     slot.sampling = sub.sampling;
     slot.on_done = std::move(sub.on_done);
     slot.on_request_done = std::move(sub.on_request_done);
+    slot.on_error = std::move(sub.on_error);
     slot.run = std::move(run);
     slot.run->set_prompt_tail(ProblemRun::tail_after(rendered_text, slot.run->user_message()));
     slot.rendered_text = std::move(rendered_text);
@@ -553,6 +555,7 @@ void OpenAIEngine::release(Slot& slot) {
     slot.shares.clear();
     slot.on_done = nullptr;
     slot.on_request_done = nullptr;
+    slot.on_error = nullptr;
     slot.run.reset();
 }
 
@@ -961,7 +964,19 @@ bool OpenAIEngine::step() {
     if (!any_done) {
         if (pool_->outstanding() == 0)
             throw Error("internal error: unfinished problems but no request in flight (please report)");
-        for (auto& job : pool_->wait(opt_.step_wait_s)) on_answer(*job);
+        for (auto& job : pool_->wait(opt_.step_wait_s)) {
+            try {
+                on_answer(*job);
+            } catch (const Error& e) {
+                // A request that failed for good fails its own problem, where the submission
+                // takes its errors (leap serve: that client gets the error, the others go on).
+                Slot* slot = slot_of(job->ticket);
+                if (!slot || !slot->on_error) throw;
+                auto on_error = std::move(slot->on_error);
+                cancel(job->ticket);
+                on_error(e.what());
+            }
+        }
         http_.attempts_failed = pool_->failed_attempts.load();
         http_.parser_workarounds = pool_->parser_workarounds.load();
     }
