@@ -171,7 +171,7 @@ std::string LeapServer::metrics_text() const {
         {"leap_requests_queued", "gauge", "Requests waiting for KV sequences.", (double)m.queued},
         {"leap_queue_capacity", "gauge", "Requests that may wait before 429.", (double)m.queue_capacity},
         {"leap_requests_cancelled_total", "counter", "Requests dropped because their client disconnected.", (double)m.jobs_cancelled},
-        {"leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500).", (double)m.engine_errors},
+        {"leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500), and requests a server behind --backend openai refused for good (502).", (double)m.engine_errors},
         {"leap_tokens_sampled_total", "counter", "Tokens sampled.", (double)m.sampled},
         {"leap_batch_occupancy", "gauge", "Share of the paths in flight (KV sequences in process) held by running problems.", occupancy},
         {"leap_busy_seconds_total", "counter", "Seconds the engine spent stepping (decoding and sampling, or waiting for servers).", m.busy_seconds},
