@@ -173,7 +173,7 @@ void register_serve(CLI::App& app) {
                     "spread over the servers' slots (0: -N x --parallel-problems)")
         ->capture_default_str();
     cmd->add_option("--max-body-kib", f->max_body_kib, "largest request body accepted (KiB)")->capture_default_str();
-    cmd->add_option("--http-threads", f->server.http_threads, "HTTP worker threads (0: queue + sequences + 64)")
+    cmd->add_option("--http-threads", f->server.http_threads, "connections served at once, each on its own thread (0: 4096, within ulimit -n)")
         ->capture_default_str();
     cmd->add_option("--timeout", f->server.io_timeout_s,
                     "seconds a client may leave a read or write of its connection waiting before it is closed")

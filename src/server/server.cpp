@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "server/chat_response.h"
+#include "server/connection_threads.h"
 #include "server/shown_reasoning.h"
 #include "viewer/page.h"
 
@@ -59,7 +60,18 @@ bool same_key(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+namespace {
+
+// Connections served at once (each on its own thread), within the descriptor limit.
+size_t connection_cap(const ServerOptions& opt, std::string* note = nullptr) {
+    if (opt.http_threads < 0) throw Error("--http-threads must be 0 (the default: " + std::to_string(kDefaultMaxConnections) + " connections) or more");
+    return connections_within_descriptor_limit(opt.http_threads > 0 ? (size_t)opt.http_threads : kDefaultMaxConnections, note);
+}
+
+}  // namespace
+
 void check_connection_settings(const ServerOptions& opt) {
+    connection_cap(opt);
     if (opt.io_timeout_s < 1 || opt.io_timeout_s > 3600)
         throw Error("--timeout " + std::to_string(opt.io_timeout_s) + " is out of range: 1 to 3600 seconds");
     if (!(opt.stop_timeout_s >= 0 && opt.stop_timeout_s <= 3600))
@@ -79,12 +91,13 @@ LeapServer::LeapServer(Backend& engine, RequestDefaults defaults, ServerOptions 
     }
     scheduler_ = std::make_unique<Scheduler>(engine_, opt_.queue_capacity);
     trimmer_ = std::make_unique<IdleTrimmer>();
-    // Chat requests hold a thread while they wait or run (at most queue + sequences of them;
-    // the rest get 429 at once); the spare threads keep /health answered while idle or slow
-    // connections hold some of them until --timeout.
-    const int threads =
-        opt_.http_threads > 0 ? opt_.http_threads : opt_.queue_capacity + engine_.path_capacity() + kSpareHttpThreads;
-    http_->new_task_queue = [threads] { return new httplib::ThreadPool((size_t)threads); };
+    // Each connection on a thread of its own (server/connection_threads.h), so idle and slow
+    // sockets cannot take the threads /health and new requests need. Chat requests still
+    // queue for the engine in the scheduler (429 beyond --queue-size).
+    std::string note;
+    const size_t connections = connection_cap(opt_, &note);
+    if (!note.empty()) std::fprintf(stderr, "serve: %s\n", note.c_str());
+    http_->new_task_queue = [connections] { return make_connection_threads(connections).release(); };
     http_->set_payload_max_length(opt_.max_body_bytes);
     http_->set_read_timeout(opt_.io_timeout_s, 0);
     http_->set_write_timeout(opt_.io_timeout_s, 0);

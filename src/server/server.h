@@ -26,10 +26,6 @@ class Server;
 
 namespace leap::server {
 
-// HTTP threads beyond the queue and the KV sequences (which chat requests hold while they
-// wait or run): for /health, /metrics, refusals, and connections that send nothing yet.
-inline constexpr int kSpareHttpThreads = 64;
-
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8080;               // 0: any free port (see LeapServer::port())
@@ -37,7 +33,7 @@ struct ServerOptions {
     std::string model_name;        // the "model" reported to clients
     int queue_capacity = 16;       // requests waiting beyond it get 429
     size_t max_body_bytes = 1 << 20;
-    int http_threads = 0;          // 0: queue capacity + KV sequences + kSpareHttpThreads
+    int http_threads = 0;          // connections served at once, a thread each (0: kDefaultMaxConnections)
     // Seconds a client may leave a read or write waiting (-to/--timeout): an idle or slow
     // connection gives its HTTP thread back after that.
     int io_timeout_s = 5;
