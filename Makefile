@@ -11,7 +11,13 @@ CMAKE_FLAGS ?=
 # 4x here (docs/performance.md). Passive waiting unless the caller chose otherwise.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: all deps llama configure build run test clean default-model
+# The fuzz build (clang, libFuzzer, ASan + UBSan; fuzz/) and the sanitizer build of the unit
+# tests (ASan + UBSan; llama.cpp compiled as in $(BUILD)): both part of `make test`.
+FUZZ_BUILD     ?= build-fuzz
+SANITIZE_BUILD ?= build-sanitize
+FUZZ_SECONDS   ?= 25
+
+.PHONY: all deps llama configure build run test test-fuzz test-sanitize clean default-model
 
 all: build
 
@@ -49,7 +55,8 @@ else
 	    --trace results/run-trace.json
 endif
 
-# MODEL= other than the default also smoke-tests that model after the suite.
+# MODEL= other than the default also smoke-tests that model after the suite; then the fuzz
+# targets and the sanitizer build of the unit tests run.
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 900
 ifneq ($(MODEL),$(NANO))
@@ -57,6 +64,24 @@ ifneq ($(MODEL),$(NANO))
 	$(LEAP) solve -m $(MODEL) --sample --method leap -N 2 -T 32 --segments 2 --summary-tokens 16 \
 	    --answer-tokens 16 --seed 1
 endif
+	@$(MAKE) --no-print-directory test-fuzz test-sanitize
+
+# Each fuzz target for FUZZ_SECONDS over its corpus (fuzz/corpus/NAME), as ctest tests; a crash
+# leaves its input in $(FUZZ_BUILD)/fuzz-crashes/ (docs/reliability.md, "Fuzzing").
+test-fuzz: llama
+	@test -f $(FUZZ_BUILD)/CMakeCache.txt || CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) \
+	    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEAP_FUZZ=ON -DLEAP_BUILD_TESTS=OFF
+	cmake -S . -B $(FUZZ_BUILD) -DLEAP_FUZZ_SECONDS=$(FUZZ_SECONDS) > /dev/null
+	cmake --build $(FUZZ_BUILD) --target leap_fuzzers -j$(JOBS)
+	cd $(FUZZ_BUILD) && ctest --output-on-failure -L fuzz
+
+# The unit tests (leap_tests, and the leap binary they run) built with ASan and UBSan; any
+# report fails the run. The shell tests are left to the normal build.
+test-sanitize: llama
+	@test -f $(SANITIZE_BUILD)/CMakeCache.txt || cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Release -DLEAP_SANITIZE=ON
+	cmake --build $(SANITIZE_BUILD) --target leap_tests -j$(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    ctest --output-on-failure --timeout 900 -E '^sh\.'
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(SANITIZE_BUILD)

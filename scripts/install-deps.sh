@@ -14,9 +14,10 @@
 #   openssl                            checks the tarball's sha512 integrity
 #   python3                            small helpers in shell tests
 #   chromium                           the browser tests/sh/viewer_browser.sh drives (playwright-core, from npm in the test)
+#   clang libclang-rt-dev              the fuzz build (make test-fuzz): clang with libFuzzer and the sanitizer runtimes
 set -euo pipefail
 pkgs=(build-essential cmake git ccache nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
-      libgtest-dev libbenchmark-dev openssl python3 chromium)
+      libgtest-dev libbenchmark-dev openssl python3 chromium clang libclang-rt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "server/chat_response.h"
+#include "server/connection_threads.h"
 #include "server/shown_reasoning.h"
 #include "viewer/page.h"
 
@@ -59,14 +60,25 @@ bool same_key(const std::string& a, const std::string& b) {
 
 }  // namespace
 
+namespace {
+
+// Connections served at once (each on its own thread), within the descriptor limit.
+size_t connection_cap(const ServerOptions& opt, std::string* note = nullptr) {
+    if (opt.http_threads < 0) throw Error("--http-threads must be 0 (the default: " + std::to_string(kDefaultMaxConnections) + " connections) or more");
+    return connections_within_descriptor_limit(opt.http_threads > 0 ? (size_t)opt.http_threads : kDefaultMaxConnections, note);
+}
+
+}  // namespace
+
 void check_connection_settings(const ServerOptions& opt) {
+    connection_cap(opt);
     if (opt.io_timeout_s < 1 || opt.io_timeout_s > 3600)
         throw Error("--timeout " + std::to_string(opt.io_timeout_s) + " is out of range: 1 to 3600 seconds");
     if (!(opt.stop_timeout_s >= 0 && opt.stop_timeout_s <= 3600))
         throw Error("--stop-timeout must be between 0 and 3600 seconds");
 }
 
-LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt)
+LeapServer::LeapServer(Backend& engine, RequestDefaults defaults, ServerOptions opt)
     : engine_(engine), defaults_(std::move(defaults)), opt_(std::move(opt)), http_(std::make_unique<httplib::Server>()) {
     if (opt_.queue_capacity < 1) throw Error("--queue-size must be at least 1");
     if (opt_.port < 0 || opt_.port > 65535) throw Error("--port " + std::to_string(opt_.port) + " is not a TCP port");
@@ -79,12 +91,13 @@ LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOpti
     }
     scheduler_ = std::make_unique<Scheduler>(engine_, opt_.queue_capacity);
     trimmer_ = std::make_unique<IdleTrimmer>();
-    // Chat requests hold a thread while they wait or run (at most queue + sequences of them;
-    // the rest get 429 at once); the spare threads keep /health answered while idle or slow
-    // connections hold some of them until --timeout.
-    const int threads =
-        opt_.http_threads > 0 ? opt_.http_threads : opt_.queue_capacity + engine_.n_sequences() + kSpareHttpThreads;
-    http_->new_task_queue = [threads] { return new httplib::ThreadPool((size_t)threads); };
+    // Each connection on a thread of its own (server/connection_threads.h), so idle and slow
+    // sockets cannot take the threads /health and new requests need. Chat requests still
+    // queue for the engine in the scheduler (429 beyond --queue-size).
+    std::string note;
+    const size_t connections = connection_cap(opt_, &note);
+    if (!note.empty()) std::fprintf(stderr, "serve: %s\n", note.c_str());
+    http_->new_task_queue = [connections] { return make_connection_threads(connections).release(); };
     http_->set_payload_max_length(opt_.max_body_bytes);
     http_->set_read_timeout(opt_.io_timeout_s, 0);
     http_->set_write_timeout(opt_.io_timeout_s, 0);
@@ -171,22 +184,27 @@ std::string LeapServer::metrics_text() const {
         {"leap_requests_queued", "gauge", "Requests waiting for KV sequences.", (double)m.queued},
         {"leap_queue_capacity", "gauge", "Requests that may wait before 429.", (double)m.queue_capacity},
         {"leap_requests_cancelled_total", "counter", "Requests dropped because their client disconnected.", (double)m.jobs_cancelled},
-        {"leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500).", (double)m.engine_errors},
+        {"leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500), and requests a server behind --backend openai refused for good (502).", (double)m.engine_errors},
         {"leap_tokens_sampled_total", "counter", "Tokens sampled.", (double)m.sampled},
-        {"leap_history_reevaluated_total", "counter", "Tokens fed at a position the KV cache already held (0).", (double)m.history_reevaluated},
-        {"leap_decode_calls_total", "counter", "llama_decode calls.", (double)m.decode_calls},
-        {"leap_batch_tokens_total", "counter", "Tokens over all llama_decode calls (mean batch = this / calls).", (double)m.batch_tokens},
-        {"leap_batch_occupancy", "gauge", "Share of the KV sequences held by running problems.", occupancy},
-        {"leap_busy_seconds_total", "counter", "Seconds the engine spent decoding and sampling.", m.busy_seconds},
-        {"leap_kv_sequences", "gauge", "KV sequences (paths in flight at once).", (double)m.sequences_total},
-        {"leap_kv_sequences_in_use", "gauge", "KV sequences holding cells.", (double)m.sequences_in_use},
-        {"leap_kv_cells_used", "gauge", "KV cells held (a shared prompt counts once per sequence).", (double)m.cells_in_use},
-        {"leap_kv_cells", "gauge", "KV cells in the context.", (double)m.cells_total},
-        {"leap_kv_full_events_total", "counter", "Batches llama.cpp found no KV room for.", (double)m.kv_full_events},
+        {"leap_batch_occupancy", "gauge", "Share of the paths in flight (KV sequences in process) held by running problems.", occupancy},
+        {"leap_busy_seconds_total", "counter", "Seconds the engine spent stepping (decoding and sampling, or waiting for servers).", m.busy_seconds},
+        {"leap_kv_sequences", "gauge", "Paths in flight at once (KV sequences in process; --kv-sequences).", (double)m.sequences_total},
         {"process_resident_memory_bytes", "gauge", "Resident memory of the server (/proc/self/statm).", (double)resident_bytes()},
         {"leap_memory_trims_total", "counter", "Times freed memory was handed back to the system after a burst.", (double)trimmer_->trims()},
     };
     for (const Row& r : rows) one(r.name, r.type, r.help, r.value);
+    if (!m.kv) return o.str();
+    // The in-process engine's batch and KV cache (the OpenAI backend's are on its servers).
+    const Row in_process[] = {
+        {"leap_history_reevaluated_total", "counter", "Tokens fed at a position the KV cache already held (0).", (double)m.history_reevaluated},
+        {"leap_decode_calls_total", "counter", "llama_decode calls.", (double)m.decode_calls},
+        {"leap_batch_tokens_total", "counter", "Tokens over all llama_decode calls (mean batch = this / calls).", (double)m.batch_tokens},
+        {"leap_kv_sequences_in_use", "gauge", "KV sequences holding cells.", (double)m.kv->sequences_in_use},
+        {"leap_kv_cells_used", "gauge", "KV cells held (a shared prompt counts once per sequence).", (double)m.kv->cells_in_use},
+        {"leap_kv_cells", "gauge", "KV cells in the context.", (double)m.kv->cells_total},
+        {"leap_kv_full_events_total", "counter", "Batches llama.cpp found no KV room for.", (double)m.kv_full_events},
+    };
+    for (const Row& r : in_process) one(r.name, r.type, r.help, r.value);
     return o.str();
 }
 
@@ -270,7 +288,7 @@ void LeapServer::routes() {
     });
     auto models = [this](const httplib::Request&, httplib::Response& res) {
         json m = {{"id", opt_.model_name}, {"object", "model"}, {"created", unix_time()}, {"owned_by", "leap"},
-                  {"meta", {{"kv_sequences", engine_.n_sequences()}, {"ctx_per_path", engine_.n_ctx_per_path()},
+                  {"meta", {{"kv_sequences", engine_.path_capacity()}, {"ctx_per_path", engine_.n_ctx_per_path()},
                             {"method", to_string(defaults_.config.method)}, {"paths", defaults_.config.n_paths}}}};
         res.set_content(dump(json({{"object", "list"}, {"data", json::array({m})}})), "application/json");
     };

@@ -4,8 +4,10 @@
 //   GET  /v1/models            the served model
 //   GET  /health               {"status": "ok"}
 //   GET  /metrics              Prometheus text: requests, queue, tokens by kind, batch, KV use
+//                              (the KV cache's figures with the in-process engine only)
 //   OPTIONS *                  CORS preflight (with --cors)
-// Requests share the engine's batch (server/scheduler.h); bad input gets a 4xx with an
+// Requests share the backend (server/scheduler.h: the in-process engine's batch, or the
+// servers behind the OpenAI backend); bad input gets a 4xx with an
 // OpenAI-style error object and never takes the server down.
 #include <atomic>
 #include <map>
@@ -24,10 +26,6 @@ class Server;
 
 namespace leap::server {
 
-// HTTP threads beyond the queue and the KV sequences (which chat requests hold while they
-// wait or run): for /health, /metrics, refusals, and connections that send nothing yet.
-inline constexpr int kSpareHttpThreads = 64;
-
 struct ServerOptions {
     std::string host = "127.0.0.1";
     int port = 8080;               // 0: any free port (see LeapServer::port())
@@ -35,7 +33,7 @@ struct ServerOptions {
     std::string model_name;        // the "model" reported to clients
     int queue_capacity = 16;       // requests waiting beyond it get 429
     size_t max_body_bytes = 1 << 20;
-    int http_threads = 0;          // 0: queue capacity + KV sequences + kSpareHttpThreads
+    int http_threads = 0;          // connections served at once, a thread each (0: kDefaultMaxConnections)
     // Seconds a client may leave a read or write waiting (-to/--timeout): an idle or slow
     // connection gives its HTTP thread back after that.
     int io_timeout_s = 5;
@@ -54,7 +52,7 @@ void check_connection_settings(const ServerOptions& opt);
 
 class LeapServer {
 public:
-    LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt);
+    LeapServer(Backend& engine, RequestDefaults defaults, ServerOptions opt);
     ~LeapServer();
 
     // Binds the socket (throws leap::Error naming host:port when it cannot); port() is then known.
@@ -72,7 +70,7 @@ private:
     void routes();
     void count(const std::string& path, int status);
 
-    LlamaEngine& engine_;
+    Backend& engine_;
     RequestDefaults defaults_;
     ServerOptions opt_;
     std::unique_ptr<httplib::Server> http_;

@@ -3,29 +3,13 @@
 // a value on every bar, no colour that means both a run and a token kind, run labels in words;
 // then follows problem links to their viewer pages, which load with no console errors.
 // Usage: node report_page_check.mjs REPORT.html SCREENSHOT_DIR LABEL...
-import { chromium } from "playwright-core";
+import { check, finish, launch, offline_page } from "./browser_check.mjs";
 
 const [report_file, shots, ...labels] = process.argv.slice(2);
-let passed = 0, failed = 0;
-function check(cond, what) {
-  if (cond) { passed++; console.log("ok   " + what); }
-  else { failed++; console.log("FAIL " + what); }
-}
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
-  const requests = [];
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith("file:")) return route.continue();
-    requests.push(url);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(String(e)));
+  const { context, page, errors, requests } = await offline_page(browser, { width: 1366, height: 900 });
   await page.goto("file://" + report_file);
 
   for (const width of [1366, 1280]) {
@@ -109,5 +93,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();
