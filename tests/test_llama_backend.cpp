@@ -9,6 +9,7 @@
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
 #include "backends/llama/path_sequence.h"
+#include "core/run_problems.h"
 #include "core/error.h"
 #include "fixtures.h"
 
@@ -188,7 +189,7 @@ EngineRun run_engine(RunConfig cfg, EngineOptions eo, const std::vector<Problem>
     eo.threads = 1;
     LlamaEngine engine(tiny_model(), eo, cfg, prompts);
     EngineRun out;
-    engine.run(problems, {}, [&](ProblemRun& run, nlohmann::json timings) {
+    run_problems(engine, problems, {}, [&](ProblemRun& run, nlohmann::json timings) {
         nlohmann::json t = run.trace();
         t["timings"] = timings;
         out.traces.push_back(t);

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -39,12 +40,15 @@
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
 #include "backends/llama/path_sequence.h"
+#include "core/rng.h"
+#include "core/run_problems.h"
 #include "core/token_text.h"
 #include "backends/openai/http.h"
 #include "backends/openai/openai_engine.h"
 #include "backends/openai/server_api.h"
 #include "core/error.h"
 #include "model/make_model.h"
+#include "server/server.h"
 
 namespace {
 
@@ -119,9 +123,9 @@ std::string dump(const json& j) { return j.dump(1, ' ', false, json::error_handl
 
 // Runs a backend; the traces in problem order.
 std::vector<json> run_traces(Backend& engine, const std::vector<Problem>& ps,
-                             const Backend::ProgressFn& on_progress = {}) {
+                             const ProgressFn& on_progress = {}) {
     std::vector<json> out(ps.size());
-    engine.run(ps, {}, [&](ProblemRun& run, json) { out.at(run.index()) = strip(run.trace()); }, on_progress);
+    run_problems(engine, ps, {}, [&](ProblemRun& run, json) { out.at(run.index()) = strip(run.trace()); }, on_progress);
     return out;
 }
 
@@ -496,6 +500,8 @@ struct FakeServer {
     std::vector<json> requests;
     std::vector<std::string> auth;
     std::function<void(const json&, httplib::Response&, int n)> handler;
+    // When set, answers completions instead of `handler`, with the request (to see its connection).
+    std::function<void(const httplib::Request&, const json&, httplib::Response&, int n)> raw_handler;
     // POST /slots/ID?action=A with its body; by default 501, as llama-server without --slot-save-path.
     using SlotsHandler = std::function<void(int id_slot, const std::string& action, const json&, httplib::Response&)>;
     SlotsHandler slots_handler;
@@ -542,6 +548,7 @@ struct FakeServer {
                 auth.push_back(req.get_header_value("Authorization"));
                 n = (int)requests.size();
             }
+            if (raw_handler) return raw_handler(req, body, res, n);
             handler(body, res, n);
         });
         port = srv.bind_to_any_port("127.0.0.1");
@@ -1087,6 +1094,292 @@ TEST(OpenAIFakeServer, UnreachableServerNamesTheUrl) {
         EXPECT_NE(std::string(e.what()).find("http://127.0.0.1:" + std::to_string(port)), std::string::npos) << e.what();
         EXPECT_NE(std::string(e.what()).find("does not answer"), std::string::npos) << e.what();
     }
+}
+
+// ---- start / step / cancel ----------------------------------------------------------------------
+
+// Steps until the problem of `ticket` is done (or 30 s).
+void step_until_done(OpenAIEngine& engine, const bool& done) {
+    const auto t0 = Clock::now();
+    while (!done && std::chrono::duration<double>(Clock::now() - t0).count() < 30) engine.step();
+    ASSERT_TRUE(done) << "the problem did not finish";
+}
+
+bool starts_with(const std::vector<Token>& ids, const std::vector<Token>& prefix) {
+    return ids.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), ids.begin());
+}
+
+// A problem cancelled while its answer is already back (answered, not yet applied): the slot and
+// lane go to the next problem, and the old answer, when step() takes it, is discarded instead of
+// being written into the new problem's path.
+TEST(OpenAICancel, AnAnswerForACancelledProblemIsNeverAppliedToTheNextProblemInItsSlot) {
+    const RunConfig c = one_segment_independent(1, 5);
+    const Problem a{"a", "What is 2 + 2?", {}}, b{"b", "Name a prime number.", {}};
+    const std::vector<Token> a_prompt =
+        tiny_tok().tokenize(tiny_tok().render_prompt(ProblemRun(0, a, c, prompts()).user_message()), true);
+    const Token apple = tiny_tok().tokenize(" apple", false)[0], berry = tiny_tok().tokenize(" berry", false)[0];
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        const auto ids = body["prompt"].get<std::vector<Token>>();
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), starts_with(ids, a_prompt) ? apple : berry), "length");
+    });
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0;
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, c, prompts());
+    ASSERT_EQ(engine.path_capacity(), 1);
+
+    Submission sa;
+    sa.problem = a;
+    sa.config = c;
+    sa.sampling = eo.sampling;
+    bool a_done = false;
+    sa.on_done = [&](ProblemRun&, json) { a_done = true; };
+    Ticket ta = 0;
+    ASSERT_TRUE(engine.start(sa, &ta));
+    // The fake answers at once; the answer waits in the pool until a step takes it.
+    for (int i = 0; i < 200; ++i) {
+        {
+            std::lock_guard<std::mutex> lk(fake.m);
+            if (!fake.requests.empty()) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ASSERT_TRUE(engine.cancel(ta));
+    EXPECT_FALSE(engine.cancel(ta)) << "a cancelled ticket is unknown";
+    EXPECT_EQ(engine.problems_in_flight(), 0);
+    EXPECT_EQ(engine.free_path_capacity(), 1);
+    EXPECT_EQ(engine.problem(ta), nullptr);
+
+    Submission sb = sa;
+    sb.problem = b;
+    bool b_done = false;
+    json trace;
+    sb.on_done = [&](ProblemRun& run, json) {
+        b_done = true;
+        trace = run.trace();
+    };
+    Ticket tb = 0;
+    ASSERT_TRUE(engine.start(sb, &tb));
+    EXPECT_NE(tb, ta);
+    step_until_done(engine, b_done);
+    EXPECT_FALSE(a_done) << "a cancelled problem never reports";
+    EXPECT_GE(engine.http_stats().answers_discarded, 1);
+    const std::string text = trace["paths"][0]["text"].get<std::string>();
+    EXPECT_EQ(text.find("apple"), std::string::npos) << "problem a's answer went into problem b: " << text;
+    EXPECT_NE(text.find("berry"), std::string::npos) << text;
+    EXPECT_FALSE(engine.step()) << "nothing in flight";
+}
+
+// Cancelling a problem whose request is still being generated closes that request's connection,
+// which is how llama-server and vLLM learn to stop generating: the fake server sees it go.
+TEST(OpenAICancel, CancelClosesTheConnectionOfARequestInProgress) {
+    const Token word = tiny_tok().tokenize(" hello", false)[0];
+    std::atomic<bool> holding{false}, saw_close{false};
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word), "length");
+    });
+    fake.raw_handler = [&](const httplib::Request& req, const json& body, httplib::Response& res, int n) {
+        if (n == 1) {  // the first request hangs until its client goes away (at most 10 s)
+            holding = true;
+            const auto t0 = Clock::now();
+            while (!req.is_connection_closed() && std::chrono::duration<double>(Clock::now() - t0).count() < 10)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            saw_close = req.is_connection_closed();
+        }
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word), "length");
+    };
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0;
+    const RunConfig c = one_segment_independent(1, 5);
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, c, prompts());
+    Submission s;
+    s.problem = problems()[0];
+    s.config = c;
+    s.sampling = eo.sampling;
+    Ticket t = 0;
+    ASSERT_TRUE(engine.start(s, &t));
+    for (int i = 0; i < 500 && !holding; ++i) engine.step();  // ~5 ms each
+    ASSERT_TRUE(holding.load());
+    const auto t0 = Clock::now();
+    ASSERT_TRUE(engine.cancel(t));
+    EXPECT_EQ(engine.http_stats().requests_aborted, 1);
+    for (int i = 0; i < 300 && !saw_close; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(saw_close.load()) << "the server never saw the request's connection close";
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - t0).count(), 3.0);
+    // The engine goes on: another problem runs to its end.
+    bool done = false;
+    s.on_done = [&](ProblemRun&, json) { done = true; };
+    ASSERT_TRUE(engine.start(s));
+    step_until_done(engine, done);
+}
+
+// Each submission runs with its own settings, not the engine's: paths, budget, seed, sampling.
+TEST(OpenAICancel, ASubmissionRunsWithItsOwnSettings) {
+    const Token word = tiny_tok().tokenize(" hello", false)[0];
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word), "length");
+    });
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0;
+    OpenAIOptions o = fast_options(fake.url());
+    o.n_lanes = 4;
+    OpenAIEngine engine(tiny_tok(), o, eo, one_segment_independent(1, 5), prompts());
+    EXPECT_EQ(engine.path_capacity(), 4);
+    Submission s;
+    s.problem = problems()[0];
+    s.config = one_segment_independent(3, 7);
+    s.config.seed = 99;
+    s.sampling = eo.sampling;
+    s.sampling.temperature = 0.9f;
+    bool done = false;
+    json trace;
+    s.on_done = [&](ProblemRun& run, json) {
+        done = true;
+        trace = run.trace();
+    };
+    ASSERT_TRUE(engine.start(s));
+    EXPECT_EQ(engine.free_path_capacity(), 1);
+    Submission too_big = s;
+    too_big.config = one_segment_independent(5, 7);
+    EXPECT_THROW(engine.start(too_big), Error) << "5 paths never fit in 4";
+    step_until_done(engine, done);
+    ASSERT_EQ(trace["paths"].size(), 3u);
+    std::lock_guard<std::mutex> lk(fake.m);
+    bool saw_segment = false;
+    for (const json& r : fake.requests) {
+        EXPECT_FLOAT_EQ(r["temperature"].get<float>(), 0.9f);
+        saw_segment |= r["max_tokens"] == 7;
+    }
+    EXPECT_TRUE(saw_segment) << "the submission's segment budget";
+    const uint32_t want = request_seed(99, 0, 0, 0);
+    bool seeded = false;
+    for (const json& r : fake.requests) seeded |= r["seed"].get<uint32_t>() == want;
+    EXPECT_TRUE(seeded) << "the submission's seed";
+}
+
+// leap serve in front of the OpenAI backend: a streamed client that disconnects mid-run cancels
+// its paths' requests on the server too (the fake sees the connection of the request it was
+// generating close), and the server then answers the next request.
+TEST(OpenAIServe, AClientThatDisconnectsCancelsItsRequestsUpstream) {
+    const Token word = tiny_tok().tokenize(" hello", false)[0];
+    std::atomic<int> holding{0}, closed{0};
+    std::atomic<bool> hang{true};
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word), "length");
+    });
+    fake.raw_handler = [&](const httplib::Request& req, const json& body, httplib::Response& res, int) {
+        if (hang) {
+            ++holding;
+            const auto t0 = Clock::now();
+            while (!req.is_connection_closed() && std::chrono::duration<double>(Clock::now() - t0).count() < 20)
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            if (req.is_connection_closed()) ++closed;
+            return;
+        }
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word), "length");
+    };
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0;
+    RunConfig c = one_segment_independent(2, 5);
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, c, prompts());
+    server::RequestDefaults d;
+    d.config = c;
+    d.sampling = eo.sampling;
+    d.max_paths = engine.path_capacity();
+    d.ctx_per_path = engine.n_ctx_per_path();
+    server::ServerOptions so;
+    so.port = 0;
+    so.log_requests = false;
+    so.model_name = "tiny";
+    server::LeapServer http(engine, d, so);
+    http.bind();
+    std::thread serving([&] { http.listen(); });
+
+    httplib::Client client("127.0.0.1", http.port());
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/chat/completions";
+    req.body = json{{"messages", json::array({{{"role", "user"}, {"content", "What is 2 + 2?"}}})}, {"stream", true}}.dump();
+    req.set_header("Content-Type", "application/json");
+    int chunks = 0;
+    req.content_receiver = [&](const char*, size_t, uint64_t, uint64_t) {
+        // Leaves after the first chunk, once both paths' requests are being generated.
+        for (int i = 0; i < 500 && holding < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return ++chunks < 1;
+    };
+    client.send(req);
+    EXPECT_EQ(chunks, 1);
+    EXPECT_EQ(holding.load(), 2);
+    for (int i = 0; i < 500 && closed < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(closed.load(), 2) << "the server still generates for a client that left";
+    hang = false;
+    auto res = client.Post("/v1/chat/completions",
+                           json{{"messages", json::array({{{"role", "user"}, {"content", "What is 1 + 1?"}}})}}.dump(),
+                           "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+    const std::string metrics = http.metrics_text();
+    EXPECT_NE(metrics.find("leap_requests_cancelled_total 1\n"), std::string::npos) << metrics;
+    EXPECT_EQ(metrics.find("leap_kv_cells"), std::string::npos) << "KV figures are the in-process engine's";
+    http.stop();
+    serving.join();
+}
+
+// A server's final refusal of one request's request (HTTP 400) fails that client's request with
+// a 502 naming the upstream error; a request running beside it is answered as usual.
+TEST(OpenAIServe, AnUpstreamRefusalFailsOnlyItsOwnRequest) {
+    const Token word = tiny_tok().tokenize(" hello", false)[0];
+    const std::vector<Token> poison = tiny_tok().tokenize(" poison", false);
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        const auto ids = body["prompt"].get<std::vector<Token>>();
+        if (std::search(ids.begin(), ids.end(), poison.begin(), poison.end()) != ids.end()) {
+            res.status = 400;
+            res.set_content(R"({"error": {"message": "this prompt is refused"}})", "application/json");
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // keeps the good one running meanwhile
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word), "length");
+    });
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0;
+    RunConfig c = one_segment_independent(2, 5);
+    OpenAIOptions o = fast_options(fake.url());
+    o.n_lanes = 4;
+    OpenAIEngine engine(tiny_tok(), o, eo, c, prompts());
+    server::RequestDefaults d;
+    d.config = c;
+    d.sampling = eo.sampling;
+    d.max_paths = engine.path_capacity();
+    d.ctx_per_path = engine.n_ctx_per_path();
+    server::ServerOptions so;
+    so.port = 0;
+    so.log_requests = false;
+    so.model_name = "tiny";
+    server::LeapServer http(engine, d, so);
+    http.bind();
+    std::thread serving([&] { http.listen(); });
+    auto ask = [&](const std::string& text) {
+        httplib::Client client("127.0.0.1", http.port());
+        client.set_read_timeout(std::chrono::seconds(60));
+        return client.Post("/v1/chat/completions",
+                           json{{"messages", json::array({{{"role", "user"}, {"content", text}}})}}.dump(), "application/json");
+    };
+    httplib::Result good;
+    std::thread beside([&] { good = ask("What is 2 + 2?"); });
+    auto bad = ask("Say poison please.");
+    beside.join();
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->status, 502) << bad->body;
+    EXPECT_NE(bad->body.find("this prompt is refused"), std::string::npos) << bad->body;
+    ASSERT_TRUE(good);
+    EXPECT_EQ(good->status, 200) << good->body;
+    http.stop();
+    serving.join();
 }
 
 // ---- a real llama-server -----------------------------------------------------------------------

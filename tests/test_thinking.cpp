@@ -10,6 +10,7 @@
 
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
+#include "core/run_problems.h"
 #include "core/answer.h"
 #include "core/thinking.h"
 #include "eval/grader.h"
@@ -346,7 +347,7 @@ void check_template(const std::string& name) {
     LlamaEngine engine(model, eo, c, prompts);
     std::vector<nlohmann::json> traces;
     std::vector<Path> paths;
-    engine.run({kChoice}, {}, [&](ProblemRun& run, nlohmann::json) {
+    run_problems(engine, {kChoice}, {}, [&](ProblemRun& run, nlohmann::json) {
         traces.push_back(run.trace());
         paths = run.paths();
     });

@@ -26,6 +26,7 @@
 #include "cli/commands.h"
 #include "cli/seed_flag.h"
 #include "cli/engine_flags.h"
+#include "core/run_problems.h"
 #include "core/error.h"
 #include "model/make_model.h"
 
@@ -326,7 +327,7 @@ void bench(const BenchFlags& f) {
         note("in-process " + kind + ", " + std::to_string(n) + " paths, " + layout +
              (problems > 1 ? ", " + std::to_string(problems) + " problems in flight" : ""));
         LlamaEngine engine(model, o, c, prompts);
-        engine.run(bench_problems(problems), {}, [](ProblemRun&, json) {});
+        run_problems(engine, bench_problems(problems), {}, [](ProblemRun&, json) {});
         const EngineStats& s = engine.stats();
         const long plen = s.tokens[(size_t)TokenKind::Prompt] / problems;
         if (m == Method::Leap && !prompt_len) prompt_len = plen;
@@ -477,7 +478,7 @@ void bench(const BenchFlags& f) {
         tok.vocab_only = true;
         tok.n_gpu_layers = 0;
         openai::OpenAIEngine engine(tok, oo, eo, c, prompts);
-        engine.run(bench_problems(1), {}, [](ProblemRun&, json) {});
+        run_problems(engine, bench_problems(1), {}, [](ProblemRun&, json) {});
         const EngineStats& s = engine.stats();
         const openai::HttpStats& h = engine.http_stats();
         server.stop();

@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/usage.h"
+#include "core/run_problems.h"
 #include "core/error.h"
 #include "eval/dataset.h"
 #include "eval/outcome.h"
@@ -266,7 +267,7 @@ void eval(const EvalFlags& f) {
         };
         Progress last;
         if (!todo.empty())
-            engine->run(
+            run_problems(*engine,
                 todo, indices,
                 [&](ProblemRun& run, nlohmann::json timings) {
                     const auto now = std::chrono::steady_clock::now();

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
+#include "core/run_problems.h"
 #include "core/error.h"
 #include "eval/outcome.h"
 #include "eval/results.h"
@@ -71,7 +72,7 @@ Summary run_arm(const TrapFlags& f, const LlamaModel& model, const PromptSet& pr
         }
     if (!todo.empty()) {
         LlamaEngine engine(model, f.engine.engine, config, prompts);
-        engine.run(todo, indices, [&](ProblemRun& run, nlohmann::json timings) {
+        run_problems(engine, todo, indices, [&](ProblemRun& run, nlohmann::json timings) {
             nlohmann::json line = graded_line(run, items.at(run.index()).item, name, timings);
             line["prefix_source"] = items.at(run.index()).source;
             results.append(line);

@@ -9,6 +9,7 @@
 #include "cli/engine_flags.h"
 #include "cli/usage.h"
 #include "cli/output_file.h"
+#include "core/run_problems.h"
 #include "core/error.h"
 #include "core/vote.h"
 #include "eval/outcome.h"
@@ -95,7 +96,7 @@ void solve(const SolveFlags& f) {
                                    "solve: %ld tokens (budget %ld), %.0f tok/s, ETA <= %.0f s\n",
                      p.tokens_sampled, budget, rate, eta);
     };
-    engine->run(
+    run_problems(*engine,
         {problem}, {},
         [&](ProblemRun& run, nlohmann::json timings) {
             trace_problem = run.trace();

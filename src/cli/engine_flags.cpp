@@ -91,64 +91,73 @@ void EngineFlags::add_to(CLI::App* app, EngineScope scope) {
                   "never sample end-of-generation tokens (benchmarks: fixed lengths)");
     app->add_option("-c,--ctx-size", engine.n_ctx_per_path, "context tokens per path (0: from the budgets)")
         ->capture_default_str();
-    app->add_option("-t,--threads", engine.threads, "CPU threads (0: all)")->capture_default_str();
-    app->add_option("-b,--batch-size", engine.n_batch, "most tokens per llama_decode")->capture_default_str();
-    app->add_option("--ubatch-size", engine.n_ubatch,
+    in_process_only.push_back(app->add_option("-t,--threads", engine.threads, "CPU threads (0: all)")->capture_default_str());
+    in_process_only.push_back(app->add_option("-b,--batch-size", engine.n_batch, "most tokens per llama_decode")->capture_default_str());
+    in_process_only.push_back(app->add_option("--ubatch-size", engine.n_ubatch,
                     "-ub: physical batch size (0: the whole batch with per-path KV streams, 512 with --kv-unified)")
-        ->capture_default_str();
-    app->add_flag("--kv-unified", engine.kv_unified, "-kvu: one KV cache shared by all paths (default: a stream per path)");
-    app->add_option("--kv-size", engine.kv_size, "with --kv-unified: total KV cells shared by all paths (0: paths x ctx-size)")
-        ->capture_default_str();
+        ->capture_default_str());
+    in_process_only.push_back(app->add_flag("--kv-unified", engine.kv_unified, "-kvu: one KV cache shared by all paths (default: a stream per path)"));
+    in_process_only.push_back(app->add_option("--kv-size", engine.kv_size, "with --kv-unified: total KV cells shared by all paths (0: paths x ctx-size)")
+        ->capture_default_str());
     app->add_option("--parallel-problems", engine.parallel_problems, "problems in flight at once (P)")
         ->capture_default_str();
-    app->add_option("--flash-attn", flash_attn, "-fa: flash attention, on | off | auto")
+    in_process_only.push_back(app->add_option("--flash-attn", flash_attn, "-fa: flash attention, on | off | auto")
         ->check(CLI::IsMember({"on", "off", "auto", "enabled", "disabled", "true", "false", "1", "0", "-1"}))
         ->each([this](const std::string& v) { engine.flash_attn = parse_flash_attn(v); })
-        ->capture_default_str();
-    app->add_option("--cache-type-k", engine.cache_type_k, "-ctk: KV cache type of keys: f32, f16, bf16, q8_0, q4_0, ...")
-        ->capture_default_str();
-    app->add_option("--cache-type-v", engine.cache_type_v,
-                    "-ctv: KV cache type of values (quantized values need flash attention)")->capture_default_str();
-    app->add_flag("--backend-sampling", engine.backend_sampling,
+        ->capture_default_str());
+    in_process_only.push_back(app->add_option("--cache-type-k", engine.cache_type_k, "-ctk: KV cache type of keys: f32, f16, bf16, q8_0, q4_0, ...")
+        ->capture_default_str());
+    in_process_only.push_back(app->add_option("--cache-type-v", engine.cache_type_v,
+                    "-ctv: KV cache type of values (quantized values need flash attention)")->capture_default_str());
+    in_process_only.push_back(app->add_flag("--backend-sampling", engine.backend_sampling,
                   "-bs: in-process model: cut each path's top-k on the model's device (llama.cpp backend sampling, "
-                  "experimental) so only k candidates per step come back; the same tokens as without");
-    app->add_option("--n-gpu-layers,--gpu-layers", n_gpu_layers, "-ngl: layers on the GPU (-1: all)")->capture_default_str();
+                  "experimental) so only k candidates per step come back; the same tokens as without"));
+    in_process_only.push_back(app->add_option("--n-gpu-layers,--gpu-layers", n_gpu_layers, "-ngl: layers on the GPU (-1: all)")->capture_default_str());
     app->add_flag("--print-config", print_config,
                   "print the settings these flags resolve to as JSON and exit (no model is loaded)");
     if (!scope.remote_backend) return;
     app->add_option("--backend", backend, "llama (in-process) | openai (OpenAI-compatible servers: vLLM, SGLang, llama-server)")
         ->check(CLI::IsMember({"llama", "openai"}))
         ->capture_default_str();
-    app->add_option("--base-url", openai.base_urls,
-                    "--backend openai: a server, e.g. http://10.0.0.5:8000 (repeat for replicas; paths are spread over them)");
-    app->add_option("--tokenizer", tokenizer,
-                    "--backend openai: GGUF with the served model's vocabulary and chat template (vocab-only is enough; default: -m)");
-    app->add_option("--api-key-env", openai.api_key_env, "--backend openai: environment variable holding the API key")
-        ->capture_default_str();
-    app->add_option("--max-inflight", openai.max_inflight, "--backend openai: most requests in flight at once")
-        ->capture_default_str();
-    app->add_option("--timeout", openai.retry.timeout_s, "--backend openai: seconds one HTTP attempt may take")
-        ->capture_default_str();
-    app->add_option("--retries", openai.retry.retries,
+    remote_only.push_back(app->add_option("--base-url", openai.base_urls,
+                    "--backend openai: a server, e.g. http://10.0.0.5:8000 (repeat for replicas; paths are spread over them)"));
+    remote_only.push_back(app->add_option("--tokenizer", tokenizer,
+                    "--backend openai: GGUF with the served model's vocabulary and chat template (vocab-only is enough; default: -m)"));
+    remote_only.push_back(app->add_option("--api-key-env", openai.api_key_env, "--backend openai: environment variable holding the API key")
+        ->capture_default_str());
+    remote_only.push_back(app->add_option("--max-inflight", openai.max_inflight, "--backend openai: most requests in flight at once")
+        ->capture_default_str());
+    remote_only.push_back(app->add_option(scope.attempt_timeout_flag, openai.retry.timeout_s, "--backend openai: seconds one HTTP attempt to a server may take")
+        ->capture_default_str());
+    remote_only.push_back(app->add_option("--retries", openai.retry.retries,
                     "--backend openai: further attempts after a connection error, timeout, 408, 429 or 5xx (exponential backoff)")
-        ->capture_default_str();
-    app->add_flag("--server-text-prompts", openai.text_prompts,
-                  "--backend openai: send each context as text, not token ids (fallback; the server tokenizes)");
-    app->add_flag("--no-slot-affinity{false}", openai.slot_affinity,
+        ->capture_default_str());
+    remote_only.push_back(app->add_flag("--server-text-prompts", openai.text_prompts,
+                  "--backend openai: send each context as text, not token ids (fallback; the server tokenizes)"));
+    remote_only.push_back(app->add_flag("--no-slot-affinity{false}", openai.slot_affinity,
                   "--backend openai: spread each path's requests round-robin over the server slots instead of keeping "
-                  "it on one (the reference implementation's access pattern: prefix cache misses; for benchmarks)");
-    app->add_option("--share-prompt", openai.share_prompt,
+                  "it on one (the reference implementation's access pattern: prefix cache misses; for benchmarks)"));
+    remote_only.push_back(app->add_option("--share-prompt", openai.share_prompt,
                     "--backend openai, llama-server: evaluate each problem's prompt in one slot and copy it into its "
                     "other paths' slots through a slot file (needs the server's --slot-save-path): auto | on | off")
         ->check(CLI::IsMember({"auto", "on", "off"}))
-        ->capture_default_str();
-    app->add_option("--server-kind", openai.server_kind, "--backend openai: auto | llama-server | openai (vLLM, SGLang)")
-        ->capture_default_str();
-    app->add_flag("--server-unseeded", openai.allow_unseeded,
+        ->capture_default_str());
+    remote_only.push_back(app->add_option("--server-kind", openai.server_kind, "--backend openai: auto | llama-server | openai (vLLM, SGLang)")
+        ->capture_default_str());
+    remote_only.push_back(app->add_flag("--server-unseeded", openai.allow_unseeded,
                   "--backend openai: accept an SGLang server that ignores seeds (started without "
-                  "--enable-deterministic-inference); the run is then not reproducible");
-    app->add_option("--server-model", openai.model_name,
-                    "--backend openai: the \"model\" field to send (default: the server's first model)");
+                  "--enable-deterministic-inference); the run is then not reproducible"));
+    remote_only.push_back(app->add_option("--server-model", openai.model_name,
+                    "--backend openai: the \"model\" field to send (default: the server's first model)"));
+}
+
+void EngineFlags::check_backend_flags() const {
+    const std::vector<CLI::Option*>& other = remote() ? in_process_only : remote_only;
+    for (const CLI::Option* o : other)
+        if (o->count() > 0)
+            throw UsageError(o->get_name() + (remote() ? " applies to the in-process engine only (--backend llama); the "
+                                                         "servers behind --backend openai have their own settings"
+                                                       : " applies to --backend openai only"));
 }
 
 int parse_flash_attn(const std::string& v) {

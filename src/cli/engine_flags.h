@@ -17,6 +17,8 @@ struct BackendHandle;
 struct EngineScope {
     bool remote_backend = true;  // --backend openai and its flags
     bool match_budget = true;    // --match-budget
+    // The name of --backend openai's per-attempt timeout (leap serve's --timeout is its clients').
+    const char* attempt_timeout_flag = "--timeout";
 };
 
 // llama.cpp's -fa values: on|enabled|true|1, off|disabled|false|0, auto|-1.
@@ -53,6 +55,10 @@ struct EngineFlags {
     openai::OpenAIOptions openai;
 
     void add_to(CLI::App* app, EngineScope scope = {});
+    // Throws UsageError naming a flag given that the chosen backend does not use (-t with
+    // --backend openai, --base-url without it).
+    void check_backend_flags() const;
+    std::vector<CLI::Option*> in_process_only, remote_only;  // filled by add_to
     // The run with method/router/similarity parsed; validated (throws UsageError naming the flags).
     RunConfig run_config() const;
     // Everything the flags resolve to (--print-config): the run's config_json, the engine's

@@ -18,7 +18,7 @@ uint64_t drawn_seed(uint64_t server_seed, uint64_t counter) {
     return mix_seed({server_seed, counter}) & kMaxDrawnSeed;
 }
 
-Scheduler::Scheduler(LlamaEngine& engine, int queue_capacity) : engine_(engine), capacity_(queue_capacity) {
+Scheduler::Scheduler(Backend& engine, int queue_capacity) : engine_(engine), capacity_(queue_capacity) {
     if (queue_capacity < 1) throw Error("the request queue must hold at least 1 request");
     refresh_metrics();
     thread_ = std::thread([this] { loop(); });
@@ -202,7 +202,12 @@ void Scheduler::admit() {
             report_progress(job, run);
             report_reasoning(job, run, {});
         };
-        LlamaEngine::Ticket ticket = 0;
+        // A server behind the OpenAI backend refused one of this request's requests for good.
+        sub.on_error = [this, job](const std::string& error) {
+            ++errors_;
+            fail(job, ApiError(502, "upstream error: " + error, "", "server_error"));
+        };
+        Ticket ticket = 0;
         bool started = false;
         try {
             started = engine_.start(std::move(sub), &ticket);
@@ -260,11 +265,9 @@ void Scheduler::refresh_metrics() {
     m.busy_seconds = s.seconds;
     m.running = (int)running_.size();
     m.queue_capacity = capacity_;
-    m.sequences_total = engine_.n_sequences();
-    m.sequences_reserved = engine_.n_sequences() - engine_.free_sequences();
-    m.sequences_in_use = engine_.sequences_in_use();
-    m.cells_in_use = engine_.cells_in_use();
-    m.cells_total = (long)llama_n_ctx(engine_.context());
+    m.sequences_total = engine_.path_capacity();
+    m.sequences_reserved = engine_.path_capacity() - engine_.free_path_capacity();
+    m.kv = engine_.kv_usage();
     m.jobs_cancelled = cancelled_;
     m.engine_errors = errors_;
     std::lock_guard lock(mu_);
@@ -281,7 +284,7 @@ void Scheduler::loop() {
                 if (draining_ && (!drained_ || !queue_.empty())) return true;
                 for (const auto& j : queue_)
                     if (j->cancelled) return true;
-                return !queue_.empty() && engine_.free_sequences() > 0;
+                return !queue_.empty() && engine_.free_path_capacity() > 0;
             });
             if (stopping_) break;
         }

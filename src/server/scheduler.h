@@ -1,8 +1,9 @@
 #pragma once
-// Feeds chat requests to the in-process engine from HTTP threads. One engine thread owns the
-// LlamaEngine (llama.cpp's context is not thread-safe): it admits queued jobs when enough KV
-// sequences are free, steps the shared batch, hands results and progress events back to the
-// waiting HTTP threads, and cancels the jobs whose clients went away.
+// Feeds chat requests to a backend (core/backend.h: the in-process engine, or the OpenAI
+// backend in front of servers) from HTTP threads. One engine thread owns the backend (neither
+// is thread-safe; llama.cpp's context is not): it admits queued jobs when enough of the
+// backend's paths are free, steps it, hands results and progress events back to the waiting
+// HTTP threads, and cancels the jobs whose clients went away (on the servers too).
 #include <array>
 #include <chrono>
 #include <atomic>
@@ -12,12 +13,13 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
 
-#include "backends/llama/engine.h"
+#include "core/backend.h"
 #include "server/chat_request.h"
 
 namespace leap::server {
@@ -51,14 +53,14 @@ struct MetricsSnapshot {
     long sampled = 0, decode_calls = 0, batch_tokens = 0, history_reevaluated = 0, kv_full_events = 0;
     double busy_seconds = 0;
     int running = 0, queued = 0, queue_capacity = 0;
-    int sequences_total = 0, sequences_in_use = 0, sequences_reserved = 0;
-    long cells_in_use = 0, cells_total = 0;
+    int sequences_total = 0, sequences_reserved = 0;  // paths in flight at once: all, held
+    std::optional<KvUsage> kv;  // in-process only
     long jobs_cancelled = 0, engine_errors = 0;
 };
 
 class Scheduler {
 public:
-    Scheduler(LlamaEngine& engine, int queue_capacity);
+    Scheduler(Backend& engine, int queue_capacity);
     ~Scheduler();
     Scheduler(const Scheduler&) = delete;
     Scheduler& operator=(const Scheduler&) = delete;
@@ -92,7 +94,7 @@ private:
     // tokens so far).
     void report_reasoning(const std::shared_ptr<Job>& job, const ProblemRun& run, std::string_view in_flight);
 
-    LlamaEngine& engine_;
+    Backend& engine_;
     const int capacity_;
     mutable std::mutex mu_;
     std::condition_variable wake_;
@@ -101,7 +103,7 @@ private:
     bool draining_ = false, drained_ = false;
     std::condition_variable drained_cv_;
     // Engine thread only.
-    std::map<LlamaEngine::Ticket, std::shared_ptr<Job>> running_;
+    std::map<Ticket, std::shared_ptr<Job>> running_;
     long requests_started_ = 0;
     MetricsSnapshot metrics_;  // guarded by mu_
     long cancelled_ = 0, errors_ = 0;

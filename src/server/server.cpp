@@ -78,7 +78,7 @@ void check_connection_settings(const ServerOptions& opt) {
         throw Error("--stop-timeout must be between 0 and 3600 seconds");
 }
 
-LeapServer::LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt)
+LeapServer::LeapServer(Backend& engine, RequestDefaults defaults, ServerOptions opt)
     : engine_(engine), defaults_(std::move(defaults)), opt_(std::move(opt)), http_(std::make_unique<httplib::Server>()) {
     if (opt_.queue_capacity < 1) throw Error("--queue-size must be at least 1");
     if (opt_.port < 0 || opt_.port > 65535) throw Error("--port " + std::to_string(opt_.port) + " is not a TCP port");
@@ -184,22 +184,27 @@ std::string LeapServer::metrics_text() const {
         {"leap_requests_queued", "gauge", "Requests waiting for KV sequences.", (double)m.queued},
         {"leap_queue_capacity", "gauge", "Requests that may wait before 429.", (double)m.queue_capacity},
         {"leap_requests_cancelled_total", "counter", "Requests dropped because their client disconnected.", (double)m.jobs_cancelled},
-        {"leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500).", (double)m.engine_errors},
+        {"leap_engine_errors_total", "counter", "Engine steps that failed (their requests got 500), and requests a server behind --backend openai refused for good (502).", (double)m.engine_errors},
         {"leap_tokens_sampled_total", "counter", "Tokens sampled.", (double)m.sampled},
-        {"leap_history_reevaluated_total", "counter", "Tokens fed at a position the KV cache already held (0).", (double)m.history_reevaluated},
-        {"leap_decode_calls_total", "counter", "llama_decode calls.", (double)m.decode_calls},
-        {"leap_batch_tokens_total", "counter", "Tokens over all llama_decode calls (mean batch = this / calls).", (double)m.batch_tokens},
-        {"leap_batch_occupancy", "gauge", "Share of the KV sequences held by running problems.", occupancy},
-        {"leap_busy_seconds_total", "counter", "Seconds the engine spent decoding and sampling.", m.busy_seconds},
-        {"leap_kv_sequences", "gauge", "KV sequences (paths in flight at once).", (double)m.sequences_total},
-        {"leap_kv_sequences_in_use", "gauge", "KV sequences holding cells.", (double)m.sequences_in_use},
-        {"leap_kv_cells_used", "gauge", "KV cells held (a shared prompt counts once per sequence).", (double)m.cells_in_use},
-        {"leap_kv_cells", "gauge", "KV cells in the context.", (double)m.cells_total},
-        {"leap_kv_full_events_total", "counter", "Batches llama.cpp found no KV room for.", (double)m.kv_full_events},
+        {"leap_batch_occupancy", "gauge", "Share of the paths in flight (KV sequences in process) held by running problems.", occupancy},
+        {"leap_busy_seconds_total", "counter", "Seconds the engine spent stepping (decoding and sampling, or waiting for servers).", m.busy_seconds},
+        {"leap_kv_sequences", "gauge", "Paths in flight at once (KV sequences in process; --kv-sequences).", (double)m.sequences_total},
         {"process_resident_memory_bytes", "gauge", "Resident memory of the server (/proc/self/statm).", (double)resident_bytes()},
         {"leap_memory_trims_total", "counter", "Times freed memory was handed back to the system after a burst.", (double)trimmer_->trims()},
     };
     for (const Row& r : rows) one(r.name, r.type, r.help, r.value);
+    if (!m.kv) return o.str();
+    // The in-process engine's batch and KV cache (the OpenAI backend's are on its servers).
+    const Row in_process[] = {
+        {"leap_history_reevaluated_total", "counter", "Tokens fed at a position the KV cache already held (0).", (double)m.history_reevaluated},
+        {"leap_decode_calls_total", "counter", "llama_decode calls.", (double)m.decode_calls},
+        {"leap_batch_tokens_total", "counter", "Tokens over all llama_decode calls (mean batch = this / calls).", (double)m.batch_tokens},
+        {"leap_kv_sequences_in_use", "gauge", "KV sequences holding cells.", (double)m.kv->sequences_in_use},
+        {"leap_kv_cells_used", "gauge", "KV cells held (a shared prompt counts once per sequence).", (double)m.kv->cells_in_use},
+        {"leap_kv_cells", "gauge", "KV cells in the context.", (double)m.kv->cells_total},
+        {"leap_kv_full_events_total", "counter", "Batches llama.cpp found no KV room for.", (double)m.kv_full_events},
+    };
+    for (const Row& r : in_process) one(r.name, r.type, r.help, r.value);
     return o.str();
 }
 
@@ -283,7 +288,7 @@ void LeapServer::routes() {
     });
     auto models = [this](const httplib::Request&, httplib::Response& res) {
         json m = {{"id", opt_.model_name}, {"object", "model"}, {"created", unix_time()}, {"owned_by", "leap"},
-                  {"meta", {{"kv_sequences", engine_.n_sequences()}, {"ctx_per_path", engine_.n_ctx_per_path()},
+                  {"meta", {{"kv_sequences", engine_.path_capacity()}, {"ctx_per_path", engine_.n_ctx_per_path()},
                             {"method", to_string(defaults_.config.method)}, {"paths", defaults_.config.n_paths}}}};
         res.set_content(dump(json({{"object", "list"}, {"data", json::array({m})}})), "application/json");
     };

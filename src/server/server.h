@@ -4,8 +4,10 @@
 //   GET  /v1/models            the served model
 //   GET  /health               {"status": "ok"}
 //   GET  /metrics              Prometheus text: requests, queue, tokens by kind, batch, KV use
+//                              (the KV cache's figures with the in-process engine only)
 //   OPTIONS *                  CORS preflight (with --cors)
-// Requests share the engine's batch (server/scheduler.h); bad input gets a 4xx with an
+// Requests share the backend (server/scheduler.h: the in-process engine's batch, or the
+// servers behind the OpenAI backend); bad input gets a 4xx with an
 // OpenAI-style error object and never takes the server down.
 #include <atomic>
 #include <map>
@@ -50,7 +52,7 @@ void check_connection_settings(const ServerOptions& opt);
 
 class LeapServer {
 public:
-    LeapServer(LlamaEngine& engine, RequestDefaults defaults, ServerOptions opt);
+    LeapServer(Backend& engine, RequestDefaults defaults, ServerOptions opt);
     ~LeapServer();
 
     // Binds the socket (throws leap::Error naming host:port when it cannot); port() is then known.
@@ -68,7 +70,7 @@ private:
     void routes();
     void count(const std::string& path, int status);
 
-    LlamaEngine& engine_;
+    Backend& engine_;
     RequestDefaults defaults_;
     ServerOptions opt_;
     std::unique_ptr<httplib::Server> http_;

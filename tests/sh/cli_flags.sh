@@ -104,10 +104,27 @@ expect 1 "no-such.jsonl" "$LEAP" eval --bench "$tmp/no-such.jsonl" -o "$tmp/none
 
 # 6. Each --help lists what the subcommand honours; one spelling everywhere.
 "$LEAP" serve --help > "$tmp/serve.help"
-for f in --backend --match-budget --base-url --tokenizer; do
+for f in --match-budget; do
     if grep -qE -- "$f( |,|$)" "$tmp/serve.help"; then fail "serve --help lists $f, which serve does not support"; fi
 done
+for f in --backend --base-url --tokenizer --upstream-timeout --timeout --retries --share-prompt; do
+    grep -qE -- "$f( |,|=|$)" "$tmp/serve.help" || fail "serve --help lacks $f"
+done
 expect 2 "unknown flag --match-budget" "$LEAP" serve --match-budget paths
+# serve --backend openai: the in-process engine's flags are refused, and the servers' flags without it.
+expect 2 "--threads applies to the in-process engine only" \
+    "$LEAP" serve --backend openai --base-url http://127.0.0.1:9 -t 2 --print-config
+expect 2 "--flash-attn applies to the in-process engine only" \
+    "$LEAP" serve --backend openai --base-url http://127.0.0.1:9 -fa on --print-config
+expect 2 "--base-url applies to --backend openai only" "$LEAP" serve --base-url http://127.0.0.1:9 --print-config
+"$LEAP" serve --backend openai --base-url http://127.0.0.1:9 --upstream-timeout 7 --timeout 3 --print-config \
+    > "$tmp/serve-openai.json" || fail "serve --backend openai --print-config"
+python3 - "$tmp/serve-openai.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+assert c["backend"] == "openai" and c["base_urls"] == ["http://127.0.0.1:9"], c
+assert c["upstream_timeout"] == 7 and c["timeout"] == 3, c
+PY
 "$LEAP" solve --help > "$tmp/h"; grep -qF -- "--backend" "$tmp/h" || fail "solve --help lacks --backend"
 for cmd in make-model eval report nano-data train bench prefix-trap; do
     "$LEAP" $cmd --help > "$tmp/h"; grep -qE -- "-o,--out,--output" "$tmp/h" || fail "$cmd --help lacks -o,--out,--output"

@@ -104,31 +104,6 @@ struct LlamaEngine::Slot {
     Clock::time_point t0;
 };
 
-nlohmann::json EngineStats::to_json() const {
-    nlohmann::json by_kind = nlohmann::json::object();
-    for (size_t k = 0; k < (size_t)TokenKind::Count; ++k) by_kind[std::string(to_string((TokenKind)k))] = tokens[k];
-    return {{"tokens", by_kind},
-            {"prompt_tokens_evaluated", prompt_tokens_evaluated},
-            {"refed", refed},
-            {"rolled_back", rolled_back},
-            {"history_reevaluated", history_reevaluated},
-            {"decode_calls", decode_calls},
-            {"padding", padding},
-            {"mean_batch", mean_batch()},
-            {"kv_full_events", kv_full_events},
-            {"sampled", sampled},
-            {"device_cut_draws", device_cut_draws},
-            {"mean_step_depth", mean_step_depth()},
-            {"append_calls", append_calls},
-            {"append_call_tokens", append_call_tokens},
-            {"timings",
-             {{"seconds", seconds},
-              {"decode_seconds", decode_seconds},
-              {"sample_seconds", sample_seconds},
-              {"append_seconds", append_seconds},
-              {"sampled_per_s", seconds > 0 ? sampled / seconds : 0.0}}}};
-}
-
 LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, const RunConfig& config,
                          const PromptSet& prompts)
     : model_(model), opt_(opt), config_(config), prompts_(prompts.with_model_thinking(model.thinking_format())) {
@@ -146,6 +121,9 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
                      opt_.parallel_problems, lowered, config_.n_paths, opt_.parallel_problems, max_seq);
         opt_.parallel_problems = lowered;
     }
+    defaults_.config = config_;
+    defaults_.sampling = opt_.sampling;
+    defaults_.parallel_problems = opt_.parallel_problems;
     const int n_seq = opt_.n_sequences > 0 ? opt_.n_sequences : config_.n_paths * opt_.parallel_problems;
     if (n_seq > max_seq)
         throw Error("paths x parallel problems = " + std::to_string(n_seq) + " exceeds llama.cpp's " +
@@ -260,6 +238,14 @@ long LlamaEngine::cells_in_use() const {
         if (hi >= 0) n += hi - lo + 1;
     }
     return n;
+}
+
+std::optional<KvUsage> LlamaEngine::kv_usage() const {
+    KvUsage u;
+    u.sequences_in_use = sequences_in_use();
+    u.cells_in_use = cells_in_use();
+    u.cells_total = (long)llama_n_ctx(ctx_);
+    return u;
 }
 
 int LlamaEngine::free_sequences() const { return (int)std::count(seq_free_.begin(), seq_free_.end(), 1); }
@@ -724,41 +710,6 @@ bool LlamaEngine::step() {
     for (Finished& f : finished)
         if (f.on_done) f.on_done(*f.run, std::move(f.timings));
     return true;
-}
-
-void LlamaEngine::run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
-                      const ProgressFn& on_progress) {
-    const auto t0 = Clock::now();
-    const long sampled_before = stats_.sampled;
-    Progress progress;
-    progress.problems_total = (int)problems.size();
-    auto last_report = Clock::now();
-    size_t next = 0;
-    bool finished_one = false;
-    for (;;) {
-        while (next < problems.size() && problems_in_flight() < opt_.parallel_problems) {
-            Submission sub;
-            sub.problem = problems[next];
-            sub.config = config_;
-            sub.sampling = opt_.sampling;
-            sub.index = indices.empty() ? (int)next : indices.at(next);
-            sub.on_done = [&](ProblemRun& run, nlohmann::json timings) {
-                ++progress.problems_done;
-                finished_one = true;
-                if (on_done) on_done(run, std::move(timings));
-            };
-            if (!start(std::move(sub))) break;
-            ++next;
-        }
-        if (!step()) break;
-        if (on_progress && (finished_one || seconds_since(last_report) >= 1.0)) {
-            progress.seconds = seconds_since(t0);
-            progress.tokens_sampled = stats_.sampled - sampled_before;
-            on_progress(progress);
-            last_report = Clock::now();
-            finished_one = false;
-        }
-    }
 }
 
 }  // namespace leap

@@ -3,10 +3,9 @@
 // flight, one sequence per path. Each step is one llama_decode over all paths that have work:
 // sampled tokens, prompt chunks, injected text, of any problem. Problems run P at a time
 // (--parallel-problems) so paths waiting at one problem's block don't leave the batch empty.
-// Besides run() (a fixed list), the engine can be fed while it runs (leap serve): start()
-// admits a problem with its own method settings when enough sequences are free, step() does
-// one decode-and-sample round, cancel() drops a problem and frees its KV cells. All calls
-// must come from one thread.
+// It is fed while it runs (core/backend.h): start() admits a problem with its own method
+// settings when enough sequences are free, step() does one decode-and-sample round, cancel()
+// drops a problem and frees its KV cells. All calls must come from one thread.
 #include <llama.h>
 
 #include <array>
@@ -61,53 +60,6 @@ struct EngineOptions {
 // More only adds scheduling overhead (-t 10000 ran on for minutes).
 int max_threads();
 
-struct EngineStats {
-    std::array<long, (size_t)TokenKind::Count> tokens{};  // decoded tokens by kind
-    long prompt_tokens_evaluated = 0;  // shared prompts, once per problem
-    long refed = 0;                    // kept parts of cut tokens, fed again after a trim
-    long rolled_back = 0;              // tokens removed from the KV cache by trims/fixes
-    long history_reevaluated = 0;      // tokens fed at a position the cache already held (must be 0)
-    long decode_calls = 0;
-    long batch_tokens = 0;             // sum of batch sizes (padding included)
-    long padding = 0;                  // throwaway tokens that made a batch split evenly (batch_plan.h)
-    long kv_full_events = 0;           // llama_decode found no KV slot (the batch was shrunk)
-    long sampled = 0;
-    double seconds = 0;
-    double decode_seconds = 0;         // inside llama_decode (and the wait for its logits)
-    double sample_seconds = 0;         // drawing tokens from the logits
-    long device_cut_draws = 0;         // draws from candidates the device cut (--backend-sampling)
-    // Tokens fed one at a time (a path's sampled token going back in) and the sum of their
-    // positions: the mean context depth each decode step attended over (leap bench matches
-    // llama-batched-bench's depth to it).
-    long step_tokens = 0;
-    double step_depth_sum = 0;
-    // The llama_decode calls that fed text of more than one token to some sequence (a prompt,
-    // an injected block, a re-feed): how many, their time, and their tokens (padding included).
-    long append_calls = 0;
-    double append_seconds = 0;
-    long append_call_tokens = 0;
-    double mean_batch() const { return decode_calls ? (double)batch_tokens / decode_calls : 0.0; }
-    double mean_step_depth() const { return step_tokens ? step_depth_sum / step_tokens : 0.0; }
-    nlohmann::json to_json() const;
-};
-
-struct Progress {
-    int problems_done = 0, problems_total = 0;
-    long tokens_sampled = 0;
-    double seconds = 0;
-};
-
-// One problem handed to a running engine (start()).
-struct Submission {
-    Problem problem;
-    RunConfig config;           // its own method settings (validated by start())
-    SamplingOptions sampling;   // its own sampling settings
-    int index = 0;              // seeds depend on it
-    std::function<void(ProblemRun& run, nlohmann::json timings)> on_done;
-    // After each finished generation request of a path (segment, summary, answer...).
-    std::function<void(const ProblemRun& run, int path)> on_request_done;
-};
-
 // Tokens of `problem`'s prompt as the engine feeds it (the rendered chat prompt plus the
 // method's prefill), without a context: what EngineOptions::longest_prompt is made of.
 int prompt_tokens(const LlamaModel& model, const PromptSet& prompts, const RunConfig& config, const Problem& problem);
@@ -119,42 +71,34 @@ void warn_if_no_thinking(const LlamaModel& model, const PromptSet& prompts);
 class LlamaEngine : public Backend {
 public:
     // Creates the context for opt.n_sequences sequences (default `config.n_paths` x
-    // `opt.parallel_problems`); `config` is what run() solves with.
+    // `opt.parallel_problems`); `config` is what run_problems() solves with (run_defaults()).
     LlamaEngine(const LlamaModel& model, const EngineOptions& opt, const RunConfig& config,
                 const PromptSet& prompts);
     ~LlamaEngine();
 
-    using DoneFn = std::function<void(ProblemRun& run, nlohmann::json timings)>;
-    using ProgressFn = std::function<void(const Progress&)>;
-    using Ticket = uint64_t;
-    // Solves every problem. indices[i] numbers problem i (seeds depend on it, so a resumed run
-    // gives a problem the same number); empty: 0, 1, 2, ...
-    void run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
-             const ProgressFn& on_progress = {}) override;
-
     // Starts the problem if enough sequences are free (false: try again after a step).
     // Throws leap::Error naming what is impossible (settings, more paths than sequences, a
     // prompt that leaves no room in a path's context); the engine is unchanged then.
-    bool start(Submission s, Ticket* ticket = nullptr);
+    bool start(Submission s, Ticket* ticket = nullptr) override;
     // One round: decode everything pending, sample every path that can; finished problems get
     // their on_done. False when nothing is in flight.
-    bool step();
+    bool step() override;
     // Drops a problem in flight (no on_done) and frees its sequences. False if unknown.
-    bool cancel(Ticket ticket);
+    bool cancel(Ticket ticket) override;
     // After an error thrown by step(): drops every problem and clears the KV cache.
-    void reset();
-    int problems_in_flight() const;
-    // A problem in flight (null when the ticket is unknown or finished), and what its path's
-    // request in flight has sampled so far ("" when none): leap serve streams a path's reasoning
-    // token by token, before the run is told the request's result.
-    const ProblemRun* problem(Ticket ticket) const;
-    std::string_view sampled_so_far(Ticket ticket, int path) const;
-    // The prompt set with the model's thinking format (what every run here uses).
-    const PromptSet& prompts() const { return prompts_; }
+    void reset() override;
+    int problems_in_flight() const override;
+    const ProblemRun* problem(Ticket ticket) const override;
+    std::string_view sampled_so_far(Ticket ticket, int path) const override;
+    const PromptSet& prompts() const override { return prompts_; }
+    const RunDefaults& run_defaults() const override { return defaults_; }
+    int path_capacity() const override { return n_sequences(); }
+    int free_path_capacity() const override { return free_sequences(); }
+    std::optional<KvUsage> kv_usage() const override;
 
     const EngineStats& stats() const override { return stats_; }
     nlohmann::json stats_json() const override { return stats_.to_json(); }
-    int n_ctx_per_path() const { return n_ctx_seq_; }
+    int n_ctx_per_path() const override { return n_ctx_seq_; }
     // The longest prompt (prompt_tokens) a problem of the run's config may have: it leaves room
     // for a forced answer in a path's context. start() refuses longer ones.
     int prompt_limit() const;
@@ -187,6 +131,7 @@ private:
     EngineOptions opt_;
     RunConfig config_;
     PromptSet prompts_;  // with the thinking format of the model's chat template
+    RunDefaults defaults_;
     llama_context* ctx_ = nullptr;
     llama_memory_t mem_ = nullptr;
     llama_batch batch_{};

@@ -49,6 +49,8 @@ json HttpStats::to_json() const {
             {"prompt_shares", prompt_shares},
             {"slot_restores", slot_restores},
             {"share_requests", share_requests},
+            {"requests_aborted", requests_aborted},
+            {"answers_discarded", answers_discarded},
             {"timings",
              {{"seconds_in_requests", seconds_in_requests},
               {"server_generation_ms", server_generation_ms},
@@ -65,7 +67,10 @@ struct OpenAIEngine::Job {
     JobKind kind = JobKind::Completion;
     int slot = 0, path = 0, replica = 0;
     int share = -1, id_slot = -1;  // sharing steps: the share (Slot::shares) and the server slot
-    long problem = 0;              // sharing steps: Slot::problems when sent
+    // The problem it is for: an answer whose slot no longer holds that ticket (cancelled, or
+    // taken by a newer problem) is discarded.
+    Ticket ticket = 0;
+    std::atomic<bool> cancel{false};  // its problem was dropped: stop trying
     bool llama_server = false;
     std::string http_path, body;
     long prompt_tokens = 0;
@@ -78,6 +83,7 @@ struct OpenAIEngine::Pool {
         : urls_(urls), policy_(policy), api_key_(api_key), lenient_(new std::atomic<bool>[urls.size()]) {
         for (size_t i = 0; i < urls_.size(); ++i) lenient_[i] = false;
         conns_.resize(n_threads);
+        active_.assign(n_threads, nullptr);
         for (int w = 0; w < n_threads; ++w) {
             conns_[w].resize(urls_.size());
             threads_.emplace_back([this, w] { worker(w); });
@@ -89,7 +95,6 @@ struct OpenAIEngine::Pool {
             std::lock_guard<std::mutex> lk(m_);
             quit_ = true;
         }
-        cancel_ = true;
         stop_connections();
         cv_jobs_.notify_all();
         for (auto& t : threads_) t.join();
@@ -108,6 +113,9 @@ struct OpenAIEngine::Pool {
     std::vector<std::unique_ptr<Job>> wait(double seconds) {
         std::unique_lock<std::mutex> lk(m_);
         cv_done_.wait_for(lk, std::chrono::duration<double>(seconds), [&] { return !done_.empty(); });
+        // A cancelled job's request may have started just after its connection was stopped:
+        // stop it again (the job cannot change meanwhile: workers take jobs under m_).
+        stop_cancelled_locked();
         std::vector<std::unique_ptr<Job>> out;
         while (!done_.empty()) {
             out.push_back(std::move(done_.front()));
@@ -122,13 +130,38 @@ struct OpenAIEngine::Pool {
         return outstanding_;
     }
 
+    // Drops the queued jobs of `ticket` and stops those in progress (their connections are
+    // closed, which llama-server and vLLM take as the client going away: they stop generating).
+    // Their answers still come back through wait(), marked by their ticket. Returns how many
+    // were in progress.
+    long cancel_ticket(Ticket ticket) {
+        std::lock_guard<std::mutex> lk(m_);
+        for (auto it = queue_.begin(); it != queue_.end();) {
+            if ((*it)->ticket == ticket) {
+                it = queue_.erase(it);
+                --outstanding_;
+            } else {
+                ++it;
+            }
+        }
+        long stopped = 0;
+        for (Job* job : active_)
+            if (job && job->ticket == ticket) {
+                job->cancel = true;
+                ++stopped;
+            }
+        stop_cancelled_locked();
+        return stopped;
+    }
+
     // Drops queued jobs, aborts those in progress and waits until every worker is idle.
     void abort_all() {
-        cancel_ = true;
         {
             std::lock_guard<std::mutex> lk(m_);
             outstanding_ -= (long)queue_.size();
             queue_.clear();
+            for (Job* job : active_)
+                if (job) job->cancel = true;
         }
         // A request may start just after a stop: keep stopping until every worker is back.
         std::unique_lock<std::mutex> lk(m_);
@@ -140,7 +173,6 @@ struct OpenAIEngine::Pool {
         }
         outstanding_ -= (long)done_.size();
         done_.clear();
-        cancel_ = false;
     }
 
     std::atomic<long> failed_attempts{0};
@@ -150,6 +182,13 @@ struct OpenAIEngine::Pool {
     void set_lenient(int replica) { lenient_[replica] = true; }
 
 private:
+    // m_ held: the connections of the jobs in progress that are cancelled.
+    void stop_cancelled_locked() {
+        std::lock_guard<std::mutex> lk(conn_m_);
+        for (size_t w = 0; w < active_.size(); ++w)
+            if (active_[w] && active_[w]->cancel && conns_[w][active_[w]->replica]) conns_[w][active_[w]->replica]->stop();
+    }
+
     void stop_connections() {
         std::lock_guard<std::mutex> lk(conn_m_);
         for (auto& per_worker : conns_)
@@ -166,6 +205,7 @@ private:
                 if (quit_) return;
                 job = std::move(queue_.front());
                 queue_.pop_front();
+                active_[w] = job.get();
             }
             try {
                 HttpConnection* conn;
@@ -182,6 +222,7 @@ private:
             }
             {
                 std::lock_guard<std::mutex> lk(m_);
+                active_[w] = nullptr;
                 done_.push_back(std::move(job));
             }
             cv_done_.notify_all();
@@ -190,7 +231,7 @@ private:
 
     void run_job(HttpConnection& conn, Job& job) {
         job.reply = conn.with_retries(
-            job.http_path, job.body, cancel_, [&](const HttpReply&) { ++failed_attempts; },
+            job.http_path, job.body, job.cancel, [&](const HttpReply&) { ++failed_attempts; },
             [&](const HttpReply& r, std::string& body) {
                 // llama-server's output-parser failure: resend with the lenient parser (server_api.h).
                 if (!job.llama_server || !is_output_parser_failure(r.status, r.body) ||
@@ -210,7 +251,7 @@ private:
     std::deque<std::unique_ptr<Job>> queue_, done_;
     long outstanding_ = 0;  // submitted and not yet returned by wait()
     bool quit_ = false;
-    std::atomic<bool> cancel_{false};
+    std::vector<Job*> active_;  // guarded by m_: the job each worker is doing (null: idle)
     std::vector<std::thread> threads_;
     std::vector<std::vector<std::unique_ptr<HttpConnection>>> conns_;  // [worker][replica]
     std::unique_ptr<std::atomic<bool>[]> lenient_;
@@ -242,8 +283,17 @@ struct OpenAIEngine::PathState {
 };
 
 struct OpenAIEngine::Slot {
+    Ticket ticket = 0;
     std::unique_ptr<ProblemRun> run;
-    int index = 0;                  // this slot's number (paths of slot s are s*N .. s*N+N-1)
+    RunConfig config;               // the problem's own settings (Submission)
+    SamplingOptions sampling;
+    std::function<void(ProblemRun&, nlohmann::json)> on_done;
+    std::function<void(const ProblemRun&, int)> on_request_done;
+    std::function<void(const std::string&)> on_error;
+    int index = 0;                  // this slot's number in slots_
+    // Each path's lane: where its requests go (target()). With one N for every problem, the
+    // paths of the k-th problem in flight have lanes kN .. kN+N-1.
+    std::vector<int> lanes;
     std::string rendered_text;      // the chat template applied to the user message
     std::vector<Token> rendered;    // its tokens (the prefill's are each path's first tokens)
     std::vector<PathState> paths;
@@ -254,7 +304,6 @@ struct OpenAIEngine::Slot {
         std::string file;
     };
     std::vector<PromptShare> shares;
-    long problems = 0;  // problems started in this slot (tells a stale sharing answer)
     Clock::time_point t0;
 };
 
@@ -316,16 +365,24 @@ void OpenAIEngine::init() {
                     "is too small for an answer budget of " + std::to_string(config_.answer_tokens) + " tokens");
     n_ctx_seq_ = per_path;
 
-    if (engine_.sampling.ban_end_of_generation)
-        for (Token t = 0; t < tok_->n_vocab(); ++t)
-            if (tok_->is_end_of_generation(t)) banned_.push_back(t);
+    // Every end-of-generation id: a problem may ask for --ignore-eos (a serve request's
+    // ignore_eos is not a field, but the server's default is).
+    for (Token t = 0; t < tok_->n_vocab(); ++t)
+        if (tok_->is_end_of_generation(t)) banned_.push_back(t);
 
-    slots_.resize(engine_.parallel_problems);
-    for (int s = 0; s < engine_.parallel_problems; ++s) {
-        slots_[s] = std::make_unique<Slot>();
-        slots_[s]->index = s;
-    }
-    const int threads = std::min(opt_.max_inflight, config_.n_paths * engine_.parallel_problems);
+    validate_sampling(engine_.sampling);
+    if (opt_.n_lanes < 0) throw Error("the number of paths in flight must not be negative, got " + std::to_string(opt_.n_lanes));
+    if (!(opt_.step_wait_s >= 0)) throw Error("internal error: a negative step wait (please report)");
+    const int n_lanes = opt_.n_lanes > 0 ? opt_.n_lanes : config_.n_paths * engine_.parallel_problems;
+    if (n_lanes < config_.n_paths)
+        throw Error(std::to_string(n_lanes) + " paths in flight cannot hold a problem of " + std::to_string(config_.n_paths) +
+                    " paths");
+    lane_free_.assign(n_lanes, 1);
+    defaults_.config = config_;
+    defaults_.sampling = engine_.sampling;
+    defaults_.parallel_problems = engine_.parallel_problems;
+    defaults_.progress_interval_s = opt_.progress_interval_s;
+    const int threads = std::min(opt_.max_inflight, n_lanes);
     pool_ = std::make_unique<Pool>(urls_, opt_.retry, api_key_, std::max(1, threads));
     for (int r = 0; r < (int)servers_.size(); ++r)
         if (lenient_parser_from_start(servers_[r])) pool_->set_lenient(r);
@@ -345,6 +402,7 @@ void OpenAIEngine::init() {
 void OpenAIEngine::probe_servers() {
     const ServerKind requested = parse_server_kind(opt_.server_kind);
     std::atomic<bool> never{false};
+    seeds_ignored_.clear();
     for (const BaseUrl& url : urls_) {
         HttpConnection conn(url, opt_.retry, api_key_);
         int attempt = 0;
@@ -374,13 +432,15 @@ void OpenAIEngine::probe_servers() {
         ServerInfo info = server_info_from(requested, props.status, props.body, models.status, models.body,
                                            flavor_of_kind(opt_.server_kind));
         if (!opt_.model_name.empty()) info.model = opt_.model_name;
-        if (info.kind == ServerKind::OpenAI && info.flavor == ServerFlavor::Sglang && engine_.sampling.temperature > 0 &&
-            !opt_.allow_unseeded) {
+        bool ignored = false;
+        if (info.kind == ServerKind::OpenAI && info.flavor == ServerFlavor::Sglang && !opt_.allow_unseeded) {
             // SGLang draws without the request's seed unless it runs deterministic inference: a
-            // seeded run there would not be reproducible, which the docs promise.
+            // seeded run there would not be reproducible, which the docs promise. A greedy run
+            // does not care; a sampled problem started later is refused (start()).
             const HttpReply si = conn.with_retries("/get_server_info", "", never, waiting);
             const std::optional<bool> seeded = sglang_seeds_honoured(si.status, si.body);
-            if (!seeded || !*seeded)
+            ignored = !seeded || !*seeded;
+            if (ignored && engine_.sampling.temperature > 0)
                 throw Error("server " + url.text + " is SGLang" +
                             (seeded ? std::string(" started without --enable-deterministic-inference")
                                     : std::string(" and does not say whether it runs deterministic inference (GET "
@@ -390,11 +450,12 @@ void OpenAIEngine::probe_servers() {
                             "unseeded run with --server-unseeded");
         }
         servers_.push_back(info);
+        seeds_ignored_.push_back(ignored ? 1 : 0);
     }
 }
 
-int OpenAIEngine::limit_for(const PathState& ps) const {
-    return ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(config_);
+int OpenAIEngine::limit_for(const Slot& slot, const PathState& ps) const {
+    return ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(slot.config);
 }
 
 std::pair<int, int> OpenAIEngine::target(long i) const {
@@ -416,28 +477,72 @@ std::string OpenAIEngine::describe(const Slot& slot, int path) const {
            std::to_string(ps.prompt(slot.rendered).size() + ps.seq.size()) + " context tokens)";
 }
 
-void OpenAIEngine::start_problem(Slot& slot, const Problem& problem, int index) {
-    slot.run = std::make_unique<ProblemRun>(index, problem, config_, prompts_);
-    ++slot.problems;
-    slot.rendered_text = tok_->render_prompt(slot.run->user_message());
-    slot.run->set_prompt_tail(ProblemRun::tail_after(slot.rendered_text, slot.run->user_message()));
-    slot.rendered = tok_->tokenize(slot.rendered_text, true);
-    const std::vector<Token> prefill = tok_->tokenize(slot.run->prefill(), false);
-    const long n_prompt = (long)(slot.rendered.size() + prefill.size());
-    if (n_prompt + answer_reserve(config_) >= n_ctx_seq_)
-        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(n_prompt) +
+bool OpenAIEngine::start(Submission sub, Ticket* ticket) {
+    sub.config.validate();
+    validate_sampling(sub.sampling);
+    const int n_paths = sub.config.n_paths;
+    if (n_paths > path_capacity())
+        throw Error(std::to_string(n_paths) + " paths do not fit in the " + std::to_string(path_capacity()) +
+                    " paths this backend keeps in flight");
+    if (sub.sampling.temperature > 0)
+        for (size_t r = 0; r < servers_.size(); ++r)
+            if (seeds_ignored_[r])
+                throw Error("server " + urls_[r].text + " is SGLang that ignores each request's seed (started without "
+                            "--enable-deterministic-inference), so a sampled problem is not reproducible: sample "
+                            "greedily (temperature 0), or restart it with --enable-deterministic-inference");
+    if (free_path_capacity() < n_paths) return false;
+    // Everything that may throw comes before the problem takes a slot: the engine stays unchanged.
+    auto run = std::make_unique<ProblemRun>(sub.index, std::move(sub.problem), sub.config, prompts_);
+    std::string rendered_text = tok_->render_prompt(run->user_message(), run->problem().earlier_turns);
+    std::vector<Token> rendered = tok_->tokenize(rendered_text, true);
+    const std::vector<Token> prefill = tok_->tokenize(run->prefill(), false);
+    const long n_prompt = (long)(rendered.size() + prefill.size());
+    if (n_prompt + answer_reserve(sub.config) >= n_ctx_seq_)
+        throw Error("problem '" + run->problem().id + "': its prompt takes " + std::to_string(n_prompt) +
                     " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
                     " tokens per path (raise --ctx-size, or the server's context)");
+
+    Slot* free_slot = nullptr;
+    for (auto& sp : slots_)
+        if (!sp->run) {
+            free_slot = sp.get();
+            break;
+        }
+    if (!free_slot) {
+        free_slot = slots_.emplace_back(std::make_unique<Slot>()).get();
+        free_slot->index = (int)slots_.size() - 1;
+    }
+    Slot& slot = *free_slot;
+    slot.ticket = next_ticket_++;
+    if (ticket) *ticket = slot.ticket;
+    slot.config = sub.config;
+    slot.sampling = sub.sampling;
+    slot.on_done = std::move(sub.on_done);
+    slot.on_request_done = std::move(sub.on_request_done);
+    slot.on_error = std::move(sub.on_error);
+    slot.run = std::move(run);
+    slot.run->set_prompt_tail(ProblemRun::tail_after(rendered_text, slot.run->user_message()));
+    slot.rendered_text = std::move(rendered_text);
+    slot.rendered = std::move(rendered);
     slot.run->set_prompt_tokens(n_prompt);
     stats_.prompt_tokens_evaluated += n_prompt;
     stats_.tokens[(size_t)TokenKind::Prompt] += n_prompt;
+    // The lowest free lanes: with one N for every problem, a problem gets the lanes of the one it
+    // follows, so its paths meet the slots (and prefix caches) that problem used.
+    slot.lanes.clear();
+    for (int l = 0; l < (int)lane_free_.size() && (int)slot.lanes.size() < n_paths; ++l)
+        if (lane_free_[l]) {
+            lane_free_[l] = 0;
+            slot.lanes.push_back(l);
+        }
     slot.paths.clear();
-    slot.paths.resize(config_.n_paths);
+    slot.paths.resize(n_paths);
+    slot.shares.clear();
     const int n_rep = (int)servers_.size();
-    for (int i = 0; i < config_.n_paths; ++i) {
+    for (int i = 0; i < n_paths; ++i) {
         PathState& ps = slot.paths[i];
         ps.seq.reset(prefill, slot.run->prefill(), *tok_);
-        const int g = slot.index * config_.n_paths + i;
+        const int g = slot.lanes[i];
         ps.replica = g % n_rep;
         const int n_slots = servers_[ps.replica].n_slots;
         ps.id_slot = n_slots > 0 ? (g / n_rep) % n_slots : -1;
@@ -447,6 +552,55 @@ void OpenAIEngine::start_problem(Slot& slot, const Problem& problem, int index) 
     prompt.insert(prompt.end(), prefill.begin(), prefill.end());
     plan_prompt_shares(slot, prompt);
     start_requests(slot);
+    return true;
+}
+
+void OpenAIEngine::release(Slot& slot) {
+    for (int l : slot.lanes) lane_free_[l] = 1;
+    slot.lanes.clear();
+    slot.paths.clear();
+    slot.shares.clear();
+    slot.on_done = nullptr;
+    slot.on_request_done = nullptr;
+    slot.on_error = nullptr;
+    slot.run.reset();
+}
+
+OpenAIEngine::Slot* OpenAIEngine::slot_of(Ticket ticket) const {
+    for (const auto& sp : slots_)
+        if (sp->run && sp->ticket == ticket) return sp.get();
+    return nullptr;
+}
+
+bool OpenAIEngine::cancel(Ticket ticket) {
+    Slot* slot = slot_of(ticket);
+    if (!slot) return false;
+    http_.requests_aborted += pool_->cancel_ticket(ticket);
+    release(*slot);
+    return true;
+}
+
+void OpenAIEngine::reset() {
+    pool_->abort_all();
+    for (auto& sp : slots_)
+        if (sp->run) release(*sp);
+}
+
+int OpenAIEngine::problems_in_flight() const {
+    return (int)std::count_if(slots_.begin(), slots_.end(), [](const auto& s) { return s->run != nullptr; });
+}
+
+int OpenAIEngine::free_path_capacity() const { return (int)std::count(lane_free_.begin(), lane_free_.end(), 1); }
+
+const ProblemRun* OpenAIEngine::problem(Ticket ticket) const {
+    const Slot* slot = slot_of(ticket);
+    return slot ? slot->run.get() : nullptr;
+}
+
+std::string_view OpenAIEngine::sampled_so_far(Ticket ticket, int path) const {
+    const Slot* slot = slot_of(ticket);
+    if (!slot || path < 0 || path >= (int)slot->paths.size() || !slot->paths[path].active) return {};
+    return slot->paths[path].gen.text;
 }
 
 void OpenAIEngine::start_requests(Slot& slot) {
@@ -471,7 +625,7 @@ void OpenAIEngine::start_requests(Slot& slot) {
         ++ps.requests;
         ps.request_calls = 0;
         ps.aborts = 0;
-        if ((long)(ps.prompt(slot.rendered).size() + ps.seq.size()) >= limit_for(ps))
+        if ((long)(ps.prompt(slot.rendered).size() + ps.seq.size()) >= limit_for(slot, ps))
             finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
         else if (!ps.held)
             send(slot, ps.gen.req.path);
@@ -515,7 +669,7 @@ void OpenAIEngine::plan_prompt_shares(Slot& slot, const std::vector<Token>& prom
         CompletionCall call;
         call.prompt = prompt;
         call.max_tokens = 0;
-        call.sampling = engine_.sampling;
+        call.sampling = slot.sampling;
         call.id_slot = share.lead_slot;
         submit_share_job(slot, (int)slot.shares.size() - 1, JobKind::PromptFill, share.lead_slot,
                          completion_path(servers_[r]), request_body(r, call));
@@ -529,7 +683,7 @@ void OpenAIEngine::submit_share_job(Slot& slot, int share, JobKind kind, int id_
     job->kind = kind;
     job->slot = slot.index;
     job->share = share;
-    job->problem = slot.problems;
+    job->ticket = slot.ticket;
     job->replica = slot.shares.at(share).replica;
     job->id_slot = id_slot;
     job->llama_server = true;
@@ -549,7 +703,10 @@ void OpenAIEngine::release_held(Slot& slot, int replica, int id_slot) {
 
 void OpenAIEngine::on_share_answer(Job& job) {
     Slot& slot = *slots_.at(job.slot);
-    if (!slot.run || job.problem != slot.problems) return;  // its problem is over
+    if (!slot.run || job.ticket != slot.ticket) {  // its problem is over (finished or cancelled)
+        ++http_.answers_discarded;
+        return;
+    }
     const Slot::PromptShare& share = slot.shares.at(job.share);  // stays: no problem starts in here
     const HttpReply& r = job.reply;
     const std::string url = urls_[share.replica].text;
@@ -609,12 +766,12 @@ void OpenAIEngine::send(Slot& slot, int path) {
     PathState& ps = slot.paths[path];
     const long ctx = (long)(ps.prompt(slot.rendered).size() + ps.seq.size());
     CompletionCall call;
-    call.max_tokens = (int)std::min<long>(ps.gen.req.max_tokens - ps.gen.n_sampled, limit_for(ps) - ctx);
+    call.max_tokens = (int)std::min<long>(ps.gen.req.max_tokens - ps.gen.n_sampled, limit_for(slot, ps) - ctx);
     call.stops = ps.gen.req.stops;
-    call.sampling = engine_.sampling;
+    call.sampling = slot.sampling;
     // The request's own seed, as the in-process engine draws it; a request continued by a later
     // call (after a retry) cannot resume the server's generator, so it takes another seed.
-    call.seed = request_seed(config_.seed, slot.run->index(), path, ps.requests - 1);
+    call.seed = request_seed(slot.config.seed, slot.run->index(), path, ps.requests - 1);
     if (ps.request_calls > 0)
         call.seed = (uint32_t)(mix_seed({call.seed, (uint64_t)ps.request_calls}) & 0x7fffffffu);
     ++ps.request_calls;
@@ -624,7 +781,7 @@ void OpenAIEngine::send(Slot& slot, int path) {
         // Request r of path g to target g + r: with at least as many slots as paths, paths in
         // step never share a slot, and a path never lands where its previous request left its
         // context (only the shared prompt is there to reuse).
-        std::tie(replica, call.id_slot) = target((long)slot.index * config_.n_paths + path + ps.calls);
+        std::tie(replica, call.id_slot) = target((long)slot.lanes[path] + ps.calls);
     }
     if (ps.calls > 0 && (replica != ps.last_replica || call.id_slot != ps.last_slot)) ++http_.requests_moved;
     ps.last_replica = replica;
@@ -641,12 +798,13 @@ void OpenAIEngine::send(Slot& slot, int path) {
     const ServerInfo& server = servers_[replica];
     auto job = std::make_unique<Job>();
     job->slot = slot.index;
+    job->ticket = slot.ticket;
     job->path = path;
     job->replica = replica;
     job->fresh = fresh;
     job->http_path = completion_path(server);
     job->llama_server = server.kind == ServerKind::LlamaServer;
-    if (server.kind == ServerKind::OpenAI) call.banned = banned_;
+    if (server.kind == ServerKind::OpenAI && slot.sampling.ban_end_of_generation) call.banned = banned_;
     job->body = request_body(replica, call);
     ps.server_view = std::move(call.prompt);
     job->prompt_tokens = ctx;
@@ -661,13 +819,19 @@ void OpenAIEngine::finish_request(Slot& slot, int path, StopReason reason) {
     for (int i = 0; i < (int)slot.paths.size(); ++i)
         if (slot.paths[i].done_at < 0 && slot.run->paths()[i].phase == Phase::Done)
             slot.paths[i].done_at = seconds_since(slot.t0);
+    if (slot.on_request_done) slot.on_request_done(*slot.run, path);
     start_requests(slot);
 }
 
 void OpenAIEngine::on_answer(Job& job) {
     if (job.kind != JobKind::Completion) return on_share_answer(job);
     Slot& slot = *slots_.at(job.slot);
-    if (!slot.run || job.path >= (int)slot.paths.size() || !slot.paths[job.path].active)
+    if (!slot.run || job.ticket != slot.ticket) {
+        // Its problem was cancelled (and the slot maybe taken by a newer one): never applied.
+        ++http_.answers_discarded;
+        return;
+    }
+    if (job.path >= (int)slot.paths.size() || !slot.paths[job.path].active)
         throw Error("internal error: an answer for a path with no request in flight (please report)");
     PathState& ps = slot.paths[job.path];
     const HttpReply& r = job.reply;
@@ -717,7 +881,7 @@ void OpenAIEngine::on_answer(Job& job) {
     ps.server_view.insert(ps.server_view.end(), toks.begin(), toks.end());
 
     std::optional<StopReason> reason;
-    const int limit = limit_for(ps);
+    const int limit = limit_for(slot, ps);
     const int n_vocab = tok_->n_vocab();
     tok_->prefetch(toks);
     size_t used = 0;
@@ -729,7 +893,7 @@ void OpenAIEngine::on_answer(Job& job) {
                         " (does the server run the same model?)");
         ++stats_.sampled;
         if (tok_->is_end_of_generation(t)) {
-            if (engine_.sampling.ban_end_of_generation)
+            if (slot.sampling.ban_end_of_generation)
                 // Banned (logit_bias, or llama-server's ignore_eos): a server that still samples it
                 // did not apply the ban; writing the token into the text would change the run.
                 throw Error(describe(slot, job.path) + ": " + where + " sampled end-of-generation token " +
@@ -810,61 +974,47 @@ json OpenAIEngine::stats_json() const {
     return j;
 }
 
-void OpenAIEngine::run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
-                       const ProgressFn& on_progress) {
+bool OpenAIEngine::step() {
+    if (problems_in_flight() == 0) return false;
     const auto t0 = Clock::now();
-    const double seconds_before = stats_.seconds;
-    const long sampled_before = stats_.sampled;
-    Progress progress;
-    progress.problems_total = (int)problems.size();
-    auto last_report = Clock::now();
-    size_t next = 0;
-    try {
-        for (;;) {
-            for (auto& sp : slots_)
-                if (!sp->run && next < problems.size()) {
-                    start_problem(*sp, problems[next], indices.empty() ? (int)next : indices.at(next));
-                    ++next;
-                }
-            bool finished_one = false;
-            for (auto& sp : slots_) {
-                if (!sp->run || !sp->run->done()) continue;
-                json timings = finish_problem(*sp);
-                std::unique_ptr<ProblemRun> run = std::move(sp->run);
-                ++progress.problems_done;
-                finished_one = true;
-                stats_.seconds = seconds_before + seconds_since(t0);
-                if (on_done) on_done(*run, timings);
-            }
-            const bool busy = std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->run != nullptr; });
-            if (!busy && next >= problems.size()) break;
-            if (busy && !finished_one) {
-                if (pool_->outstanding() == 0)
-                    throw Error("internal error: unfinished problems but no request in flight (please report)");
-                const double wait = opt_.progress_interval_s > 0 ? opt_.progress_interval_s : 3600.0;
-                for (auto& job : pool_->wait(wait)) on_answer(*job);
-                http_.attempts_failed = pool_->failed_attempts.load();
-                http_.parser_workarounds = pool_->parser_workarounds.load();
-            }
-            stats_.seconds = seconds_before + seconds_since(t0);
-            if (on_progress && (finished_one || opt_.progress_interval_s <= 0 ||
-                                seconds_since(last_report) >= opt_.progress_interval_s)) {
-                progress.seconds = seconds_since(t0);
-                progress.tokens_sampled = stats_.sampled - sampled_before;
-                on_progress(progress);
-                last_report = Clock::now();
+    const bool any_done = std::any_of(slots_.begin(), slots_.end(), [](const auto& s) { return s->run && s->run->done(); });
+    if (!any_done) {
+        if (pool_->outstanding() == 0)
+            throw Error("internal error: unfinished problems but no request in flight (please report)");
+        for (auto& job : pool_->wait(opt_.step_wait_s)) {
+            try {
+                on_answer(*job);
+            } catch (const Error& e) {
+                // A request that failed for good fails its own problem, where the submission
+                // takes its errors (leap serve: that client gets the error, the others go on).
+                Slot* slot = slot_of(job->ticket);
+                if (!slot || !slot->on_error) throw;
+                auto on_error = std::move(slot->on_error);
+                cancel(job->ticket);
+                on_error(e.what());
             }
         }
-    } catch (...) {
-        pool_->abort_all();
-        for (auto& sp : slots_) {
-            sp->run.reset();
-            sp->paths.clear();
-        }
-        stats_.seconds = seconds_before + seconds_since(t0);
-        throw;
+        http_.attempts_failed = pool_->failed_attempts.load();
+        http_.parser_workarounds = pool_->parser_workarounds.load();
     }
-    stats_.seconds = seconds_before + seconds_since(t0);
+    // Finished problems free their lanes first; callbacks run after the loop, so one may start
+    // another problem.
+    struct Finished {
+        std::function<void(ProblemRun&, nlohmann::json)> on_done;
+        std::unique_ptr<ProblemRun> run;
+        json timings;
+    };
+    std::vector<Finished> finished;
+    for (auto& sp : slots_) {
+        if (!sp->run || !sp->run->done()) continue;
+        json timings = finish_problem(*sp);
+        finished.push_back({std::move(sp->on_done), std::move(sp->run), std::move(timings)});
+        release(*sp);
+    }
+    stats_.seconds += seconds_since(t0);
+    for (Finished& f : finished)
+        if (f.on_done) f.on_done(*f.run, std::move(f.timings));
+    return true;
 }
 
 }  // namespace leap::openai

@@ -14,6 +14,13 @@
 // --slot-save-path), as the in-process engine evaluates it once and copies it. Many requests are in
 // flight at once (--max-inflight); connection errors, timeouts, 408, 429 and 5xx (but 501) are retried
 // with exponential backoff; any other 4xx stops the run with an error naming the request.
+//
+// It is fed while it runs (core/backend.h), as the in-process engine is: start() admits a
+// problem with its own method and sampling settings when enough of its lanes (paths in flight,
+// each a (server, slot) target) are free, step() waits a few milliseconds at most for answers
+// and applies them, cancel() drops a problem and closes the connections of its requests in
+// flight (llama-server and vLLM stop a request whose client went away); an answer that comes
+// for a cancelled problem, or for a slot a newer problem took, is discarded, never applied.
 // See docs/openai-backend.md.
 #include <atomic>
 #include <memory>
@@ -49,6 +56,11 @@ struct OpenAIOptions {
     std::string share_prompt = "auto";
     // SGLang without --enable-deterministic-inference ignores seeds: refused unless this is set.
     bool allow_unseeded = false;
+    // Paths in flight at once over all problems (lanes; leap serve's --kv-sequences); 0: the
+    // run's paths x --parallel-problems.
+    int n_lanes = 0;
+    // The longest step() waits for an answer: short, so a server's loop stays responsive.
+    double step_wait_s = 0.005;
 };
 
 // What the HTTP side did (in the trace's stats under "http").
@@ -71,6 +83,8 @@ struct HttpStats {
     long prompt_shares = 0;         // prompts evaluated once and saved for a problem's other slots
     long slot_restores = 0;         // slots given a saved prompt
     long share_requests = 0;        // requests made for that (prompt fill, save, restore)
+    long requests_aborted = 0;      // requests in progress stopped because their problem was cancelled
+    long answers_discarded = 0;     // answers that came for a cancelled problem (never applied)
     double seconds_in_requests = 0; // summed over requests (they overlap)
     // llama-server's own generation time and tokens, summed over the requests that report them:
     // their ratio is the server's time per step while generating (compare the in-process step).
@@ -92,13 +106,22 @@ public:
                  const RunConfig& config, const PromptSet& prompts);
     ~OpenAIEngine() override;
 
-    void run(const std::vector<Problem>& problems, const std::vector<int>& indices, const DoneFn& on_done,
-             const ProgressFn& on_progress = {}) override;
+    bool start(Submission s, Ticket* ticket = nullptr) override;
+    bool step() override;
+    bool cancel(Ticket ticket) override;
+    void reset() override;
+    int problems_in_flight() const override;
+    const ProblemRun* problem(Ticket ticket) const override;
+    std::string_view sampled_so_far(Ticket ticket, int path) const override;
+    int path_capacity() const override { return (int)lane_free_.size(); }
+    int free_path_capacity() const override;
+    int n_ctx_per_path() const override { return n_ctx_seq_; }
+    const PromptSet& prompts() const override { return prompts_; }
+    const RunDefaults& run_defaults() const override { return defaults_; }
     const EngineStats& stats() const override { return stats_; }
     nlohmann::json stats_json() const override;
     const HttpStats& http_stats() const { return http_; }
 
-    int n_ctx_per_path() const { return n_ctx_seq_; }
     const std::vector<ServerInfo>& servers() const { return servers_; }
     const Tokenizer& tokenizer() const { return *tok_; }
 
@@ -110,7 +133,8 @@ private:
     enum class JobKind : int;
     void init();
     void probe_servers();
-    void start_problem(Slot& slot, const Problem& problem, int index);
+    void release(Slot& slot);
+    Slot* slot_of(Ticket ticket) const;
     void start_requests(Slot& slot);
     void finish_request(Slot& slot, int path, StopReason reason);
     void send(Slot& slot, int path);
@@ -121,7 +145,7 @@ private:
     void on_share_answer(Job& job);
     void release_held(Slot& slot, int replica, int id_slot);  // send what waited for a slot's prompt
     bool shares_prompt(int replica) const;
-    int limit_for(const PathState& ps) const;
+    int limit_for(const Slot& slot, const PathState& ps) const;
     std::pair<int, int> target(long i) const;  // (replica, id_slot) number i of every server slot
     std::string describe(const Slot& slot, int path) const;
     nlohmann::json finish_problem(Slot& slot);
@@ -132,12 +156,16 @@ private:
     EngineOptions engine_;
     RunConfig config_;
     PromptSet prompts_;  // with the thinking format of the tokenizer's chat template (init())
+    RunDefaults defaults_;
     std::vector<BaseUrl> urls_;
     std::vector<ServerInfo> servers_;
-    std::vector<Token> banned_;  // --ignore-eos: every end-of-generation id (logit_bias on vLLM/SGLang)
+    std::vector<Token> banned_;  // every end-of-generation id (--ignore-eos: logit_bias on vLLM/SGLang)
+    std::vector<char> seeds_ignored_;  // per server: SGLang that ignores seeds (sampled requests refused)
     std::string api_key_;
     int n_ctx_seq_ = 0;
-    std::vector<std::unique_ptr<Slot>> slots_;
+    std::vector<std::unique_ptr<Slot>> slots_;  // a slot is free when it has no run
+    std::vector<char> lane_free_;
+    Ticket next_ticket_ = 1;
     std::unique_ptr<Pool> pool_;
     EngineStats stats_;
     HttpStats http_;

@@ -180,9 +180,12 @@ std::string ServerTokenizer::piece(Token t) const {
 
 bool ServerTokenizer::is_end_of_generation(Token t) const { return eog_.count(t) != 0; }
 
-std::string ServerTokenizer::render_prompt(const std::string& user_message) const {
+std::string ServerTokenizer::render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier) const {
     std::lock_guard<std::mutex> lk(m_);
-    json body = {{"messages", json::array({{{"role", "user"}, {"content", sanitize_utf8(user_message)}}})}};
+    json messages = json::array();
+    for (const ChatTurn& t : earlier) messages.push_back({{"role", t.role}, {"content", sanitize_utf8(t.content)}});
+    messages.push_back({{"role", "user"}, {"content", sanitize_utf8(user_message)}});
+    json body = {{"messages", messages}};
     const json r = call("/apply-template", &body);
     if (!r.contains("prompt") || !r["prompt"].is_string())
         throw Error("server " + url_text_ + ": POST /apply-template did not return a prompt: " + excerpt(r.dump()));

@@ -39,7 +39,7 @@ public:
     bool is_end_of_generation(Token t) const override;
     int n_vocab() const override { return n_vocab_; }
     int n_ctx_train() const override { return n_ctx_train_; }
-    std::string render_prompt(const std::string& user_message) const override;
+    std::string render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier = {}) const override;
     std::string describe() const override;
     // Fetches the pieces of the ids not cached yet, in one request.
     void prefetch(const std::vector<Token>& ids) const override;

@@ -33,8 +33,8 @@ int GgufTokenizer::n_ctx_train() const { return model_->n_ctx_train(); }
 
 std::optional<ThinkingFormat> GgufTokenizer::thinking_format() const { return model_->thinking_format(); }
 
-std::string GgufTokenizer::render_prompt(const std::string& user_message) const {
-    return model_->render_prompt(user_message);
+std::string GgufTokenizer::render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier) const {
+    return model_->render_prompt(user_message, earlier);
 }
 
 std::string GgufTokenizer::describe() const { return "tokenizer '" + model_->path() + "'"; }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/problem_run.h"
 #include "core/thinking.h"
 #include "core/tokenizer.h"
 
@@ -25,9 +26,10 @@ public:
     virtual bool is_end_of_generation(Token t) const = 0;
     virtual int n_vocab() const = 0;
     virtual int n_ctx_train() const { return 0; }  // the model's training context, 0 unknown
-    // The chat template applied to one user message, with the generation prompt (ending inside
-    // the thinking section where the format says the backend opens it).
-    virtual std::string render_prompt(const std::string& user_message) const = 0;
+    // The chat template applied to the earlier turns (a system message, a conversation) and one
+    // user message, with the generation prompt (ending inside the thinking section where the
+    // format says the backend opens it).
+    virtual std::string render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier = {}) const = 0;
     // The thinking format of the chat template (core/thinking.h); nullopt: none known.
     virtual std::optional<ThinkingFormat> thinking_format() const { return std::nullopt; }
     virtual std::string describe() const = 0;  // for messages: where the vocabulary comes from
@@ -47,7 +49,7 @@ public:
     bool is_end_of_generation(Token t) const override;
     int n_vocab() const override;
     int n_ctx_train() const override;
-    std::string render_prompt(const std::string& user_message) const override;
+    std::string render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier = {}) const override;
     std::optional<ThinkingFormat> thinking_format() const override;
     std::string describe() const override;
 
