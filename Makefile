@@ -56,7 +56,8 @@ else
 endif
 
 # MODEL= other than the default also smoke-tests that model after the suite; then the fuzz
-# targets and the sanitizer build of the unit tests run.
+# targets run. The sanitizer build of the unit tests (test-sanitize) is not part of it yet: its
+# time in CI is not measured (docs/reliability.md, "Fuzzing and sanitizers").
 test: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 900
 ifneq ($(MODEL),$(NANO))
@@ -64,7 +65,7 @@ ifneq ($(MODEL),$(NANO))
 	$(LEAP) solve -m $(MODEL) --sample --method leap -N 2 -T 32 --segments 2 --summary-tokens 16 \
 	    --answer-tokens 16 --seed 1
 endif
-	@$(MAKE) --no-print-directory test-fuzz test-sanitize
+	@$(MAKE) --no-print-directory test-fuzz
 
 # Each fuzz target for FUZZ_SECONDS over its corpus (fuzz/corpus/NAME), as ctest tests; a crash
 # leaves its input in $(FUZZ_BUILD)/fuzz-crashes/ (docs/reliability.md, "Fuzzing").

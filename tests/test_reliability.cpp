@@ -301,6 +301,31 @@ TEST(ResultsOutcomes, AWrongFieldTypeNamesFileAndLine) {
     EXPECT_NE(msg.find("line 2"), std::string::npos) << msg;
 }
 
+// Found by fuzz/fuzz_results.cpp (fuzz/corpus/results/regress-token-count-1e42.jsonl): a count
+// too large for a long was converted anyway (undefined behaviour), and a negative n_paths of an
+// unfit line sized a vector of 2^64 entries.
+TEST(ResultsOutcomes, ACountOutOfRangeNamesFileAndLine) {
+    for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+             {"tokens", {{"reasoning", 7.7e41}}}, {"tokens", {{"reasoning", -3}}}, {"tokens", {{"reasoning", "9"}}},
+             {"n_paths", -1}, {"n_paths", 1e30}}) {
+        const std::string path = tmp_path("count.jsonl");
+        nlohmann::json bad = result_line("a-1", {true}, true);
+        if (field == "n_paths") {
+            bad = {{"id", "a-1"}, {"unfit", "too long"}, {"n_paths", value}, {"paths", nlohmann::json::array()},
+                   {"tokens", {{"prompt", 9000}}}};
+        } else {
+            bad[field] = value;
+        }
+        write_text(path, result_line("a-0", {true}, true).dump() + "\n" + bad.dump() + "\n");
+        ResultsFile results(path);
+        std::vector<std::string> warnings;
+        const std::string msg = error_of([&] { dataset_outcomes(results, {"a-0", "a-1"}, warnings); });
+        EXPECT_NE(msg.find(path), std::string::npos) << value << ": " << msg;
+        EXPECT_NE(msg.find("line 2"), std::string::npos) << value << ": " << msg;
+        EXPECT_NE(msg.find(field), std::string::npos) << value << ": " << msg;
+    }
+}
+
 TEST(ResultsOutcomes, TheBootstrapDoesNotDependOnLineOrder) {
     std::vector<nlohmann::json> lines;
     std::set<std::string> ids;

@@ -105,13 +105,34 @@ nlohmann::json unfit_line(const Item& item, const std::string& bench, int index,
             {"tokens", {{"prompt", prompt_tokens}}}};
 }
 
+namespace {
+
+// A count in a results line (paths, tokens): a number from 0 to `max`. nlohmann's get<long>
+// converts any number, and a float past the range of long (1e42, found by fuzz/fuzz_results.cpp)
+// is undefined behaviour; a negative path count would size a vector of 2^64 entries. Errors are
+// json exceptions, so the callers name the file and line as for any other wrong field.
+long count_in(const nlohmann::json& v, const std::string& field, double max) {
+    if (!v.is_number())
+        throw nlohmann::json::type_error::create(302, field + " must be a number, got " + std::string(v.type_name()), &v);
+    const double d = v.get<double>();
+    if (!(d >= 0 && d <= max))
+        throw nlohmann::json::out_of_range::create(406, field + " is " + v.dump() + ", not a count from 0 to " +
+                                                            nlohmann::json(max).dump(), &v);
+    return v.is_number_float() ? (long)d : v.get<long>();
+}
+
+constexpr double kMaxPaths = 1 << 16;
+constexpr double kMaxTokens = 1e15;
+
+}  // namespace
+
 ProblemOutcome outcome_of(const nlohmann::json& line) {
     ProblemOutcome o;
     if (line.contains("unfit")) {  // not run: every path counts as wrong, the votes too
-        const int n = line.at("n_paths").get<int>();
+        const int n = (int)count_in(line.at("n_paths"), "n_paths", kMaxPaths);
         o.correct.assign(n, false);
         o.correct_reference.assign(n, false);
-        o.tokens["prompt"] = line.at("tokens").at("prompt").get<long>();
+        o.tokens["prompt"] = count_in(line.at("tokens").at("prompt"), "tokens.prompt", kMaxTokens);
         return o;
     }
     bool reference = line.contains("vote_reference");  // lines written before it lack the fields
@@ -129,7 +150,7 @@ ProblemOutcome outcome_of(const nlohmann::json& line) {
         o.consensus_representatives_correct = line.at("vote_representatives").at("correct").get<bool>();
     o.consensus_correct = line.at("vote").at("correct").get<bool>();
     o.shortest_majority_correct = line.at("shortest_majority").at("correct").get<bool>();
-    for (const auto& [k, v] : line.at("tokens").items()) o.tokens[k] = v.get<long>();
+    for (const auto& [k, v] : line.at("tokens").items()) o.tokens[k] = count_in(v, "tokens." + k, kMaxTokens);
     if (line.contains("timings") && line["timings"].contains("wall_s")) o.wall_s = line["timings"]["wall_s"].get<double>();
     if (line.contains("timings") && line["timings"].contains("elapsed_s"))
         o.elapsed_s = line["timings"]["elapsed_s"].get<double>();
