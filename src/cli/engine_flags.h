@@ -6,6 +6,7 @@
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
 #include "backends/openai/openai_engine.h"
+#include "cli/adaptive_flags.h"
 #include "core/config.h"
 #include "core/prompts.h"
 
@@ -38,6 +39,7 @@ struct EngineFlags {
     bool print_config = false;    // --print-config: print resolved_json() and exit
     CLI::Option* peers_option = nullptr;  // to tell a --peers given from the default
     RunConfig run;
+    AdaptiveFlags adaptive;       // --confidence, --early-exit-quorum, --prune-share, ...
     EngineOptions engine;
     int n_gpu_layers = -1;
     // --backend openai: the model runs on OpenAI-compatible servers (docs/openai-backend.md).

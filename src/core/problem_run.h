@@ -70,6 +70,9 @@ struct GenerateResult {
     int n_sampled = 0;         // tokens sampled
     int n_appended = 0;        // tokens fed for `append`
     StopReason reason = StopReason::Budget;
+    // The token confidence (core/confidence.h) of each sampled token, in order, when the run
+    // needs it (RunConfig::needs_confidence); empty otherwise.
+    std::vector<float> token_confidence;
 };
 
 class ProblemRun {
@@ -87,6 +90,10 @@ public:
     std::vector<GenerateRequest> take_requests();
     void complete(int path, const GenerateResult& result);
     bool done() const;
+    // Paths whose request in flight the run no longer needs (early exit): the backend ends each
+    // one as soon as it can with StopReason::Stopped and reports it through complete() as usual
+    // (a backend that lets it run to its end is correct too, only slower). Empty when none.
+    std::vector<int> take_stops();
 
     // The backend reports that the shared prompt took this many tokens.
     void set_prompt_tokens(long n) { prompt_tokens_ = n; }
@@ -109,6 +116,9 @@ public:
     // Mixture of Agents: the current layer (1-based; 1 for every other method) and each path's
     // earlier layers.
     int layer() const { return layer_; }
+    // --prune-share with --prune-at after: the path was pruned after hearing its peers at a block
+    // (its answer was forced there); -1 when it was not.
+    int pruned_after_block(int path) const { return pruned_after_.at(path); }
     const std::vector<LayerRecord>& earlier_layers(int path) const { return layers_.at(path); }
 
     // Everything that happened, as the trace's "problem" object (schema: docs/trace.md).
@@ -128,6 +138,14 @@ private:
     const ThinkingFormat& thinking() const { return prompts_.thinking; }
     void start_layer();                  // MoA: every path restarts from the aggregation text
     std::string moa_responses() const;   // MoA: the previous layer's responses, in path order
+    // Confidence-aware options (core/problem_run_adaptive.cpp, docs/adaptive.md).
+    void init_adaptive();
+    std::vector<double> path_confidence() const;  // each path's lowest group confidence so far
+    void check_early_exit();
+    void stop_path(Path& p, FinishReason why, std::string note);
+    void complete_stopped(Path& p, const GenerateResult& r);
+    void prune_before_block(int block);
+    std::vector<char> prune_after_block(int block);  // which paths at the route answer now
 
     int index_;
     Problem problem_;
@@ -142,6 +160,10 @@ private:
     std::vector<size_t> answer_at_;               // where the answer part of the text begins
     std::vector<std::vector<LayerRecord>> layers_;
     std::vector<std::array<long, (size_t)TokenKind::Count>> tokens_at_layer_;
+    std::vector<FinishReason> stopping_;          // a stopped path's reason while its request ends
+    std::vector<int> stops_;                      // take_stops
+    std::vector<int> pruned_after_;               // --prune-at after: the block, or -1
+    bool quorum_reached_ = false;
     std::vector<GenerateRequest> pending_;
     std::vector<int> in_flight_;  // 1 while a path has a request out
     long prompt_tokens_ = 0;

@@ -75,6 +75,7 @@ bool all_have(const Runs& runs, std::vector<bool> ProblemOutcome::*field) {
     return true;
 }
 double shortest_of(const ProblemOutcome& o) { return o.shortest_majority_correct ? 1.0 : 0.0; }
+double cons_confidence_of(const ProblemOutcome& o) { return o.confidence_vote_correct > 0 ? 1.0 : 0.0; }
 
 PerProblem passk_of(int k) {
     return [k](const ProblemOutcome& o) {
@@ -237,6 +238,16 @@ Summary summarize_runs(const Runs& runs, const MetricsOptions& opt) {
         s.cons_representatives = many(runs, cons_representatives_of, B, opt.seed, opt.confidence);
     }
 
+    bool weighted = true;
+    long stopped = 0;
+    for (const auto& run : runs)
+        for (const auto& o : run) {
+            weighted = weighted && o.confidence_vote_correct >= 0;
+            stopped += o.stopped;
+        }
+    if (weighted) s.cons_confidence = many(runs, cons_confidence_of, B, opt.seed, opt.confidence);
+    s.stopped_per_problem = (double)stopped / (double)(runs.size() * runs[0].size());
+
     std::vector<int> ks = opt.ks;
     if (ks.empty()) {
         for (int k = 1; k <= s.paths; k *= 2) ks.push_back(k);
@@ -308,6 +319,8 @@ nlohmann::json Summary::to_json() const {
     optional("cons@n_reference", cons_reference);
     optional("pass@1_representatives", pass1_representatives);
     optional("cons@n_representatives", cons_representatives);
+    optional("cons@n_confidence", cons_confidence);
+    if (stopped_per_problem > 0) j["stopped_per_problem"] = stopped_per_problem;
     j["pass@k"] = nlohmann::json::object();
     j["pass@k_ci"] = nlohmann::json::object();
     for (const auto& [k, i] : pass_k) {

@@ -28,6 +28,9 @@ struct ProblemOutcome {
     // LeaP-S: the paths that continued past the block (one per group); empty for other methods.
     std::vector<bool> representative_correct;
     bool consensus_representatives_correct = false;
+    // Confidence-weighted vote (docs/adaptive.md): 1 correct, 0 wrong, -1 not recorded.
+    int confidence_vote_correct = -1;
+    int stopped = 0;  // paths stopped early (early exit, pruning): not in `correct`
 };
 
 struct Interval {
@@ -84,6 +87,8 @@ struct Summary {
     // cons@n_reference), and LeaP-S's representatives only (pass@1_representatives, ...).
     std::optional<Interval> pass1_reference, cons_reference;
     std::optional<Interval> pass1_representatives, cons_representatives;
+    std::optional<Interval> cons_confidence;  // confidence-weighted vote, when every problem has it
+    double stopped_per_problem = 0;           // paths stopped early (early exit, pruning), mean
     std::map<int, Interval> pass_k;              // k -> unbiased pass@k
     std::map<std::string, double> tokens_per_problem;  // mean by kind, plus "total"
     long tokens_total = 0;       // over all problems (and runs), prompts and peers' summaries included
