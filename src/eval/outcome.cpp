@@ -144,6 +144,7 @@ ProblemOutcome outcome_of(const nlohmann::json& line) {
             continue;
         }
         o.correct.push_back(p.at("correct").get<bool>());
+        if (p.contains("confidence")) o.path_confidence.push_back(p["confidence"].at("lowest_group").get<double>());
         reference = reference && p.contains("correct_reference");
         if (p.contains("representative") && p.at("representative").get<bool>())
             o.representative_correct.push_back(p.at("correct").get<bool>());
