@@ -140,7 +140,7 @@ private:
     std::string moa_responses() const;   // MoA: the previous layer's responses, in path order
     // Confidence-aware options (core/problem_run_adaptive.cpp, docs/adaptive.md).
     void init_adaptive();
-    std::vector<double> path_confidence() const;  // each path's lowest group confidence so far
+    std::vector<double> path_confidence() const;  // each path's group confidence now (its last window)
     void check_early_exit();
     void stop_path(Path& p, FinishReason why, std::string note);
     void complete_stopped(Path& p, const GenerateResult& r);

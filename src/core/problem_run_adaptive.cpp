@@ -31,8 +31,10 @@ std::vector<int> ProblemRun::take_stops() {
 }
 
 std::vector<double> ProblemRun::path_confidence() const {
+    // At a block the decision is online, as DeepConf's early stopping: the group confidence of
+    // the window that ends at the block (the path's latest tokens), not its history.
     std::vector<double> c;
-    for (const Path& p : paths_) c.push_back(p.confidence.lowest_group());
+    for (const Path& p : paths_) c.push_back(p.confidence.group());
     return c;
 }
 
@@ -79,6 +81,8 @@ void ProblemRun::stop_path(Path& p, FinishReason why, std::string note) {
 void ProblemRun::complete_stopped(Path& p, const GenerateResult& r) {
     const FinishReason why = stopping_[p.index];
     stopping_[p.index] = FinishReason::None;
+    p.text += r.text;  // what it sampled before the stop is part of its text (and the backend's)
+    p.synced = p.text.size();
     // The tokens were spent: they count where the request's kind puts them.
     switch (p.phase) {
         case Phase::Segment:
@@ -102,7 +106,7 @@ void ProblemRun::prune_before_block(int block) {
     const long n_at = std::count(at_block.begin(), at_block.end(), true);
     for (int i : lowest_confidence(conf, at_block, config_.prune_share)) {
         Path& p = paths_[i];
-        p.notes.push_back("pruned before block " + std::to_string(block + 1) + ": lowest group confidence " +
+        p.notes.push_back("pruned before block " + std::to_string(block + 1) + ": group confidence " +
                           fixed(conf[i]) + " among the " + std::to_string(n_at) + " paths there");
         finish(p, FinishReason::Pruned);
         p.answer.clear();

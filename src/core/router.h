@@ -37,8 +37,8 @@ struct RouterOptions {
     // de-duplication (a peer can then appear twice). Default: the most-similar part skips peers
     // already chosen, giving min(k, candidates) distinct peers.
     bool reference_parity = false;
-    // confident, confident-dispersed: each path's confidence (core/confidence.h, its lowest group
-    // confidence so far), one per summary; filled in by the problem run at each block.
+    // confident, confident-dispersed: each path's confidence (core/confidence.h: the group
+    // confidence of its window ending at the block), one per summary; filled in at each block.
     std::vector<double> confidence;
 };
 

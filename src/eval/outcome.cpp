@@ -14,7 +14,8 @@ std::vector<std::string> extracted_answers(const ProblemRun& run) {
     for (const auto& [letter, _] : problem.choices) letters.push_back(letter);
     std::vector<std::string> answers;
     for (const Path& p : run.paths())
-        answers.push_back(problem.multiple_choice() ? extract_choice_answer(p.text, letters) : extract_math_answer(p.text));
+        answers.push_back(p.stopped() ? std::string()  // stopped early: no answer (docs/adaptive.md)
+                          : problem.multiple_choice() ? extract_choice_answer(p.text, letters) : extract_math_answer(p.text));
     return answers;
 }
 
