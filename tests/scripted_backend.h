@@ -58,6 +58,9 @@ using Script = std::function<std::string(const ScriptCall&)>;
 struct RequestLog {
     GenerateRequest req;
     std::string before;    // the path's text when sampling began (after keep + append)
+    // The user message of the conversation the path's text follows: "" for the problem's shared
+    // prompt, else the last new_conversation the path was given (MoA, reference layout).
+    std::string conversation;
     GenerateResult result;
     std::string after;     // ProblemRun's text for the path after complete() returned
     Phase phase_after = Phase::Segment;
@@ -167,6 +170,7 @@ public:
 private:
     struct PathCopy {
         std::string text;       // the backend's copy of the path's text
+        std::string conversation;  // see RequestLog::conversation
         bool active = false;
         GenerateRequest req;
         std::string before;
@@ -190,6 +194,11 @@ private:
         ASSERT_FALSE(pc.active) << "two requests in flight for slot " << s << " path " << r.path;
         ASSERT_LE(r.keep, pc.text.size()) << "keep beyond the backend's text (slot " << s << " path " << r.path << ")";
         EXPECT_GT(r.max_tokens, 0);
+        if (!r.new_conversation.empty()) {
+            // A new conversation replaces the shared prompt: the path's text starts over.
+            EXPECT_EQ(r.keep, 0u) << "a new conversation keeps nothing (slot " << s << " path " << r.path << ")";
+            pc.conversation = r.new_conversation;
+        }
         pc.text.resize(r.keep);
         pc.text += r.append;
         // The invariant the llama backend relies on: after keep + append, the backend holds
@@ -259,6 +268,7 @@ private:
         RequestLog entry;
         entry.req = pc.req;
         entry.before = pc.before;
+        entry.conversation = pc.conversation;
         entry.result.text = pc.generated;
         entry.result.n_sampled = pc.n_sampled;
         entry.result.n_appended = pc.n_appended;

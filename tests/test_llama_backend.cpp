@@ -183,8 +183,8 @@ struct EngineRun {
     long prompt_tokens = 0;
 };
 
-EngineRun run_engine(RunConfig cfg, EngineOptions eo, const std::vector<Problem>& problems) {
-    static const PromptSet prompts = PromptSet::builtin();
+EngineRun run_engine(RunConfig cfg, EngineOptions eo, const std::vector<Problem>& problems,
+                     const PromptSet& prompts = PromptSet::builtin()) {
     eo.threads = 1;
     LlamaEngine engine(tiny_model(), eo, cfg, prompts);
     EngineRun out;
@@ -237,6 +237,52 @@ TEST(LlamaEngine, SameSeedSameTraceNothingLeftNoHistoryReevaluated) {
     other.seed = 2;
     const auto c = run_engine(other, eo, two_problems());
     EXPECT_NE(dump(strip_timings(a.traces)), dump(strip_timings(c.traces)));
+}
+
+// MoA with --moa-layout reference: a later layer's path starts a new conversation, so its cache
+// is cleared and refilled from position 0 with that conversation's prompt. Greedy, its first
+// segment must then equal a fresh problem whose plain prompt is that same user message: a
+// stale cell of the earlier layer, a wrong position or a prompt token skipped would change it.
+TEST(LlamaEngine, MoaNewConversationEqualsAFreshProblem) {
+    PromptSet prompts = PromptSet::builtin();
+    const std::string instruction = "\n\nPlease reason step by step, and put your final answer within \\boxed{}.";
+    ASSERT_EQ(prompts.plain_user_math, "{problem}" + instruction);
+    prompts.moa_user_math = "{problem}\n\n{responses}" + instruction;
+    EngineOptions eo;
+    eo.sampling.temperature = 0;
+    eo.flash_attn = 0;
+    RunConfig moa;
+    moa.method = Method::MixtureOfAgents;
+    moa.moa_layout = MoaLayout::Reference;
+    moa.moa_layers = 2;
+    moa.n_paths = 2;
+    moa.segment_tokens = 10;
+    moa.segments = 2;
+    moa.answer_tokens = 6;
+    moa.write_up_tokens = 6;
+    const std::vector<Problem> problem{{"p0", "Find the remainder when 7^2024 is divided by 100.", {}}};
+    const auto run = run_engine(moa, eo, problem, prompts);
+    ASSERT_EQ(run.traces.size(), 1u);
+    const auto& t = run.traces[0];
+    ASSERT_EQ(t["moa_user_messages"].size(), 1u);
+    const std::string message = t["moa_user_messages"][0];
+    EXPECT_NE(message.find("Response 2:"), std::string::npos) << message;
+    EXPECT_EQ(run.left_in_cache, 0);
+    EXPECT_EQ(run.stats.history_reevaluated, 0);
+
+    RunConfig fresh;
+    fresh.method = Method::Independent;
+    fresh.n_paths = 1;
+    fresh.segment_tokens = 10;
+    fresh.segments = 1;
+    fresh.answer_tokens = 6;
+    fresh.write_up_tokens = 6;
+    ASSERT_TRUE(message.ends_with(instruction));
+    const std::vector<Problem> same{{"p1", message.substr(0, message.size() - instruction.size()), {}}};
+    const auto direct = run_engine(fresh, eo, same, prompts);
+    const std::string want = direct.traces[0]["paths"][0]["segments"][0];
+    ASSERT_FALSE(want.empty());
+    for (const auto& p : t["paths"]) EXPECT_EQ(p["segments"][0].get<std::string>(), want) << "path " << p["path"];
 }
 
 // Greedy paths give the same text however the work is batched: one problem at a time or two

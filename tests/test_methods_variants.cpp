@@ -706,5 +706,11 @@ TEST(EqualBudget, MorePathsOrLongerPathsCoverLeapsBudget) {
     EXPECT_EQ(n.segments, 8);  // ceil((750 - 10) / 100)
     EXPECT_GE(leap::token_budget(n), 3000);
     EXPECT_THROW(leap::parse_budget_match("tokens"), leap::Error);
+    // MoA spends its budget once per layer: 3 layers of 4 paths x (5*100 + 10), no blocks.
+    leap::RunConfig moa = l;
+    moa.method = leap::Method::MixtureOfAgents;
+    moa.moa_layers = 3;
+    EXPECT_EQ(leap::token_budget(moa), 3 * 4 * 510);
+    EXPECT_EQ(leap::equal_budget_independent(moa, leap::BudgetMatch::Paths).n_paths, 12);
 }
 }  // namespace

@@ -215,6 +215,131 @@ private:
     std::vector<OraclePath> paths_;
 };
 
+// ---- the oracle of the reference's Mixture of Agents ----------------------------------------------
+//
+// Layer 1: every agent answers the problem. Layer l > 1: every agent starts a new conversation
+// whose one user message holds the problem and the previous layer's responses (each response's
+// text after its thinking, numbered from 1), and answers again. A response is up to M segments
+// of T tokens, each stopped at the end of thinking; after the marker the agent writes its answer
+// (up to W tokens, to the end of sequence); one still thinking after M segments gets the answer
+// opener and an answer that ends where its box closes (A tokens at most).
+
+struct MoaRequest {
+    TokenKind kind;
+    std::string conversation;  // the user message the text follows ("" = the problem's prompt)
+    std::string before;
+    std::string generated;
+};
+
+struct MoaAgent {
+    std::string text, conversation, finish, answer;
+    int requests = 0;
+    std::vector<MoaRequest> log;
+};
+
+class MoaOracle {
+public:
+    MoaOracle(int n, int layers, int T, int M, int A, int W, leap_test::Script script, const PromptSet& p,
+              std::string problem)
+        : n_(n), layers_(layers), T_(T), M_(M), A_(A), W_(W), script_(std::move(script)), p_(p),
+          problem_(std::move(problem)) {
+        agents_.resize(n_);
+    }
+
+    std::vector<MoaAgent> run() {
+        for (int layer = 1; layer <= layers_; ++layer) {
+            const std::string conversation = layer == 1 ? "" : message();
+            if (layer > 1) messages.push_back(conversation);
+            for (int i = 0; i < n_; ++i) {
+                agents_[i].text.clear();
+                agents_[i].conversation = conversation;
+                respond(i);
+            }
+        }
+        return agents_;
+    }
+
+    std::vector<std::string> messages;  // layer 2's, layer 3's, ...
+
+private:
+    std::string message() const {
+        std::string responses;
+        for (int i = 0; i < n_; ++i) {
+            const std::string a = strip(agents_[i].answer);
+            responses += (i ? "\n\n" : "") + std::string("Response ") + std::to_string(i + 1) + ":\n" +
+                         (a.empty() ? "(no answer)" : a);
+        }
+        std::string m = p_.moa_user_math;
+        m.replace(m.find("{responses}"), 11, responses);
+        m.replace(m.find("{problem}"), 9, problem_);
+        return m;
+    }
+
+    void respond(int i) {
+        MoaAgent& a = agents_[i];
+        const std::string eot = "</think>";
+        for (int seg = 0; seg < M_; ++seg) {
+            const auto [gen, eos] = generate(i, TokenKind::Reasoning, T_, eot, false);
+            if (eos) {
+                a.finish = "end-of-sequence";
+                a.answer = "";
+                return;
+            }
+            if (has_suffix(gen, eot)) {
+                generate(i, TokenKind::Answer, W_, "", false);  // its own answer, no stop string
+                a.finish = "end-of-thinking";
+                a.answer = a.text.substr(a.text.rfind(eot) + eot.size());
+                return;
+            }
+        }
+        const size_t at = a.text.size();
+        a.text += p_.answer_opener_math;  // it opens a \boxed{
+        generate(i, TokenKind::Answer, A_, "", true);
+        a.finish = "forced";
+        a.answer = a.text.substr(at);
+    }
+
+    // Samples until `stop` (when not empty), the end of sequence, the budget or (box) the brace
+    // that closes the opener's \boxed{.
+    std::pair<std::string, bool> generate(int i, TokenKind kind, int budget, const std::string& stop, bool box) {
+        MoaAgent& a = agents_[i];
+        MoaRequest r{kind, a.conversation, a.text, {}};
+        bool eos = false;
+        int depth = 1;
+        for (int n = 0; n < budget; ++n) {
+            const std::string tok = script_(ScriptCall{0, i, a.text + r.generated, kind, n, a.requests});
+            if (tok == kEos) {
+                eos = true;
+                break;
+            }
+            bool cut = false;
+            for (char ch : tok) {
+                r.generated += ch;
+                if (box && ch == '{') ++depth;
+                if (box && ch == '}' && --depth == 0) {
+                    cut = true;
+                    break;
+                }
+                if (!stop.empty() && has_suffix(r.generated, stop)) {
+                    cut = true;
+                    break;
+                }
+            }
+            if (cut) break;
+        }
+        a.text += r.generated;
+        ++a.requests;
+        a.log.push_back(r);
+        return {r.generated, eos};
+    }
+
+    int n_, layers_, T_, M_, A_, W_;
+    leap_test::Script script_;
+    const PromptSet& p_;
+    std::string problem_;
+    std::vector<MoaAgent> agents_;
+};
+
 // ---- the comparison ----------------------------------------------------------------------------
 
 const PromptSet& prompts() {
@@ -337,6 +462,86 @@ TEST(ReferenceParity, LeapsOwnBehaviourDiffers) {
     EXPECT_EQ(b.log(0, 1).back().req.kind, TokenKind::Answer);  // it wrote an answer
     const Path& forced = runs[0].paths()[0];
     EXPECT_TRUE(forced.text.ends_with("\\boxed{42}")) << forced.text;  // stopped once the box closed
+}
+
+// A natural end of thinking with a written answer (path 1, layer 1), an end of sequence before
+// any answer (path 2, layer 1), forced answers whose box closes inside a token, everything else.
+std::string moa_script(const ScriptCall& c) {
+    const std::string id = "p" + std::to_string(c.path) + "r" + std::to_string(c.request) + "t" + std::to_string(c.sampled);
+    if (c.kind == TokenKind::Reasoning) {
+        if (c.path == 1 && c.request == 1 && c.sampled == 3) return " so</th";
+        if (c.path == 1 && c.request == 1 && c.sampled == 4) return "ink> done";
+        if (c.path == 2 && c.request == 0 && c.sampled == 2) return kEos;
+        return c.sampled % 3 == 2 ? id + "\n\n" : id + " ";
+    }
+    if (c.text.find("</think>") != std::string::npos) {  // the answer after its thinking
+        static const char* write_up[] = {" The answer", " is \\boxed{4", "2}.", " Done."};
+        return c.sampled < 4 ? write_up[c.sampled] : "!";
+    }
+    if (c.sampled == 0) return "4";
+    return c.sampled == 1 ? "2} and </summarize> more" : "z";
+}
+
+TEST(ReferenceParity, MixtureOfAgentsReferenceLayoutEqualsTheOracle) {
+    RunConfig c;
+    c.method = Method::MixtureOfAgents;
+    c.moa_layout = MoaLayout::Reference;
+    c.reference_parity = true;  // its stops do not apply to whole responses (docs/method.md)
+    c.n_paths = 3;
+    c.moa_layers = 3;
+    c.segment_tokens = 6;
+    c.segments = 2;
+    c.answer_tokens = 4;
+    c.write_up_tokens = 4;
+    const std::string problem = "What is 6 times 7?";
+    ScriptedBackend b(moa_script);
+    std::vector<ProblemRun> runs;
+    runs.emplace_back(0, Problem{"q", problem, {}}, c, prompts());
+    runs = b.drive(std::move(runs));
+    const ProblemRun& run = runs[0];
+
+    MoaOracle oracle(3, 3, 6, 2, 4, 4, moa_script, prompts(), problem);
+    const auto want = oracle.run();
+    ASSERT_EQ(oracle.messages.size(), 2u);
+    // The responses the oracle saw include every kind: a write-up, no answer, a forced answer.
+    EXPECT_NE(oracle.messages[0].find("Response 2:\nThe answer is \\boxed{42}. Done."), std::string::npos)
+        << oracle.messages[0];
+    EXPECT_NE(oracle.messages[0].find("Response 3:\n(no answer)"), std::string::npos);
+    EXPECT_EQ(run.trace()["moa_user_messages"], nlohmann::json(oracle.messages));
+    for (int i = 0; i < 3; ++i) {
+        SCOPED_TRACE("path " + std::to_string(i));
+        const auto& log = b.log(0, i);
+        ASSERT_EQ(log.size(), want[i].log.size());
+        for (size_t r = 0; r < log.size(); ++r) {
+            SCOPED_TRACE("request " + std::to_string(r));
+            EXPECT_EQ(log[r].req.kind, want[i].log[r].kind);
+            EXPECT_EQ(log[r].conversation, want[i].log[r].conversation);
+            EXPECT_EQ(log[r].before, want[i].log[r].before);
+            EXPECT_EQ(log[r].result.text, want[i].log[r].generated);
+        }
+        EXPECT_EQ(run.paths()[i].text, want[i].text);
+        EXPECT_EQ(std::string(to_string(run.paths()[i].finish)), want[i].finish);
+        EXPECT_EQ(run.earlier_layers(i).size(), 2u);
+    }
+}
+
+// leap's own layout differs: no new conversation, the responses sit in the path's own text.
+TEST(ReferenceParity, MixtureOfAgentsLeapLayoutDiffers) {
+    RunConfig c;
+    c.method = Method::MixtureOfAgents;
+    c.n_paths = 3;
+    c.moa_layers = 2;
+    c.segment_tokens = 6;
+    c.segments = 2;
+    c.answer_tokens = 4;
+    c.write_up_tokens = 4;
+    ScriptedBackend b(moa_script);
+    std::vector<ProblemRun> runs;
+    runs.emplace_back(0, Problem{"q", "What is 6 times 7?", {}}, c, prompts());
+    runs = b.drive(std::move(runs));
+    for (const auto& r : b.log(0, 0)) EXPECT_EQ(r.conversation, "");
+    EXPECT_FALSE(runs[0].trace().contains("moa_user_messages"));
+    EXPECT_NE(runs[0].paths()[0].text.find("Response 2 (final answer:"), std::string::npos);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ void EngineFlags::add_to(CLI::App* app, EngineScope scope) {
     app->add_option("-m,--model", model,
                     scope.remote_backend ? "GGUF model file (with --backend openai: only its tokenizer is used)" : "GGUF model file");
     app->add_option("--method", method, "leap | leap-t | independent | single | leap-s | moa")->capture_default_str();
-    app->add_option("-N,--paths", run.n_paths, "reasoning paths per problem (N; -n is llama.cpp's --n-predict, which leap lacks)")
+    paths_option = app->add_option("-N,--paths", run.n_paths, "reasoning paths per problem (N; -n is llama.cpp's --n-predict, which leap lacks)")
         ->capture_default_str();
     app->add_option("-T,--segment-tokens", run.segment_tokens, "tokens per segment (T)")->capture_default_str();
     app->add_option("--segments", run.segments, "segments per path (M; M-1 LeaP blocks)")->capture_default_str();
@@ -34,8 +34,17 @@ void EngineFlags::add_to(CLI::App* app, EngineScope scope) {
     app->add_option("--group-size", run.group_size,
                     "method leap-s: paths per group (G; -N must be a multiple); one per group continues")
         ->capture_default_str();
-    app->add_option("--moa-layers", run.moa_layers, "method moa: layers (1 = independent sampling)")
-        ->capture_default_str();
+    moa_layers_option = app->add_option("--moa-layers", run.moa_layers,
+                                        "method moa: layers (1 = independent sampling; default 2, 4 with --moa-layout reference)")
+                            ->capture_default_str();
+    moa_agents_option = app->add_option("--moa-agents", moa_agents,
+                                        "method moa: agents (paths) per layer, the same as -N (default 3 with --moa-layout reference)");
+    app->add_option("--moa-layout", moa_layout,
+                    "method moa: leap | reference: how a later layer hears the previous one; reference: each "
+                    "response's text after its thinking, numbered, in a new user message with the problem (a new "
+                    "conversation), 3 agents and 4 layers by default (default: reference under --parity reference, "
+                    "else leap; docs/method.md)")
+        ->check(CLI::IsMember({"leap", "reference"}));
     app->add_option("--moa-context-chars", run.moa_context_chars,
                     "method moa: characters of each previous response's reasoning shown to the next layer")
         ->capture_default_str();
@@ -185,6 +194,27 @@ RunConfig EngineFlags::resolve_run_config() const {
         if ((method == "single" || method == "leap-s") && c.blocks.size() == 1) c.single_block = c.blocks[0];
     }
     c.method = parse_method(method);
+    const bool moa = c.method == Method::MixtureOfAgents;
+    if (!moa_layout.empty() && !moa)
+        throw UsageError("--moa-layout is a setting of --method moa (the method is " + method + ")");
+    if (moa_agents_option != nullptr && moa_agents_option->count() > 0) {
+        if (!moa) throw UsageError("--moa-agents is a setting of --method moa (for other methods: -N/--paths)");
+        if (paths_option != nullptr && paths_option->count() > 0 && run.n_paths != moa_agents)
+            throw UsageError("--moa-agents " + std::to_string(moa_agents) + " and -N " + std::to_string(run.n_paths) +
+                             " disagree: both are the paths per layer (give one)");
+        c.n_paths = moa_agents;
+    }
+    if (moa) {
+        // The reference's MoA under --parity reference, unless --moa-layout says otherwise; with
+        // its layout come its defaults (3 agents, 4 layers) where the flags give none.
+        c.moa_layout = parse_moa_layout(!moa_layout.empty() ? moa_layout : c.reference_parity ? "reference" : "leap");
+        if (c.moa_layout == MoaLayout::Reference) {
+            const bool n_given = (paths_option != nullptr && paths_option->count() > 0) ||
+                                 (moa_agents_option != nullptr && moa_agents_option->count() > 0);
+            if (!n_given) c.n_paths = 3;
+            if (moa_layers_option == nullptr || moa_layers_option->count() == 0) c.moa_layers = 4;
+        }
+    }
     c.router.kind = parse_router(router);
     c.router.similarity = parse_similarity(similarity);
     adaptive.resolve(c);
@@ -302,6 +332,7 @@ nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
     if (c.method == Method::MixtureOfAgents) {
         j["moa_layers"] = c.moa_layers;
         j["moa_context_chars"] = c.moa_context_chars;
+        if (c.moa_layout != MoaLayout::Leap) j["moa_layout"] = to_string(c.moa_layout);
     }
     return j;
 }

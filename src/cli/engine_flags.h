@@ -38,6 +38,13 @@ struct EngineFlags {
     std::string flash_attn = "auto";
     bool print_config = false;    // --print-config: print resolved_json() and exit
     CLI::Option* peers_option = nullptr;  // to tell a --peers given from the default
+    // MoA: --moa-layout (empty: leap, or reference under --parity reference) and --moa-agents
+    // (the paths per layer, as -N); the options tell given values from the defaults.
+    std::string moa_layout;
+    int moa_agents = 0;
+    CLI::Option* paths_option = nullptr;
+    CLI::Option* moa_layers_option = nullptr;
+    CLI::Option* moa_agents_option = nullptr;
     RunConfig run;
     AdaptiveFlags adaptive;       // --confidence, --early-exit-quorum, --prune-share, ...
     EngineOptions engine;

@@ -30,6 +30,14 @@ std::string_view to_string(Method m) {
     return "?";
 }
 
+MoaLayout parse_moa_layout(std::string_view s) {
+    if (s == "leap") return MoaLayout::Leap;
+    if (s == "reference") return MoaLayout::Reference;
+    throw Error("unknown MoA layout '" + std::string(s) + "' (choose leap or reference)");
+}
+
+std::string_view to_string(MoaLayout l) { return l == MoaLayout::Reference ? "reference" : "leap"; }
+
 bool RunConfig::block_enabled(int b) const {
     if (b < 0 || b >= segments - 1) return false;
     if (!blocks.empty() && method != Method::Independent && method != Method::MixtureOfAgents)
@@ -92,6 +100,9 @@ void RunConfig::validate() const {
         need(moa_layers >= 1, "MoA layers (--moa-layers) must be at least 1, got " + std::to_string(moa_layers));
         need(moa_context_chars >= 0,
              "MoA context (--moa-context-chars) must be at least 0, got " + std::to_string(moa_context_chars));
+    } else {
+        need(moa_layout == MoaLayout::Leap, "--moa-layout reference is a setting of --method moa, not of " +
+                                                std::string(to_string(method)));
     }
 }
 
@@ -101,7 +112,9 @@ long token_budget(const RunConfig& c) {
     const int blocks = c.enabled_blocks();
     const long per_path = (long)c.segments * c.segment_tokens +
                           (long)blocks * c.summary_tokens * (1 + c.router.k) + c.answer_tokens;
-    return per_path * c.n_paths;
+    // MoA: every layer is a whole response of every path.
+    const long layers = c.method == Method::MixtureOfAgents ? c.moa_layers : 1;
+    return per_path * c.n_paths * layers;
 }
 
 BudgetMatch parse_budget_match(std::string_view s) {

@@ -24,6 +24,15 @@ Method parse_method(std::string_view s);
 
 std::string_view to_string(Method m);
 
+// How a later MoA layer hears the previous one (docs/method.md, "Mixture of Agents").
+enum class MoaLayout {
+    Leap,       // the tail of each response's reasoning, in the path's own text after the prompt
+    Reference,  // the reference's: each response's text after its thinking, numbered, in a new
+                // user message with the problem (a fresh conversation per layer)
+};
+MoaLayout parse_moa_layout(std::string_view s);
+std::string_view to_string(MoaLayout l);
+
 struct RunConfig {
     Method method = Method::Leap;
     int n_paths = 4;           // N
@@ -38,6 +47,7 @@ struct RunConfig {
     int group_size = 4;        // Method::LeapS: G paths per group (N must be a multiple of G)
     int moa_layers = 2;        // Method::MixtureOfAgents: layers (1 = independent sampling)
     int moa_context_chars = 2000;  // MoA: tail of each previous response's reasoning shown (0 = answers only)
+    MoaLayout moa_layout = MoaLayout::Leap;
     RouterOptions router;      // kind, k, similarity (its seed is derived per block)
     // --parity reference: the reference implementation's behaviour wherever leap's differs
     // (docs/method.md, "Differences from the reference"): the trim and hybrid routing, a path that

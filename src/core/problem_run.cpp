@@ -54,6 +54,7 @@ ProblemRun::ProblemRun(int problem_index, Problem problem, RunConfig config, con
     answer_at_.assign(n, std::string::npos);
     layers_.assign(n, {});
     tokens_at_layer_.assign(n, {});
+    new_conversation_.assign(n, 0);
     init_adaptive();
     for (int i = 0; i < config_.n_paths; ++i) {
         Path& p = paths_[i];
@@ -69,7 +70,7 @@ std::vector<std::string> ProblemRun::segment_stops(int segment) const {
     // LeaP-T: a summary the model opens ends the segment where a block follows to take it over;
     // in the last segment it is just reasoning (stopping would force the answer right after it).
     // The reference stops there in every segment.
-    if (config_.method == Method::LeapT && (config_.block_enabled(segment) || config_.reference_parity))
+    if (config_.method == Method::LeapT && (config_.block_enabled(segment) || reference_stops()))
         stops.emplace_back(kSummarizeOpen);
     return stops;
 }
@@ -84,6 +85,10 @@ void ProblemRun::issue(Path& p, int max_tokens, std::vector<std::string> stops, 
     r.max_tokens = max_tokens;
     r.stops = std::move(stops);
     r.kind = kind;
+    if (new_conversation_[p.index]) {
+        r.new_conversation = moa_user_messages_.back();
+        new_conversation_[p.index] = 0;
+    }
     p.synced = p.text.size();
     in_flight_[p.index] = 1;
     pending_.push_back(std::move(r));
@@ -130,7 +135,7 @@ void ProblemRun::complete(int index, const GenerateResult& r) {
             const std::string* end = nullptr;
             for (const std::string& e : thinking().ends)
                 if (r.reason == StopReason::StopString && ends_with(r.text, e)) end = &e;
-            if (end && config_.reference_parity) {
+            if (end && reference_stops()) {
                 // The reference stops the path at its marker and grades its reasoning.
                 answer_at_[p.index] = p.text.size() - end->size();
                 finish(p, FinishReason::EndOfThinking);
@@ -208,7 +213,7 @@ void ProblemRun::force_answer(Path& p) {
     const bool mc = problem_.multiple_choice();
     const std::string& opener = mc ? opener_choice_ : opener_math_;
     p.text += opener;
-    if (config_.reference_parity) {
+    if (reference_stops()) {
         // The reference: stopped only by an end marker, </summarize> or end of sequence.
         std::vector<std::string> stops = thinking().ends;
         stops.emplace_back(kSummarizeClose);
@@ -351,6 +356,31 @@ void ProblemRun::route_and_inject(int block) {
     }
 }
 
+bool ProblemRun::reference_stops() const {
+    // The reference's MoA baseline writes whole responses (its aggregator reads the text after
+    // each response's thinking), so that layout keeps the write-up and the complete forced answer.
+    return config_.reference_parity &&
+           !(config_.method == Method::MixtureOfAgents && config_.moa_layout == MoaLayout::Reference);
+}
+
+std::string ProblemRun::moa_user_message() const {
+    std::string responses;
+    for (const Path& p : paths_) {
+        // What the response wrote after its thinking (a forced answer: from its opener on).
+        const std::string text = trim_ws(p.answer);
+        if (!responses.empty()) responses += "\n\n";
+        responses += "Response " + std::to_string(p.index + 1) + ":\n" + (text.empty() ? "(no answer)" : text);
+    }
+    // {responses} is placed first and the rest filled around it, so braces inside the problem
+    // or the responses are never taken for placeholders.
+    const std::string& tmpl = problem_.multiple_choice() ? prompts_.moa_user_choice : prompts_.moa_user_math;
+    const size_t at = tmpl.find("{responses}");
+    const std::string eot = thinking().marker();
+    if (at == std::string::npos) return fill_template(tmpl, problem_.text, problem_.choices, eot);
+    return fill_template(std::string_view(tmpl).substr(0, at), problem_.text, problem_.choices, eot) + responses +
+           fill_template(std::string_view(tmpl).substr(at + 11), problem_.text, problem_.choices, eot);
+}
+
 std::string ProblemRun::moa_responses() const {
     const bool mc = problem_.multiple_choice();
     const size_t max_chars = (size_t)config_.moa_context_chars;
@@ -373,9 +403,18 @@ std::string ProblemRun::moa_responses() const {
 }
 
 void ProblemRun::start_layer() {
-    std::string agg = problem_.multiple_choice() ? prompts_.moa_aggregate_choice : prompts_.moa_aggregate_math;
-    const size_t at = agg.find("{responses}");
-    if (at != std::string::npos) agg.replace(at, 11, moa_responses());
+    const bool reference = config_.moa_layout == MoaLayout::Reference;
+    std::string agg;
+    if (reference) {
+        // A new conversation: the layer's user message shows the problem and the responses; the
+        // path's own text starts empty after it (plus the method's prefill, none for MoA).
+        moa_user_messages_.push_back(moa_user_message());
+        agg = prefill_;
+    } else {
+        agg = problem_.multiple_choice() ? prompts_.moa_aggregate_choice : prompts_.moa_aggregate_math;
+        const size_t at = agg.find("{responses}");
+        if (at != std::string::npos) agg.replace(at, 11, moa_responses());
+    }
     for (Path& p : paths_) {
         const size_t i = p.index;
         LayerRecord rec;
@@ -398,6 +437,7 @@ void ProblemRun::start_layer() {
         p.answer.clear();
         layer_start_[i] = agg.size();
         answer_at_[i] = std::string::npos;
+        new_conversation_[i] = reference ? 1 : 0;
     }
     ++layer_;
     for (Path& p : paths_) start_segment(p);
@@ -461,7 +501,7 @@ nlohmann::json ProblemRun::trace() const {
     }
     json choices = json::object();
     for (const auto& [k, v] : problem_.choices) choices[k] = v;
-    return {{"id", problem_.id},
+    json out = {{"id", problem_.id},
             {"index", index_},
             {"problem", problem_.text},
             {"choices", choices},
@@ -477,6 +517,10 @@ nlohmann::json ProblemRun::trace() const {
               {"template_opens", thinking().template_opens},
               {"source", thinking().source}}},
             {"paths", paths}};
+    // MoA, reference layout: the user message that started layer 2, 3, ... (every path's).
+    if (config_.method == Method::MixtureOfAgents && config_.moa_layout == MoaLayout::Reference)
+        out["moa_user_messages"] = moa_user_messages_;
+    return out;
 }
 
 }  // namespace leap

@@ -63,6 +63,12 @@ struct GenerateRequest {
     TokenKind kind = TokenKind::Reasoning;
     AnswerCheck answer_check = AnswerCheck::None;
     std::string answer_before;  // the answer's opener, as the path's text ends before sampling
+    // Non-empty: the path starts a new conversation before anything else (MoA with
+    // --moa-layout reference). The backend renders the problem's earlier turns and this user
+    // message with the chat template (with its generation prompt), and that rendering takes the
+    // place of the shared prompt for this path from now on: its cache is cleared from position 0
+    // and refilled. `keep` is 0; the path's text (`append` on) follows the new prompt.
+    std::string new_conversation;
 };
 
 struct GenerateResult {
@@ -138,6 +144,8 @@ private:
     const ThinkingFormat& thinking() const { return prompts_.thinking; }
     void start_layer();                  // MoA: every path restarts from the aggregation text
     std::string moa_responses() const;   // MoA: the previous layer's responses, in path order
+    std::string moa_user_message() const;  // MoA, reference layout: the next layer's user message
+    bool reference_stops() const;        // --parity reference's stops apply (not to MoA's reference layout)
     // Confidence-aware options (core/problem_run_adaptive.cpp, docs/adaptive.md).
     void init_adaptive();
     std::vector<double> path_confidence() const;  // each path's group confidence now (its last window)
@@ -160,6 +168,8 @@ private:
     std::vector<size_t> answer_at_;               // where the answer part of the text begins
     std::vector<std::vector<LayerRecord>> layers_;
     std::vector<std::array<long, (size_t)TokenKind::Count>> tokens_at_layer_;
+    std::vector<std::string> moa_user_messages_;  // MoA, reference layout: layer 2's, layer 3's, ...
+    std::vector<char> new_conversation_;          // MoA, reference layout: the path's next request starts one
     std::vector<FinishReason> stopping_;          // a stopped path's reason while its request ends
     std::vector<int> stops_;                      // take_stops
     std::vector<int> pruned_after_;               // --prune-at after: the block, or -1

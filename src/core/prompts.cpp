@@ -46,6 +46,19 @@ std::string default_moa_aggregate(bool multiple_choice) {
                                    : " before I give my own final answer.\n\n");
 }
 
+std::string default_moa_user(bool multiple_choice) {
+    // A user message (the reference's layout): the problem, the numbered responses, then the
+    // plain prompt's instruction, so the answer comes in the format the grader reads.
+    const std::string head = multiple_choice ? "{problem}\n\n{options}\n\n" : "{problem}\n\n";
+    return head +
+           "Other solvers answered this question independently; their responses follow. Some of them may "
+           "be wrong, and agreement between them does not make an answer right.\n\n{responses}\n\n"
+           "Check these responses critically and solve the problem yourself. " +
+           (multiple_choice ? "Please reason step by step, and end your response with a line of the form "
+                              "ANSWER: X, where X is one of the option letters."
+                            : "Please reason step by step, and put your final answer within \\boxed{}.");
+}
+
 PromptSet PromptSet::from_json(std::string_view json_text, const std::string& origin) {
     nlohmann::json j;
     try {
@@ -79,6 +92,13 @@ PromptSet PromptSet::from_json(std::string_view json_text, const std::string& or
         if (v.find("{responses}") == std::string::npos)
             throw Error("prompt set " + origin + ": \"" + key + "\" must contain {responses}");
         (std::string_view(key) == "moa_aggregate_math" ? p.moa_aggregate_math : p.moa_aggregate_choice) = std::move(v);
+    }
+    for (const char* key : {"moa_user_math", "moa_user_choice"}) {
+        if (!j.contains(key)) continue;
+        std::string v = required_string(j, key, origin);
+        if (v.find("{responses}") == std::string::npos || v.find("{problem}") == std::string::npos)
+            throw Error("prompt set " + origin + ": \"" + key + "\" must contain {problem} and {responses}");
+        (std::string_view(key) == "moa_user_math" ? p.moa_user_math : p.moa_user_choice) = std::move(v);
     }
     for (const auto* t : {&p.leap_user_math, &p.plain_user_math})
         if (t->find("{problem}") == std::string::npos)

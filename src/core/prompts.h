@@ -13,6 +13,10 @@ namespace leap {
 // The built-in wording of the Mixture-of-Agents aggregation text (a prompt file may omit the
 // moa_* keys: these are used then). Placeholder: {responses}.
 std::string default_moa_aggregate(bool multiple_choice);
+// The built-in user message of a later layer with --moa-layout reference: a new conversation
+// that shows the problem and the previous layer's responses. Placeholders: {problem}, {options}
+// (multiple choice), {responses}.
+std::string default_moa_user(bool multiple_choice);
 
 struct PromptSet {
     std::string name;
@@ -38,10 +42,14 @@ struct PromptSet {
     // the previous layer's responses. Optional keys (older prompt files load with the defaults).
     std::string moa_aggregate_math = default_moa_aggregate(false);
     std::string moa_aggregate_choice = default_moa_aggregate(true);
+    // --moa-layout reference: the user message of a later layer's new conversation ({problem},
+    // {options}, {responses}). Optional keys too.
+    std::string moa_user_math = default_moa_user(false);
+    std::string moa_user_choice = default_moa_user(true);
 
     // Parses a prompt file's JSON text; `origin` names it in errors. Missing or empty keys,
     // or an empty trigger/opener list, are errors, except the optional moa_* keys (which must
-    // contain {responses} when given).
+    // contain {responses} when given, and moa_user_* {problem} too).
     static PromptSet from_json(std::string_view json_text, const std::string& origin);
     static PromptSet builtin();  // prompts/leap-default.json as compiled in
 

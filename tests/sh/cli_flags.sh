@@ -167,4 +167,30 @@ grep -q "3 of 4 problems already done" "$tmp/e2.err" || fail "the rerun did not 
 "$LEAP" report "$tmp/run" -o "$tmp/report" > /dev/null 2> "$tmp/r.err" || fail "report: $(cat "$tmp/r.err")"
 grep -q "| peers |" "$tmp/report.md" || fail "the report's runs table has no peers column"
 grep -qE "\| dispersed \| 2 \|" "$tmp/report.md" || fail "the report does not show the old run's peers (2)"
+# MoA's reference layout (--moa-layout reference): its defaults (3 agents, 4 layers) where no flag
+# gives them, implied by --parity reference, --moa-agents as -N, refused with other methods.
+moa_config() {  # file key value ...
+    python3 - "$@" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+a = sys.argv[2:]
+for k, v in zip(a[::2], a[1::2]):
+    assert str(c.get(k)) == v, (sys.argv[1], k, c.get(k), v)
+PY
+}
+"$LEAP" solve --method moa --moa-layout reference --print-config > "$tmp/moa1.json" || fail "moa reference layout refused"
+moa_config "$tmp/moa1.json" paths 3 moa_layers 4 moa_layout reference || fail "reference layout defaults"
+"$LEAP" solve --method moa --parity reference --print-config > "$tmp/moa2.json" || fail "moa with --parity reference"
+moa_config "$tmp/moa2.json" moa_layout reference paths 3 || fail "--parity reference does not imply the reference layout"
+"$LEAP" solve --method moa --parity reference --moa-layout leap --print-config > "$tmp/moa3.json" || fail "moa layout leap"
+moa_config "$tmp/moa3.json" paths 4 moa_layers 2 || fail "--moa-layout leap keeps leap's defaults"
+grep -q moa_layout "$tmp/moa3.json" && fail "the leap layout is written into the config (run identities would change)"
+"$LEAP" solve --method moa --moa-layout reference --moa-agents 5 --moa-layers 2 --print-config > "$tmp/moa4.json" \
+    || fail "--moa-agents refused"
+moa_config "$tmp/moa4.json" paths 5 moa_layers 2 || fail "--moa-agents / --moa-layers not honoured"
+expect 2 "--moa-layout is a setting of --method moa" "$LEAP" solve --method leap --moa-layout reference --print-config
+expect 2 "--moa-agents is a setting of --method moa" "$LEAP" solve --moa-agents 3 --print-config
+expect 2 "disagree" "$LEAP" solve --method moa --moa-agents 3 -N 4 --print-config
+expect 2 "--moa-layout: ref not in" "$LEAP" solve --method moa --moa-layout ref --print-config
+
 echo "ok"

@@ -48,6 +48,27 @@ assert len({x["text"] for x in a}) > 1, "sampled paths are all the same"
 assert [x["text"] for x in a] != [x["text"] for x in g], "sampled run equals the greedy one"
 PY
 
+# MoA in the reference's layout: each later layer's path starts a new conversation (its own
+# rendered prompt instead of the problem's); sampled with one seed, the same tokens both ways.
+moa=(--method moa --moa-layout reference --moa-agents 2 --moa-layers 2 -T 16 --segments 2 --answer-tokens 8
+     --write-up-tokens 8 -t 1 --flash-attn off --temp 0.6 --top-p 0.95 --min-p 0.05 --seed 3 -c 1536)
+"$LEAP" solve -m "$model" -p "What is 17 * 23?" "${moa[@]}" --trace "$tmp/local-moa.json" > /dev/null
+"$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${moa[@]}" \
+    --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http-moa.json" > /dev/null \
+    2> "$tmp/http-moa.err" || fail "moa solve --backend openai failed: $(cat "$tmp/http-moa.err")"
+python3 - "$tmp" <<'PY'
+import json, sys
+tmp = sys.argv[1]
+a = json.load(open(f"{tmp}/local-moa.json"))["problems"][0]
+b = json.load(open(f"{tmp}/http-moa.json"))["problems"][0]
+assert len(a["moa_user_messages"]) == 1 and "Response 2:" in a["moa_user_messages"][0], a.get("moa_user_messages")
+assert a["moa_user_messages"] == b["moa_user_messages"], "the layers' user messages differ"
+for i, (x, y) in enumerate(zip(a["paths"], b["paths"])):
+    assert x["text"] == y["text"], f"moa path {i}: texts differ:\n{x['text']!r}\n{y['text']!r}"
+    assert x["layers"][0]["text"] == y["layers"][0]["text"], f"moa path {i}: layer 1 differs"
+    assert x["tokens"] == y["tokens"], f"moa path {i}: token counts differ {x['tokens']} {y['tokens']}"
+PY
+
 # eval over a small dataset file, both ways.
 printf '%s\n' '{"problem": "What is 2 + 2?", "answer": 4}' '{"problem": "What is 3 * 5?", "answer": "15"}' \
     '{"problem": "What is 10 - 7?", "answer": 3}' > "$tmp/mini.jsonl"

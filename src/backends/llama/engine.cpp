@@ -406,11 +406,21 @@ void LlamaEngine::reset() {
 void LlamaEngine::start_requests(Slot& slot) {
     for (GenerateRequest& req : slot.run->take_requests()) {
         PathState& ps = slot.paths[req.path];
+        int fresh_prompt = 0;
+        if (!req.new_conversation.empty()) {
+            // A new conversation (MoA, reference layout): the path's cache starts over on it.
+            const std::vector<llama_token> prompt =
+                model_.tokenize(model_.render_prompt(req.new_conversation, slot.run->problem().earlier_turns), true);
+            stats_.rolled_back += ps.seq.n_fed();
+            ps.seq.restart(prompt, model_, mem_);
+            fresh_prompt = (int)prompt.size();
+            stats_.tokens[(size_t)TokenKind::Injected] += fresh_prompt;
+        }
         const auto e = ps.seq.edit(req.keep, req.append, model_, mem_);
         stats_.rolled_back += e.rolled_back;
         stats_.refed += e.refed;
         stats_.tokens[(size_t)req.append_kind] += e.appended;
-        begin_request(slot, std::move(req), e.appended);
+        begin_request(slot, std::move(req), e.appended + fresh_prompt);
         ps.row = -1;
         stats_.refed += ps.seq.ensure_pending(mem_);
         const int limit = ps.gen.req.kind == TokenKind::Answer ? n_ctx_seq_ : n_ctx_seq_ - answer_reserve(slot.config);

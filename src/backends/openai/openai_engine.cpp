@@ -232,6 +232,13 @@ struct OpenAIEngine::PathState {
     bool held = false;    // its first request waits until its server slot holds the shared prompt
     std::vector<Token> server_view;  // the previous request's prompt and the tokens it returned
     double done_at = -1;
+    // A new conversation (MoA, reference layout): the rendered prompt this path now continues
+    // instead of the problem's shared one.
+    bool own_prompt = false;
+    std::string own_rendered_text;
+    std::vector<Token> own_rendered;
+    // The prompt the path's text follows: the problem's shared one, or its own.
+    const std::vector<Token>& prompt(const std::vector<Token>& shared) const { return own_prompt ? own_rendered : shared; }
 };
 
 struct OpenAIEngine::Slot {
@@ -406,7 +413,7 @@ std::string OpenAIEngine::describe(const Slot& slot, int path) const {
     const PathState& ps = slot.paths[path];
     return "problem '" + slot.run->problem().id + "' path " + std::to_string(path) + " (" +
            std::string(to_string(ps.gen.req.kind)) + " request " + std::to_string(ps.calls) + ", " +
-           std::to_string(slot.rendered.size() + ps.seq.size()) + " context tokens)";
+           std::to_string(ps.prompt(slot.rendered).size() + ps.seq.size()) + " context tokens)";
 }
 
 void OpenAIEngine::start_problem(Slot& slot, const Problem& problem, int index) {
@@ -445,16 +452,26 @@ void OpenAIEngine::start_problem(Slot& slot, const Problem& problem, int index) 
 void OpenAIEngine::start_requests(Slot& slot) {
     for (GenerateRequest& req : slot.run->take_requests()) {
         PathState& ps = slot.paths[req.path];
+        int fresh_prompt = 0;
+        if (!req.new_conversation.empty()) {
+            // A new conversation (MoA, reference layout): the path continues a prompt of its own.
+            ps.own_prompt = true;
+            ps.own_rendered_text = tok_->render_prompt(req.new_conversation);
+            ps.own_rendered = tok_->tokenize(ps.own_rendered_text, true);
+            ps.seq.reset({}, "", *tok_);
+            fresh_prompt = (int)ps.own_rendered.size();
+            stats_.tokens[(size_t)TokenKind::Injected] += fresh_prompt;
+        }
         const auto e = ps.seq.edit(req.keep, req.append, *tok_);
         stats_.rolled_back += e.rolled_back;
         stats_.refed += e.refed;
         stats_.tokens[(size_t)req.append_kind] += e.appended;
-        ps.gen.start(std::move(req), e.appended);
+        ps.gen.start(std::move(req), e.appended + fresh_prompt);
         ps.active = true;
         ++ps.requests;
         ps.request_calls = 0;
         ps.aborts = 0;
-        if ((long)(slot.rendered.size() + ps.seq.size()) >= limit_for(ps))
+        if ((long)(ps.prompt(slot.rendered).size() + ps.seq.size()) >= limit_for(ps))
             finish_request(slot, ps.gen.req.path, StopReason::ContextFull);
         else if (!ps.held)
             send(slot, ps.gen.req.path);
@@ -590,7 +607,7 @@ void OpenAIEngine::on_share_answer(Job& job) {
 
 void OpenAIEngine::send(Slot& slot, int path) {
     PathState& ps = slot.paths[path];
-    const long ctx = (long)(slot.rendered.size() + ps.seq.size());
+    const long ctx = (long)(ps.prompt(slot.rendered).size() + ps.seq.size());
     CompletionCall call;
     call.max_tokens = (int)std::min<long>(ps.gen.req.max_tokens - ps.gen.n_sampled, limit_for(ps) - ctx);
     call.stops = ps.gen.req.stops;
@@ -614,9 +631,9 @@ void OpenAIEngine::send(Slot& slot, int path) {
     ps.last_slot = call.id_slot;
     call.text_prompt = opt_.text_prompts;
     call.prompt.reserve(ctx);
-    call.prompt = slot.rendered;
+    call.prompt = ps.prompt(slot.rendered);
     call.prompt.insert(call.prompt.end(), ps.seq.tokens().begin(), ps.seq.tokens().end());
-    if (opt_.text_prompts) call.prompt_text = slot.rendered_text + ps.seq.text();
+    if (opt_.text_prompts) call.prompt_text = (ps.own_prompt ? ps.own_rendered_text : slot.rendered_text) + ps.seq.text();
     // What a server keeping this path's context would have to evaluate now.
     const auto diverge = std::mismatch(call.prompt.begin(), call.prompt.end(), ps.server_view.begin(), ps.server_view.end());
     const long fresh = (long)(call.prompt.end() - diverge.first);
@@ -734,7 +751,7 @@ void OpenAIEngine::on_answer(Job& job) {
             reason = *why;
             break;
         }
-        if ((long)(slot.rendered.size() + ps.seq.size()) >= limit) {
+        if ((long)(ps.prompt(slot.rendered).size() + ps.seq.size()) >= limit) {
             slot.run->add_note(job.path, "reached the context size (" + std::to_string(n_ctx_seq_) + " tokens per path)");
             reason = StopReason::ContextFull;
             break;
