@@ -482,17 +482,23 @@ std::string moa_script(const ScriptCall& c) {
     return c.sampled == 1 ? "2} and </summarize> more" : "z";
 }
 
-TEST(ReferenceParity, MixtureOfAgentsReferenceLayoutEqualsTheOracle) {
+// Three agents, two segments of 6 tokens, answers of 4, in leap's layout.
+RunConfig small_moa(int layers) {
     RunConfig c;
     c.method = Method::MixtureOfAgents;
-    c.moa_layout = MoaLayout::Reference;
-    c.reference_parity = true;  // its stops do not apply to whole responses (docs/method.md)
     c.n_paths = 3;
-    c.moa_layers = 3;
+    c.moa_layers = layers;
     c.segment_tokens = 6;
     c.segments = 2;
     c.answer_tokens = 4;
     c.write_up_tokens = 4;
+    return c;
+}
+
+TEST(ReferenceParity, MixtureOfAgentsReferenceLayoutEqualsTheOracle) {
+    RunConfig c = small_moa(3);
+    c.moa_layout = MoaLayout::Reference;
+    c.reference_parity = true;  // its stops do not apply to whole responses (docs/method.md)
     const std::string problem = "What is 6 times 7?";
     ScriptedBackend b(moa_script);
     std::vector<ProblemRun> runs;
@@ -527,14 +533,7 @@ TEST(ReferenceParity, MixtureOfAgentsReferenceLayoutEqualsTheOracle) {
 
 // leap's own layout differs: no new conversation, the responses sit in the path's own text.
 TEST(ReferenceParity, MixtureOfAgentsLeapLayoutDiffers) {
-    RunConfig c;
-    c.method = Method::MixtureOfAgents;
-    c.n_paths = 3;
-    c.moa_layers = 2;
-    c.segment_tokens = 6;
-    c.segments = 2;
-    c.answer_tokens = 4;
-    c.write_up_tokens = 4;
+    RunConfig c = small_moa(2);
     ScriptedBackend b(moa_script);
     std::vector<ProblemRun> runs;
     runs.emplace_back(0, Problem{"q", "What is 6 times 7?", {}}, c, prompts());

@@ -10,6 +10,7 @@
 #include "eval/metrics.h"
 #include "eval/outcome.h"
 #include "eval/report.h"
+#include "eval/results_trace.h"
 
 namespace {
 
@@ -164,8 +165,8 @@ TEST(Report, MarkdownTableHoldsTheMetricsOfEachRun) {
     const leap::Report r = leap::load_report({a, b}, opt);
     ASSERT_EQ(r.runs.size(), 2u);
     EXPECT_EQ(r.benches, (std::vector<std::string>{"aime24", "gpqa"}));
-    EXPECT_EQ(r.runs[0].label, "leap N=2 dispersed k=2");
-    EXPECT_EQ(r.runs[1].label, "independent N=2");
+    EXPECT_EQ(r.runs[0].label, "LeaP, 2 paths, 2 peers (dispersed)");
+    EXPECT_EQ(r.runs[1].label, "Independent, 2 paths");
 
     // The same numbers summarize() gives on the same outcomes (same B and bootstrap seed).
     leap::MetricsOptions mo;
@@ -181,16 +182,16 @@ TEST(Report, MarkdownTableHoldsTheMetricsOfEachRun) {
     const std::string md = leap::report_markdown(r);
     char ci[64];
     std::snprintf(ci, sizeof ci, "50.00 [%.1f, %.1f]", 100 * want.pass1.lo, 100 * want.pass1.hi);
-    const std::string leap_row = md_row(md, "AIME24", "leap N=2 dispersed k=2");
+    const std::string leap_row = md_row(md, "AIME24", "LeaP, 2 paths, 2 peers (dispersed)");
     ASSERT_FALSE(leap_row.empty()) << md;
     EXPECT_NE(leap_row.find("| 4 | 2 | 1 | " + std::string(ci) + " | 25.00 ["), std::string::npos) << leap_row;
     EXPECT_NE(leap_row.find("| 1: 50.0, 2: 75.0 |"), std::string::npos) << leap_row;  // pass@k
     EXPECT_NE(leap_row.find("| 200 | 20 | 40 | 10 | 40 | 310 | 12.0s | 76.7 | 3.0 |"), std::string::npos) << leap_row;
-    EXPECT_NE(md_row(md, "AIME24", "independent N=2").find("| 12.50 ["), std::string::npos) << md;
-    EXPECT_NE(md_row(md, "GPQA-D", "leap N=2 dispersed k=2").find("| 75.00 ["), std::string::npos) << md;
+    EXPECT_NE(md_row(md, "AIME24", "Independent, 2 paths").find("| 12.50 ["), std::string::npos) << md;
+    EXPECT_NE(md_row(md, "GPQA-D", "LeaP, 2 paths, 2 peers (dispersed)").find("| 75.00 ["), std::string::npos) << md;
     // gpqa is absent from the baseline: a row of dashes, as many cells as the header.
-    const std::string dashes = md_row(md, "GPQA-D", "independent N=2");
-    EXPECT_EQ(dashes.rfind("| independent N=2 | — | — | — | — |", 0), 0u) << md;
+    const std::string dashes = md_row(md, "GPQA-D", "Independent, 2 paths");
+    EXPECT_EQ(dashes.rfind("| Independent, 2 paths | — | — | — | — |", 0), 0u) << md;
     EXPECT_EQ(count(dashes, " | "), count(leap_row, " | ")) << dashes;
     EXPECT_EQ(md.find("60.52"), std::string::npos);  // no --paper
 }
@@ -209,8 +210,8 @@ TEST(Report, FoldersDifferingOnlyInSeedAreSummarizedOverSeeds) {
     EXPECT_DOUBLE_EQ(s.pass1.mean, (0.5 + 0.625) / 2);
     EXPECT_DOUBLE_EQ(s.pass1.lo, want.pass1.lo);
     EXPECT_DOUBLE_EQ(s.pass1.hi, want.pass1.hi);
-    EXPECT_EQ(r.runs[1].label, "leap N=2 clustered k=2");
-    EXPECT_NE(md_row(leap::report_markdown(r), "AIME24", "leap N=2 dispersed k=2").find("| 4 | 2 | 2 | 56.25 ["),
+    EXPECT_EQ(r.runs[1].label, "LeaP, 2 paths, 2 peers (clustered)");
+    EXPECT_NE(md_row(leap::report_markdown(r), "AIME24", "LeaP, 2 paths, 2 peers (dispersed)").find("| 4 | 2 | 2 | 56.25 ["),
               std::string::npos);
 
     // A seed that finished fewer problems: only the problems every seed finished are compared.
@@ -226,14 +227,14 @@ TEST(Report, LabelsDisambiguateAndOverride) {
     const std::string a = make_run("lab-a", identity("leap", 1, "small.gguf"), {{"aime24", kLeapAime}});
     const std::string b = make_run("lab-b", identity("leap", 1, "big.gguf"), {{"aime24", kLeapAime}});
     const leap::Report r = leap::load_report({a, b}, {});
-    EXPECT_EQ(r.runs[0].label, "leap N=2 dispersed k=2 model=small.gguf");
-    EXPECT_EQ(r.runs[1].label, "leap N=2 dispersed k=2 model=big.gguf");
+    EXPECT_EQ(r.runs[0].label, "LeaP, 2 paths, 2 peers (dispersed), model small.gguf");
+    EXPECT_EQ(r.runs[1].label, "LeaP, 2 paths, 2 peers (dispersed), model big.gguf");
 
     leap::ReportOptions opt;
     opt.labels = {"mine <&> \"x\""};
     const leap::Report o = leap::load_report({a, b}, opt);
     EXPECT_EQ(o.runs[0].label, "mine <&> \"x\"");
-    EXPECT_EQ(o.runs[1].label, "leap N=2 dispersed k=2 model=big.gguf");
+    EXPECT_EQ(o.runs[1].label, "LeaP, 2 paths, 2 peers (dispersed), model big.gguf");
     opt.labels = {"1", "2", "3"};
     EXPECT_THROW(leap::load_report({a, b}, opt), leap::Error);
 
@@ -243,8 +244,8 @@ TEST(Report, LabelsDisambiguateAndOverride) {
     cold["config"]["temperature"] = (double)0.6f;
     const leap::Report t = leap::load_report({make_run("lab-hot", hot, {{"aime24", kLeapAime}}),
                                               make_run("lab-cold", cold, {{"aime24", kLeapAime}})}, {});
-    EXPECT_EQ(t.runs[0].label, "leap N=2 dispersed k=2 temperature=1");
-    EXPECT_EQ(t.runs[1].label, "leap N=2 dispersed k=2 temperature=0.6");
+    EXPECT_EQ(t.runs[0].label, "LeaP, 2 paths, 2 peers (dispersed), temperature 1");
+    EXPECT_EQ(t.runs[1].label, "LeaP, 2 paths, 2 peers (dispersed), temperature 0.6");
 }
 
 TEST(Report, HtmlIsWellFormedEscapedAndHoldsThreeCharts) {
@@ -333,6 +334,152 @@ TEST(Report, WritesBothFilesAtomicallyIntoNewFolders) {
     int files = 0;
     for (const auto& e : fs::directory_iterator(out)) files += e.is_regular_file();
     EXPECT_EQ(files, 2);  // no temporary left
+}
+
+TEST(Report, ComputeMatchedBaselineIsNamedAfterTheRunWhoseBudgetItHas) {
+    // LeaP, N=2, T=64, M=3, S=16, A=16, k=2: 2 x (3 x 64 + 2 x 16 x 3 + 16) = 608 tokens; independent
+    // paths of 3 x 64 + 16 = 208 need 3 paths (--match-budget paths) or, at N=2, 5 segments (length).
+    json by_paths = identity("independent", 1), by_length = identity("independent", 1), other = identity("independent", 1);
+    by_paths["config"]["paths"] = 3;
+    by_length["config"]["segments"] = 5;
+    other["config"]["paths"] = 3;
+    other["config"]["summary_tokens"] = 32;  // not what the flags of the LeaP run say
+    const leap::Report r = leap::load_report({make_run("match-leap", identity("leap", 1), {{"aime24", kLeapAime}}),
+                                              make_run("match-paths", by_paths, {{"aime24", kIndepAime}}),
+                                              make_run("match-length", by_length, {{"aime24", kIndepAime}}),
+                                              make_run("match-other", other, {{"aime24", kIndepAime}})}, {});
+    EXPECT_EQ(r.runs[1].label, "Independent, 3 paths (LeaP's token budget)");
+    EXPECT_EQ(r.runs[2].label, "Independent, 2 paths, 5 segments (LeaP's token budget)");
+    EXPECT_EQ(r.runs[3].label, "Independent, 3 paths");
+    for (const auto& run : r.runs) EXPECT_EQ(run.label.find('='), std::string::npos) << run.label;
+}
+
+// The values of attribute `attr` of every element whose opening tag starts with `start`.
+std::vector<std::string> attrs_of(const std::string& html, const std::string& start, const std::string& attr) {
+    std::vector<std::string> out;
+    for (size_t at = html.find(start); at != std::string::npos; at = html.find(start, at + 1)) {
+        const std::string tag = html.substr(at, html.find('>', at) - at);
+        const size_t v = tag.find(" " + attr + "=\"");
+        if (v != std::string::npos) out.push_back(tag.substr(v + attr.size() + 3, tag.find('"', v + attr.size() + 3) - v - attr.size() - 3));
+    }
+    return out;
+}
+
+TEST(Report, EveryBarHasItsValueAndRunsAndTokenKindsShareNoColour) {
+    const std::string a = make_run("bars-a", identity("leap", 1), {{"aime24", kLeapAime}, {"gpqa", {"11", "01"}}});
+    const std::string b = make_run("bars-b", identity("independent", 1), {{"aime24", kIndepAime}});
+    const std::string html = leap::report_html(leap::load_report({a, b}, {}));
+    EXPECT_EQ(check_markup(html), "");
+    const auto bars = attrs_of(html, "<rect class=\"bar\"", "data-bar");
+    ASSERT_EQ(bars.size(), 3u * 3);
+    const auto values = attrs_of(html, "<text class=\"value\"", "data-for");
+    EXPECT_EQ(std::set<std::string>(values.begin(), values.end()), std::set<std::string>(bars.begin(), bars.end()));
+    // The Pass@1 bars print their means: 50.0 and 75.0 (LeaP), 12.5 (the baseline).
+    for (const char* v : {">50.0</text>", ">75.0</text>", ">12.5</text>"}) EXPECT_NE(html.find(v), std::string::npos) << v;
+    std::set<std::string> run_colours, kind_colours;
+    for (const auto& c : attrs_of(html, "<rect class=\"bar\"", "fill")) run_colours.insert(c);
+    for (const auto& c : attrs_of(html, "<rect class=\"bar\"", "stroke")) run_colours.insert(c);
+    for (const auto& c : attrs_of(html, "<rect class=\"seg\"", "fill")) kind_colours.insert(c);
+    run_colours.erase("none");
+    EXPECT_EQ(run_colours.size(), 2u);
+    EXPECT_GE(kind_colours.size(), 4u);
+    for (const auto& c : run_colours) EXPECT_EQ(kind_colours.count(c), 0u) << c << " means a run and a token kind";
+    // The charts scale with the page.
+    EXPECT_EQ(count(html, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\""), 3);
+    EXPECT_NE(html.find("svg.chart{display:block;margin:1em 0;width:100%"), std::string::npos);
+}
+
+// A results line that holds its trace, as leap eval writes it.
+json traced_line(const std::string& bench, int index, const std::string& paths) {
+    json l = line(bench, index, paths);
+    json tpaths = json::array();
+    for (size_t i = 0; i < paths.size(); ++i)
+        tpaths.push_back({{"path", i}, {"finish", "end-of-thinking"}, {"segments", {"seg </script> " + std::to_string(i)}},
+                          {"blocks", json::array()}, {"answer", "\\boxed{7}"}, {"text", "t"}, {"tokens", {{"reasoning", 100}}}});
+    l["trace"] = {{"id", l["id"]}, {"index", index}, {"problem", "What is 3 + 4?"}, {"choices", json::object()}, {"paths", tpaths}};
+    return l;
+}
+
+TEST(Report, LinksEachProblemToItsViewerPageWhereResultsHoldTraces) {
+    const fs::path dir = fs::path(LEAP_TEST_TMP) / "report" / "pages";
+    fs::remove_all(dir);
+    fs::create_directories(dir / "run");
+    std::ofstream(dir / "run" / "run.json") << json{{"identity", identity("leap", 1)}, {"leap_version", "test"}}.dump() << "\n";
+    {
+        std::ofstream out(dir / "run" / "aime24.jsonl");
+        out << traced_line("aime24", 0, "10").dump() << "\n" << traced_line("aime24", 1, "11").dump() << "\n";
+    }
+    const std::string untraced = make_run("pages-untraced", identity("independent", 1), {{"aime24", kIndepAime}});
+    const leap::Report r = leap::load_report({(dir / "run").string(), untraced}, {});
+    leap::write_report(r, (dir / "out" / "rep").string());
+    const std::string html = read(dir / "out" / "rep.html");
+    EXPECT_EQ(check_markup(html), "");
+    const auto links = attrs_of(html, "<a class=", "href");
+    ASSERT_EQ(links.size(), 2u) << html;  // the traced run's two problems; the other run has no traces
+    EXPECT_EQ(links[0], "rep-problems/run1/aime24/aime24-0.html");
+    EXPECT_NE(html.find("data-problem=\"aime24-1\">2/2 ✓</a>"), std::string::npos);
+    for (const auto& l : links) {
+        const std::string page = read(dir / "out" / l);
+        ASSERT_FALSE(page.empty()) << l;
+        EXPECT_NE(page.find("<script id=\"leap-trace\" type=\"application/json\">{"), std::string::npos);
+        EXPECT_EQ(page.find("seg </script>"), std::string::npos);  // the data cannot end its element
+    }
+    // Without pages (report_html alone), no link.
+    EXPECT_EQ(leap::report_html(r).find("<a class="), std::string::npos);
+}
+
+TEST(ResultsTrace, ALineBecomesATraceWithTheVoteItsMajorityAndTheGrades) {
+    json l = traced_line("aime24", 3, "101");
+    l["paths"][1]["answer"] = "8";
+    json run = {{"identity", identity("leap", 1)}, {"leap_version", "9.9"}};
+    const json t = leap::trace_of_line(l, run);
+    EXPECT_EQ(t["config"]["method"], "leap");
+    EXPECT_EQ(t["model"], "tiny.gguf");
+    EXPECT_EQ(t["leap_version"], "9.9");
+    ASSERT_EQ(t["problems"].size(), 1u);
+    const json& p = t["problems"][0];
+    EXPECT_EQ(p["id"], "aime24-3");
+    EXPECT_EQ(p["answers"], json::array({"7", "8", "7"}));
+    EXPECT_EQ(p["vote"]["answer"], "7");
+    EXPECT_EQ(p["vote"]["majority"], json::array({0, 2}));
+    EXPECT_EQ(p["correct"], json::array({true, false, true}));
+    EXPECT_EQ(p["gold"], "7");
+    EXPECT_EQ(p["vote_correct"], true);
+    EXPECT_EQ(p["paths"].size(), 3u);
+    // A line without a trace, or of a problem that was not run, is refused naming the problem.
+    json bare = line("aime24", 4, "11");
+    EXPECT_FALSE(leap::line_has_trace(bare));
+    try {
+        leap::trace_of_line(bare, run);
+        FAIL() << "no error";
+    } catch (const leap::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("aime24-4"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Report, ARunOfSeveralSeedsLinksEachSeedsPage) {
+    const fs::path dir = fs::path(LEAP_TEST_TMP) / "report" / "pages-seeds";
+    fs::remove_all(dir);
+    std::vector<std::string> folders;
+    for (int seed : {1, 2}) {
+        const fs::path run = dir / ("seed" + std::to_string(seed));
+        fs::create_directories(run);
+        std::ofstream(run / "run.json") << json{{"identity", identity("leap", seed)}, {"leap_version", "test"}}.dump() << "\n";
+        std::ofstream(run / "aime24.jsonl") << traced_line("aime24", 0, seed == 1 ? "11" : "00").dump() << "\n";
+        folders.push_back(run.string());
+    }
+    const leap::Report r = leap::load_report(folders, {});
+    ASSERT_EQ(r.runs.size(), 1u);
+    leap::write_report(r, (dir / "rep").string());
+    const std::string html = read(dir / "rep.html");
+    EXPECT_EQ(attrs_of(html, "<a class=", "href"),
+              (std::vector<std::string>{"rep-problems/run1-seed1/aime24/aime24-0.html", "rep-problems/run1-seed2/aime24/aime24-0.html"}));
+    EXPECT_NE(html.find(">seed 1: 2/2 ✓</a><br><a class=\"wrong\""), std::string::npos) << html;
+    // Each seed's page holds that seed's run: its settings name the seed.
+    for (int seed : {1, 2}) {
+        const std::string page = read(dir / ("rep-problems/run1-seed" + std::to_string(seed)) / "aime24" / "aime24-0.html");
+        EXPECT_NE(page.find("\"seed\":" + std::to_string(seed)), std::string::npos) << seed;
+    }
 }
 
 }  // namespace

@@ -324,6 +324,16 @@ TEST(Serve, StreamedRequestShowsReasoningAsItIsSampledThenTheSameAnswer) {
             const std::string e = c["leap"]["event"];
             segments += e == "segment";
             blocks += e == "block";
+            if (e == "block") {  // whom the path heard, with the router's similarity for each
+                const json& ev = c["leap"];
+                ASSERT_TRUE(ev["scores"].is_array()) << ev.dump();
+                ASSERT_EQ(ev["scores"].size(), ev["peers"].size()) << ev.dump();
+                for (const auto& score : ev["scores"]) {
+                    ASSERT_TRUE(score.is_number()) << ev.dump();
+                    EXPECT_GE(score.get<double>(), 0.0);
+                    EXPECT_LE(score.get<double>(), 1.0);
+                }
+            }
             done += e == "path_done";
             EXPECT_EQ(content, "") << "progress after the answer";
         }
@@ -615,6 +625,8 @@ std::vector<std::string> hostile_bodies() {
         R"({"messages":[{"role":"user","content":"x"}],"leap":{"segments":100000}})",
         R"({"messages":[{"role":"user","content":"x"}],"leap":{"segments":50,"segment_tokens":2000}})",
         R"({"messages":[{"role":"user","content":"x"}],"leap":{"moa_layers":0,"method":"moa"}})",
+        R"({"messages":[{"role":"user","content":"x"}],"leap":{"moa_layout":"ref","method":"moa"}})",
+        R"({"messages":[{"role":"user","content":"x"}],"leap":{"moa_layout":"reference"}})",  // not moa
         R"({"messages":[{"role":"user","content":"x"}],"max_tokens":1e400})",
         R"({"messages":[{"role":"user","content":"x"}],"temperature":NaN})",
         R"({"messages":[{"role":"user","content":"x"}],"temperature":Infinity})",

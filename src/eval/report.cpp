@@ -15,6 +15,9 @@
 
 #include "core/error.h"
 #include "eval/outcome.h"
+#include "eval/report_labels.h"
+#include "eval/results_trace.h"
+#include "viewer/page.h"
 
 namespace leap {
 
@@ -29,6 +32,7 @@ using nlohmann::json;
 struct Line {
     std::string id;
     ProblemOutcome outcome;
+    bool has_trace = false;  // the line holds the problem's trace (a viewer page can be made)
 };
 
 struct Folder {
@@ -76,6 +80,7 @@ std::vector<Line> read_results(const std::string& path, std::vector<std::string>
         try {
             l.id = j.at("id").get<std::string>();
             l.outcome = outcome_of(j);
+            l.has_trace = line_has_trace(j);
         } catch (const json::exception& e) {
             throw Error(where + ": not a results line (docs/results.md): " + e.what());
         }
@@ -124,21 +129,6 @@ Folder read_folder(const std::string& path, std::vector<std::string>& warnings) 
 json without_seed(json identity) {
     if (identity.contains("config") && identity["config"].is_object()) identity["config"].erase("seed");
     return identity;
-}
-
-// Flattens nested objects to "a.b" keys, for naming what differs between two runs.
-void flatten(const json& j, const std::string& prefix, std::map<std::string, std::string>& out) {
-    if (j.is_object()) {
-        for (const auto& [k, v] : j.items()) flatten(v, prefix.empty() ? k : prefix + "." + k, out);
-        return;
-    }
-    if (j.is_number_float()) {  // settings stored as float read 0.6000000238418579 at full precision
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%g", j.get<double>());
-        out[prefix] = buf;
-        return;
-    }
-    out[prefix] = j.is_string() ? j.get<std::string>() : j.dump();
 }
 
 int bench_rank(const std::string& key) {
@@ -369,18 +359,134 @@ std::string md_table(const std::vector<std::string>& header, const std::vector<s
     return out;
 }
 
+// A cell "50.00 [25.0, 75.0]": the interval on a line of its own, so the column stays narrow.
+std::string html_cell(const std::string& text) {
+    const size_t at = text.find(" [");
+    if (at != std::string::npos && !text.empty() && text.back() == ']')
+        return html_escape(text.substr(0, at)) + "<span class=\"ci\">" + html_escape(text.substr(at + 1)) + "</span>";
+    return html_escape(text);
+}
+
+// The first `left` columns are text (left-aligned, wrapping), the others numbers; the columns in
+// `wrap` may wrap too. Headers wrap; a table still too wide scrolls inside its own box, never the page.
 std::string html_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows,
-                       size_t left) {
-    std::string out = "<table>\n<thead><tr>";
-    for (const auto& h : header) out += "<th>" + html_escape(h) + "</th>";
+                       size_t left, const std::set<size_t>& wrap = {}, const std::string& cls = "") {
+    std::string out = "<div class=\"table-wrap\"><table" + (cls.empty() ? "" : " class=\"" + cls + "\"") + ">\n<thead><tr>";
+    for (size_t i = 0; i < header.size(); ++i)
+        out += std::string(i < left || wrap.count(i) ? "<th class=\"l\">" : "<th>") + html_escape(header[i]) + "</th>";
     out += "</tr></thead>\n<tbody>\n";
     for (const auto& row : rows) {
         out += "<tr>";
         for (size_t i = 0; i < row.size(); ++i)
-            out += std::string(i < left ? "<td class=\"l\">" : "<td>") + html_escape(row[i]) + "</td>";
+            out += std::string(i < left ? "<td class=\"l\">" : wrap.count(i) ? "<td class=\"w\">" : "<td>") + html_cell(row[i]) + "</td>";
         out += "</tr>\n";
     }
-    return out + "</tbody>\n</table>\n";
+    return out + "</tbody>\n</table></div>\n";
+}
+
+// Columns [0, n) of a row or header, and column 0 with columns [n, end).
+std::vector<std::string> head_columns(const std::vector<std::string>& row, size_t n) {
+    return std::vector<std::string>(row.begin(), row.begin() + (long)std::min(n, row.size()));
+}
+std::vector<std::string> tail_columns(const std::vector<std::string>& row, size_t n) {
+    std::vector<std::string> out{row.empty() ? std::string() : row[0]};
+    if (n < row.size()) out.insert(out.end(), row.begin() + (long)n, row.end());
+    return out;
+}
+
+// A problem id as a file name: letters, digits, '.', '_' and '-' kept, anything else '_' (then a
+// hash of the id, so two ids cannot end up as one file).
+std::string file_safe(const std::string& id) {
+    std::string out;
+    for (char c : id) out += std::isalnum((unsigned char)c) || c == '.' || c == '_' || c == '-' ? c : '_';
+    if (out.empty() || out[0] == '.') out = "_" + out;
+    if (out != id) out += "-" + std::to_string(std::hash<std::string>{}(id) % 1000000);
+    return out;
+}
+
+// Where a problem's viewer page goes, relative to the pages folder: one folder per run (and seed)
+// and benchmark.
+std::string page_path(const ReportRun& run, size_t run_index, size_t folder, const std::string& bench, const std::string& id) {
+    std::string dir = "run" + std::to_string(run_index + 1);
+    if (run.folders.size() > 1) dir += "-seed" + std::to_string(run.seeds[folder]);
+    return dir + "/" + file_safe(bench) + "/" + file_safe(id) + ".html";
+}
+
+// Percent-encodes what a relative URL cannot hold as it is.
+std::string url_path(const std::string& path) {
+    std::string out;
+    for (unsigned char c : path) {
+        if (std::isalnum(c) || std::string_view("-._~/").find((char)c) != std::string_view::npos) out += (char)c;
+        else out += fmt("%%%02X", c);
+    }
+    return out;
+}
+
+// A benchmark's problems, one row each, one column per run: correct paths of N and the vote,
+// linked to the problem's viewer page where the results hold its trace and pages are written.
+std::string problems_table(const Report& r, const std::string& bench, const std::string& pages) {
+    std::vector<std::string> ids;
+    std::set<std::string> seen;
+    for (const auto& run : r.runs) {
+        auto it = run.problems.find(bench);
+        if (it == run.problems.end()) continue;
+        for (const auto& p : it->second)
+            if (seen.insert(p.id).second) ids.push_back(p.id);
+    }
+    if (ids.empty()) return "";
+    // aime24-2 before aime24-10: digits compare as numbers.
+    std::stable_sort(ids.begin(), ids.end(), [](const std::string& a, const std::string& b) {
+        size_t i = 0, j = 0;
+        while (i < a.size() && j < b.size()) {
+            if (std::isdigit((unsigned char)a[i]) && std::isdigit((unsigned char)b[j])) {
+                size_t ie = i, je = j;
+                while (ie < a.size() && std::isdigit((unsigned char)a[ie])) ++ie;
+                while (je < b.size() && std::isdigit((unsigned char)b[je])) ++je;
+                const std::string x = a.substr(i, ie - i), y = b.substr(j, je - j);
+                const size_t xs = x.find_first_not_of('0'), ys = y.find_first_not_of('0');
+                const std::string xn = xs == std::string::npos ? "" : x.substr(xs), yn = ys == std::string::npos ? "" : y.substr(ys);
+                if (xn.size() != yn.size()) return xn.size() < yn.size();
+                if (xn != yn) return xn < yn;
+                i = ie;
+                j = je;
+            } else {
+                if (a[i] != b[j]) return a[i] < b[j];
+                ++i;
+                ++j;
+            }
+        }
+        return a.size() - i < b.size() - j;
+    });
+    std::string h = "<details class=\"problems\" open=\"\"><summary>Problems (" + std::to_string(ids.size()) +
+                    "): correct paths of N and the vote (✓ right, ✗ wrong) per run" +
+                    (pages.empty() ? "" : "; a link opens the problem's page (its paths, summaries and routing)") +
+                    "</summary>\n<div class=\"table-wrap\"><table class=\"problems\">\n<thead><tr><th>problem</th>";
+    for (const auto& run : r.runs) h += "<th>" + html_escape(run.label) + "</th>";
+    h += "</tr></thead>\n<tbody>\n";
+    for (const auto& id : ids) {
+        h += "<tr><td class=\"l\">" + html_escape(id) + "</td>";
+        for (size_t k = 0; k < r.runs.size(); ++k) {
+            const ReportRun& run = r.runs[k];
+            std::string cell;
+            auto it = run.problems.find(bench);
+            if (it != run.problems.end())
+                for (const auto& p : it->second) {
+                    if (p.id != id) continue;
+                    std::string text = std::to_string(p.correct) + "/" + std::to_string(p.paths) + (p.vote_correct ? " ✓" : " ✗");
+                    if (run.folders.size() > 1) text = "seed " + std::to_string(run.seeds[p.folder]) + ": " + text;
+                    const std::string cls = p.vote_correct ? "right" : "wrong";
+                    if (!cell.empty()) cell += "<br>";
+                    if (!pages.empty() && p.has_trace)
+                        cell += "<a class=\"" + cls + "\" href=\"" + html_escape(url_path(pages + "/" + page_path(run, k, p.folder, bench, p.id))) +
+                                "\" data-problem=\"" + html_escape(p.id) + "\">" + html_escape(text) + "</a>";
+                    else
+                        cell += "<span class=\"" + cls + "\">" + html_escape(text) + "</span>";
+                }
+            h += "<td>" + (cell.empty() ? std::string(kDash) : cell) + "</td>";
+        }
+        h += "</tr>\n";
+    }
+    return h + "</tbody>\n</table></div>\n</details>\n";
 }
 
 std::string intervals_note(const Report& r) {
@@ -420,36 +526,50 @@ const std::vector<std::string> kPaperHeader = {"model", "benchmark", "LeaP (disp
 // ---------------------------------------------------------------------------------------------
 // SVG charts
 
-const char* kRunColors[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
-                            "#b07aa1", "#edc948", "#ff9da7", "#9c755f", "#bab0ac"};
-const char* kKindColors[] = {"#4e79a7", "#f28e2b", "#e15759", "#59a14f", "#bab0ac",
-                             "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#ff9da7"};
+// Two palettes that share no colour, so a colour means one thing on the whole page: runs (bars of
+// the accuracy charts, outlines in the tokens chart) and token kinds (the tokens chart's stacks;
+// the first four are the trace viewer's, src/viewer/viewer.css, so a problem's page reads the same).
+const char* kRunColors[] = {"#00798c", "#c1272d", "#3d405b", "#e377c2", "#8c564b",
+                            "#a8a12a", "#17becf", "#222222", "#f4a582", "#92c5de"};
+const char* kKindColors[] = {"#4a78c2", "#d98a00", "#7b52ab", "#2e8b57", "#9a9aa2",
+                             "#c9a227", "#5f9ea0", "#a0522d", "#708090", "#bc8f8f"};
 
 std::string num(double v) { return fmt("%.1f", v); }
 
+// The charts are drawn for a page of kChartWidth px and scale with it (width 100%, viewBox), so
+// they fill the report's column at any window width; the text scales a little with them.
+constexpr double kChartWidth = 1200;
+
 struct Layout {
-    double ml = 64, mr = 16, mt = 36, ph = 240, bw = 22, gap = 28, xlab = 34;
-    double width = 0, plot_w = 0;
+    double ml = 64, mr = 16, mt = 36, ph = 240, xlab = 34;
+    double width = kChartWidth, plot_w = 0, group_w = 0, bw = 0;
     int groups = 0, bars = 0;
-    double group_w() const { return bars * bw + gap; }
-    double bar_x(int g, int b) const { return ml + g * group_w() + gap / 2 + b * bw; }
+    double bar_x(int g, int b) const { return ml + g * group_w + (group_w - bars * bw) / 2 + b * bw; }
     double base() const { return mt + ph; }
+    // Labels too wide for a bar stand upright above it.
+    bool upright_values() const { return bw < 40; }
 };
 
-// Approximate width of a line of 12px sans-serif text (UTF-8 continuation bytes not counted).
-double text_w(const std::string& t) {
-    return 7.0 * (double)std::count_if(t.begin(), t.end(), [](char c) { return ((unsigned char)c & 0xC0) != 0x80; });
+Layout layout(int groups, int bars) {
+    Layout L;
+    L.groups = std::max(groups, 1);
+    L.bars = std::max(bars, 1);
+    L.plot_w = L.width - L.ml - L.mr;
+    L.group_w = L.plot_w / L.groups;
+    // Bars fill 80% of their group, at most 64 px each: a few runs do not make slabs.
+    L.bw = std::min(64.0, 0.8 * L.group_w / L.bars);
+    if (L.upright_values()) L.mt += 34;  // room for an upright label over a full bar
+    return L;
 }
 
-// min_width: room the title and legend lines need.
-Layout layout(int groups, int bars, double min_width) {
-    Layout L;
-    L.groups = groups;
-    L.bars = std::max(bars, 1);
-    L.plot_w = std::max(groups * L.group_w(), 320.0);
-    if (groups * L.group_w() < L.plot_w) L.gap = (L.plot_w / std::max(groups, 1)) - L.bars * L.bw;
-    L.width = std::max(L.ml + L.plot_w + L.mr, min_width);
-    return L;
+// The value printed on a bar: above it, or upright when bars are narrow. `for_bar` ties it to
+// its bar (data-for = the bar's data-bar) so a reader or a test can match the two.
+std::string value_label(const Layout& L, double cx, double top_y, const std::string& text, const std::string& for_bar) {
+    if (L.upright_values())
+        return "<text class=\"value\" data-for=\"" + for_bar + "\" transform=\"translate(" + num(cx + 4) + "," + num(top_y - 4) +
+               ") rotate(-90)\" text-anchor=\"start\">" + html_escape(text) + "</text>\n";
+    return "<text class=\"value\" data-for=\"" + for_bar + "\" x=\"" + num(cx) + "\" y=\"" + num(top_y - 5) +
+           "\" text-anchor=\"middle\">" + html_escape(text) + "</text>\n";
 }
 
 // Axes, horizontal grid lines and tick labels for [0, top], the benchmark names under the groups.
@@ -470,8 +590,8 @@ std::string axes(const Layout& L, const Report& r, double top, double step, cons
          "\" y2=\"" + num(L.base()) + "\"/>\n";
     s += "<text class=\"ylabel\" transform=\"translate(16," + num(L.mt + L.ph / 2) +
          ") rotate(-90)\" text-anchor=\"middle\">" + html_escape(ylabel) + "</text>\n";
-    for (int g = 0; g < L.groups; ++g) {
-        const double cx = L.ml + g * L.group_w() + L.group_w() / 2;
+    for (size_t g = 0; g < r.benches.size(); ++g) {
+        const double cx = L.ml + g * L.group_w + L.group_w / 2;
         s += "<text class=\"bench\" x=\"" + num(cx) + "\" y=\"" + num(L.base() + bench_dy) + "\" text-anchor=\"middle\">" +
              html_escape(bench_title(r.benches[g])) + "</text>\n";
     }
@@ -479,33 +599,65 @@ std::string axes(const Layout& L, const Report& r, double top, double step, cons
 }
 
 std::string svg_open(double width, double height, const std::string& id, const std::string& label) {
-    return "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + id + "\" width=\"" + num(width) + "\" height=\"" +
-           num(height) + "\" viewBox=\"0 0 " + num(width) + " " + num(height) + "\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\" aria-label=\"" +
+    return "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"" + id + "\" width=\"" + num(width) + "\" height=\"" +
+           num(height) + "\" viewBox=\"0 0 " + num(width) + " " + num(height) +
+           "\" preserveAspectRatio=\"xMinYMin meet\" font-family=\"sans-serif\" font-size=\"12\" role=\"img\" aria-label=\"" +
            html_escape(label) + "\">\n";
 }
 
-// Pass@1 or Cons@N per benchmark, one bar per run, [0, 100] %, with CI error bars; with
-// paper_marks the paper's Pass@1 as a diamond on the run's bar.
+// Legend entries laid out in columns across the chart's width: (colour or "" for none, text).
+// Returns the SVG and the height used.
+std::pair<std::string, double> legend(const Layout& L, double top, const std::vector<std::pair<std::string, std::string>>& items,
+                                      const std::string& paper_entry = "") {
+    size_t longest = 0;
+    for (const auto& [c, t] : items) longest = std::max(longest, t.size());
+    // ~7 px a character at 12 px; columns of the longest entry, as many as fit.
+    const double col_w = std::min(L.plot_w, 24 + 7.0 * (double)longest);
+    const int cols = std::max(1, (int)(L.plot_w / col_w));
+    std::string s;
+    int row = 0;
+    for (size_t i = 0; i < items.size(); ++i) {
+        const int c = (int)i % cols;
+        row = (int)i / cols;
+        const double x = L.ml + c * col_w, y = top + row * 18;
+        s += "<rect class=\"legend\" x=\"" + num(x) + "\" y=\"" + num(y) + "\" width=\"12\" height=\"12\" fill=\"" +
+             items[i].first + "\"/>\n";
+        s += "<text class=\"legend\" x=\"" + num(x + 18) + "\" y=\"" + num(y + 10) + "\">" + html_escape(items[i].second) +
+             "</text>\n";
+    }
+    double used = items.empty() ? 0 : (row + 1) * 18;
+    if (!paper_entry.empty()) {
+        const double y = top + used, cx = L.ml + 6;
+        s += "<path class=\"paper\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1.5\" d=\"M" + num(cx) + " " + num(y) + " L" +
+             num(cx + 6) + " " + num(y + 6) + " L" + num(cx) + " " + num(y + 12) + " L" + num(cx - 6) + " " + num(y + 6) + " Z\"/>\n";
+        s += "<text class=\"legend\" x=\"" + num(L.ml + 18) + "\" y=\"" + num(y + 10) + "\">" + html_escape(paper_entry) + "</text>\n";
+        used += 18;
+    }
+    return {s, used};
+}
+
+// Pass@1 or Cons@N per benchmark, one bar per run, [0, 100] %, with CI error bars and the mean
+// printed on each bar; with paper_marks the paper's Pass@1 as a diamond on the run's bar.
 std::string accuracy_chart(const Report& r, bool cons, const std::string& id) {
     const int R = (int)r.runs.size();
     const std::string metric = cons ? "Cons@N" : "Pass@1";
     const bool paper_marks = r.options.paper && !cons;
-    const std::string title = metric + " per benchmark (bars: mean; whiskers: 95% CI)";
+    const std::string title = metric + " per benchmark, % (bars: mean; whiskers: 95% CI)";
     const std::string paper_legend = std::string("paper's Pass@1: ") + kCitation;
-    double min_w = 64 + text_w(title) + 16;
-    for (const auto& run : r.runs) min_w = std::max(min_w, 64 + 18 + text_w(run.label) + 16);
-    if (paper_marks) min_w = std::max(min_w, 64 + 18 + text_w(paper_legend) + 16);
-    const Layout L = layout((int)r.benches.size(), R, min_w);
-    const int legend_rows = R + (paper_marks ? 1 : 0);
+    const Layout L = layout((int)r.benches.size(), R);
+    std::vector<std::pair<std::string, std::string>> items;
+    for (int b = 0; b < R; ++b) items.push_back({kRunColors[b % 10], r.runs[b].label});
     const double legend_top = L.base() + L.xlab;
-    const double height = legend_top + legend_rows * 18 + 10;
+    const auto [legend_svg, legend_h] = legend(L, legend_top, items, paper_marks ? paper_legend : "");
+    const double height = legend_top + legend_h + 10;
     std::string s = svg_open(L.width, height, id, metric + " per benchmark and run");
     s += axes(L, r, 100, 20, metric + " (%)", title, 20);
-    for (int g = 0; g < L.groups; ++g) {
+    for (size_t g = 0; g < r.benches.size(); ++g) {
         const std::string& bench = r.benches[g];
         for (int b = 0; b < R; ++b) {
             const ReportRun& run = r.runs[b];
-            const double x = L.bar_x(g, b), cx = x + L.bw / 2;
+            const double x = L.bar_x((int)g, b), cx = x + L.bw / 2;
+            const std::string bar_id = id + "-" + std::to_string(g) + "-" + std::to_string(b);
             auto it = run.benches.find(bench);
             if (it == run.benches.end()) {
                 s += "<text class=\"missing\" x=\"" + num(cx) + "\" y=\"" + num(L.base() - 4) +
@@ -514,41 +666,29 @@ std::string accuracy_chart(const Report& r, bool cons, const std::string& id) {
             } else {
                 const Interval& v = cons ? it->second.cons : it->second.pass1;
                 auto y = [&](double frac) { return L.base() - L.ph * std::clamp(frac, 0.0, 1.0); };
-                s += "<rect class=\"bar\" x=\"" + num(x + 1) + "\" y=\"" + num(y(v.mean)) + "\" width=\"" +
-                     num(L.bw - 2) + "\" height=\"" + num(L.base() - y(v.mean)) + "\" fill=\"" + kRunColors[b % 10] +
-                     "\"><title>" + html_escape(run.label + " — " + bench_title(bench) + ": " + metric + " " + pct_ci(v)) +
-                     "</title></rect>\n";
-                s += "<path class=\"ci\" stroke=\"#222\" stroke-width=\"1.2\" fill=\"none\" d=\"M" + num(cx) + " " + num(y(v.lo)) + " V" + num(y(v.hi)) + " M" +
-                     num(cx - 4) + " " + num(y(v.lo)) + " H" + num(cx + 4) + " M" + num(cx - 4) + " " + num(y(v.hi)) +
-                     " H" + num(cx + 4) + "\"/>\n";
+                s += "<rect class=\"bar\" data-bar=\"" + bar_id + "\" x=\"" + num(x + 1) + "\" y=\"" + num(y(v.mean)) +
+                     "\" width=\"" + num(L.bw - 2) + "\" height=\"" + num(L.base() - y(v.mean)) + "\" fill=\"" +
+                     kRunColors[b % 10] + "\"><title>" +
+                     html_escape(run.label + " — " + bench_title(bench) + ": " + metric + " " + pct_ci(v)) + "</title></rect>\n";
+                s += "<path class=\"ci\" stroke=\"#222\" stroke-width=\"1.2\" fill=\"none\" d=\"M" + num(cx) + " " + num(y(v.lo)) +
+                     " V" + num(y(v.hi)) + " M" + num(cx - 4) + " " + num(y(v.lo)) + " H" + num(cx + 4) + " M" + num(cx - 4) +
+                     " " + num(y(v.hi)) + " H" + num(cx + 4) + "\"/>\n";
+                // Above the whisker, so neither hides the other.
+                s += value_label(L, cx, std::min(y(v.mean), y(v.hi)), fmt("%.1f", 100 * v.mean), bar_id);
             }
             if (paper_marks) {
                 const auto p = paper_pass1(run.paper_model, config_str(run.identity, "method"), bench);
                 if (p) {
                     const double py = L.base() - L.ph * *p / 100;
-                    s += "<path class=\"paper\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1.5\" d=\"M" + num(cx) + " " + num(py - 5) + " L" + num(cx + 5) + " " +
-                         num(py) + " L" + num(cx) + " " + num(py + 5) + " L" + num(cx - 5) + " " + num(py) +
-                         " Z\"><title>" + html_escape("paper (" + run.paper_model + "): " + fmt("%.2f", *p)) +
-                         "</title></path>\n";
+                    s += "<path class=\"paper\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1.5\" d=\"M" + num(cx) + " " +
+                         num(py - 5) + " L" + num(cx + 5) + " " + num(py) + " L" + num(cx) + " " + num(py + 5) + " L" +
+                         num(cx - 5) + " " + num(py) + " Z\"><title>" +
+                         html_escape("paper (" + run.paper_model + "): " + fmt("%.2f", *p)) + "</title></path>\n";
                 }
             }
         }
     }
-    for (int b = 0; b < R; ++b) {
-        const double y = legend_top + b * 18;
-        s += "<rect class=\"legend\" x=\"" + num(L.ml) + "\" y=\"" + num(y) + "\" width=\"12\" height=\"12\" fill=\"" +
-             kRunColors[b % 10] + "\"/>\n";
-        s += "<text class=\"legend\" x=\"" + num(L.ml + 18) + "\" y=\"" + num(y + 10) + "\">" +
-             html_escape(r.runs[b].label) + "</text>\n";
-    }
-    if (paper_marks) {
-        const double y = legend_top + R * 18, cx = L.ml + 6;
-        s += "<path class=\"paper\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"1.5\" d=\"M" + num(cx) + " " + num(y) + " L" + num(cx + 6) + " " + num(y + 6) + " L" +
-             num(cx) + " " + num(y + 12) + " L" + num(cx - 6) + " " + num(y + 6) + " Z\"/>\n";
-        s += "<text class=\"legend\" x=\"" + num(L.ml + 18) + "\" y=\"" + num(y + 10) + "\">" +
-             html_escape(paper_legend) + "</text>\n";
-    }
-    return s + "</svg>\n";
+    return s + legend_svg + "</svg>\n";
 }
 
 // A round axis top and tick step for values up to max_v.
@@ -565,14 +705,14 @@ std::pair<double, double> nice_scale(double max_v) {
     return {std::ceil(max_v / step) * step, step};
 }
 
-// Tokens per problem per benchmark and run, stacked by kind.
+// 1234 as "1234", 52345 as "52.3k": a bar's total in a few characters.
+std::string tokens_short(double v) { return v >= 10000 ? fmt("%.1fk", v / 1000) : fmt("%.0f", v); }
+
+// Tokens per problem per benchmark and run, stacked by kind, the total printed on each bar.
 std::string tokens_chart(const Report& r, const std::string& id) {
     const int R = (int)r.runs.size();
-    const std::string title = "Tokens per problem, all paths, by kind";
-    double min_w = 64 + text_w(title) + 16;
-    for (int b = 0; b < R; ++b)
-        min_w = std::max(min_w, 64 + 18 + text_w(std::to_string(b + 1) + " = " + r.runs[b].label) + 16);
-    const Layout L = layout((int)r.benches.size(), R, min_w);
+    const std::string title = "Tokens per problem, all paths, by kind (bars numbered by run)";
+    const Layout L = layout((int)r.benches.size(), R);
     std::vector<std::string> kinds = kKinds;
     double max_total = 0;
     for (const auto& run : r.runs)
@@ -585,17 +725,25 @@ std::string tokens_chart(const Report& r, const std::string& id) {
             }
             max_total = std::max(max_total, total);
         }
-    const auto [top, step] = nice_scale(max_total);
+    // Room above the tallest bar for its label.
+    const auto [top, step] = nice_scale(max_total * 1.08);
     const int K = (int)kinds.size();
+    std::vector<std::pair<std::string, std::string>> kind_items, run_items;
+    for (int k = 0; k < K; ++k) kind_items.push_back({kKindColors[k % 10], kinds[k]});
+    for (int b = 0; b < R; ++b) run_items.push_back({kRunColors[b % 10], std::to_string(b + 1) + ": " + r.runs[b].label});
     const double legend_top = L.base() + L.xlab + 10;
-    const double height = legend_top + (K + 1 + R) * 18 + 10;
+    const auto [kinds_svg, kinds_h] = legend(L, legend_top, kind_items);
+    const double runs_title_y = legend_top + kinds_h + 6;
+    const auto [runs_svg, runs_h] = legend(L, runs_title_y + 8, run_items);
+    const double height = runs_title_y + 8 + runs_h + 10;
     std::string s = svg_open(L.width, height, id, "tokens per problem per benchmark and run");
     s += axes(L, r, top, step, "tokens per problem", title, 30);
-    for (int g = 0; g < L.groups; ++g) {
+    for (size_t g = 0; g < r.benches.size(); ++g) {
         const std::string& bench = r.benches[g];
         for (int b = 0; b < R; ++b) {
             const ReportRun& run = r.runs[b];
-            const double x = L.bar_x(g, b), cx = x + L.bw / 2;
+            const double x = L.bar_x((int)g, b), cx = x + L.bw / 2;
+            const std::string bar_id = id + "-" + std::to_string(g) + "-" + std::to_string(b);
             s += "<text class=\"runno\" x=\"" + num(cx) + "\" y=\"" + num(L.base() + 14) + "\" text-anchor=\"middle\">" +
                  std::to_string(b + 1) + "</text>\n";
             auto it = run.benches.find(bench);
@@ -622,35 +770,34 @@ std::string tokens_chart(const Report& r, const std::string& id) {
                 acc += v;
             }
             const double ytop = L.base() - L.ph * acc / top;
-            s += "<rect class=\"bar\" x=\"" + num(x + 1) + "\" y=\"" + num(ytop) + "\" width=\"" + num(L.bw - 2) +
-                 "\" height=\"" + num(L.base() - ytop) + "\" fill=\"none\" stroke=\"" + kRunColors[b % 10] +
-                 "\"><title>" + html_escape(tip) + "</title></rect>\n</g>\n";
+            s += "<rect class=\"bar\" data-bar=\"" + bar_id + "\" x=\"" + num(x + 1) + "\" y=\"" + num(ytop) + "\" width=\"" +
+                 num(L.bw - 2) + "\" height=\"" + num(L.base() - ytop) + "\" fill=\"none\" stroke=\"" + kRunColors[b % 10] +
+                 "\" stroke-width=\"2\"><title>" + html_escape(tip) + "</title></rect>\n</g>\n";
+            s += value_label(L, cx, ytop, tokens_short(acc), bar_id);
         }
     }
-    for (int k = 0; k < K; ++k) {
-        const double y = legend_top + k * 18;
-        s += "<rect class=\"legend\" x=\"" + num(L.ml) + "\" y=\"" + num(y) + "\" width=\"12\" height=\"12\" fill=\"" +
-             kKindColors[k % 10] + "\"/>\n";
-        s += "<text class=\"legend\" x=\"" + num(L.ml + 18) + "\" y=\"" + num(y + 10) + "\">" + html_escape(kinds[k]) +
-             "</text>\n";
-    }
-    s += "<text class=\"legend\" x=\"" + num(L.ml) + "\" y=\"" + num(legend_top + K * 18 + 10) +
-         "\">bars, left to right in each group:</text>\n";
-    for (int b = 0; b < R; ++b)
-        s += "<text class=\"legend\" x=\"" + num(L.ml + 18) + "\" y=\"" + num(legend_top + (K + 1 + b) * 18 + 10) +
-             "\">" + html_escape(std::to_string(b + 1) + " = " + r.runs[b].label) + "</text>\n";
-    return s + "</svg>\n";
+    s += kinds_svg;
+    s += "<text class=\"legend\" x=\"" + num(L.ml) + "\" y=\"" + num(runs_title_y + 4) + "\">bars, left to right in each group (outline colour: run):</text>\n";
+    return s + runs_svg + "</svg>\n";
 }
 
-const char* kStyle = R"(body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1400px}
-table{border-collapse:collapse;margin:0.5em 0 1em 0;font-size:0.9em}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:right;white-space:nowrap}
-th{background:#f2f2f2}td.l{text-align:left}
+const char* kStyle = R"(*{box-sizing:border-box}
+body{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;margin:0 auto;padding:1.5em 2em;color:#222;max-width:1400px}
+.table-wrap{max-width:100%;overflow-x:auto}
+table{border-collapse:collapse;margin:0.5em 0 1em 0;font-size:0.85em}
+th,td{border:1px solid #ccc;padding:3px 6px;text-align:right;vertical-align:top}
+th{background:#f2f2f2;font-weight:600;white-space:normal;vertical-align:bottom;max-width:9em}th.l{text-align:left}
+td{white-space:nowrap}
+td.l{text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:24em}
+td.w{text-align:left;white-space:normal;overflow-wrap:anywhere;max-width:14em}
+td .ci{display:block;color:#666;font-size:0.85em}
+td a{text-decoration:none}td a.right{color:#1a7f37}td a.wrong{color:#b42318}
 .note{color:#555;font-size:0.9em}
-svg{display:block;margin:1em 0;font-size:12px}
+h3{font-size:1em;margin:1em 0 0.2em}
+svg.chart{display:block;margin:1em 0;width:100%;height:auto}
 svg .grid{stroke:#e4e4e4}svg .axis{stroke:#333}svg .ci{stroke:#222;fill:none;stroke-width:1.2}
 svg .paper{fill:#fff;stroke:#000;stroke-width:1.5}svg .title{font-weight:bold;font-size:13px}
-svg .missing{fill:#888}svg .runno{fill:#555;font-size:10px}
+svg .missing{fill:#888}svg .runno{fill:#555;font-size:10px}svg .value{font-size:11px;fill:#222}
 )";
 
 void write_atomic(const fs::path& path, const std::string& text) {
@@ -710,20 +857,6 @@ std::optional<double> paper_pass1(const std::string& model, const std::string& m
     return std::nullopt;
 }
 
-std::string run_label(const json& identity) {
-    const std::string method = config_str(identity, "method");
-    std::string label = method.empty() ? "run" : method;
-    const std::string paths = config_str(identity, "paths");
-    if (!paths.empty()) label += " N=" + paths;
-    if (method != "independent") {
-        const std::string router = config_str(identity, "router"), k = config_str(identity, "peers");
-        if (!router.empty()) label += " " + router;
-        if (!k.empty()) label += " k=" + k;
-        if (method == "single") label += " block=" + config_str(identity, "single_block");
-    }
-    return label;
-}
-
 Report load_report(const std::vector<std::string>& folders, const ReportOptions& options) {
     if (folders.empty()) throw Error("no results folders given");
     if (options.bootstrap < 1) throw Error("--bootstrap must be at least 1, got " + std::to_string(options.bootstrap));
@@ -765,6 +898,17 @@ Report load_report(const std::vector<std::string>& folders, const ReportOptions&
         for (size_t i : g) {
             run.folders.push_back(data[i].path);
             run.seeds.push_back(data[i].seed);
+            for (const auto& [bench, lines] : data[i].benches)
+                for (const auto& l : lines) {
+                    ProblemResult p;
+                    p.id = l.id;
+                    p.folder = run.folders.size() - 1;
+                    p.paths = (int)l.outcome.correct.size();
+                    p.correct = (int)std::count(l.outcome.correct.begin(), l.outcome.correct.end(), true);
+                    p.vote_correct = l.outcome.consensus_correct;
+                    p.has_trace = l.has_trace;
+                    run.problems[bench].push_back(std::move(p));
+                }
         }
         std::set<std::string> keys;
         for (size_t i : g)
@@ -824,34 +968,14 @@ Report load_report(const std::vector<std::string>& folders, const ReportOptions&
     std::stable_sort(report.benches.begin(), report.benches.end(),
                      [](const std::string& a, const std::string& b) { return bench_rank(a) < bench_rank(b); });
 
-    // Labels: method and settings; where two runs would read the same, add what differs.
-    std::vector<std::string> labels;
-    for (const auto& run : report.runs) labels.push_back(run_label(run.identity));
-    for (size_t i = 0; i < labels.size(); ++i) {
-        std::vector<size_t> same;
-        for (size_t j = 0; j < labels.size(); ++j)
-            if (labels[j] == labels[i]) same.push_back(j);
-        if (same.size() < 2) continue;
-        std::vector<std::map<std::string, std::string>> flat(same.size());
-        for (size_t s = 0; s < same.size(); ++s) flatten(without_seed(report.runs[same[s]].identity), "", flat[s]);
-        std::set<std::string> differing;
-        for (size_t s = 1; s < same.size(); ++s)
-            for (const auto& m : {flat[0], flat[s]})
-                for (const auto& [k, v] : m) {
-                    auto a = flat[0].find(k), b = flat[s].find(k);
-                    if (a == flat[0].end() || b == flat[s].end() || a->second != b->second) differing.insert(k);
-                }
-        for (size_t s = 0; s < same.size(); ++s) {
-            std::string extra;
-            for (const auto& k : differing) {
-                auto it = flat[s].find(k);
-                const std::string shortk = k.rfind("config.", 0) == 0 ? k.substr(7) : k;
-                extra += " " + shortk + "=" + (it == flat[s].end() ? std::string("none") : it->second);
-            }
-            if (differing.empty()) extra = " (" + fs::path(report.runs[same[s]].folders[0]).filename().string() + ")";
-            labels[same[s]] += extra;
-        }
+    // Labels: method and settings; where two runs would read the same, what differs.
+    std::vector<json> identities;
+    std::vector<std::string> first_folders;
+    for (const auto& run : report.runs) {
+        identities.push_back(run.identity);
+        first_folders.push_back(run.folders[0]);
     }
+    std::vector<std::string> labels = run_labels(identities, first_folders);
     if (options.labels.size() > report.runs.size()) {
         std::string what = std::to_string(options.labels.size()) + " --label values for " +
                            std::to_string(report.runs.size()) + " run(s)";
@@ -896,7 +1020,7 @@ std::string report_markdown(const Report& r) {
     return md;
 }
 
-std::string report_html(const Report& r) {
+std::string report_html(const Report& r, const std::string& pages) {
     std::string h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" +
                     html_escape(r.options.title) + "</title>\n<style>\n" + kStyle + "</style>\n</head>\n<body>\n";
     h += "<h1>" + html_escape(r.options.title) + "</h1>\n";
@@ -905,7 +1029,7 @@ std::string report_html(const Report& r) {
     h += "<h2>Runs</h2>\n";
     std::vector<std::vector<std::string>> rows;
     for (size_t i = 0; i < r.runs.size(); ++i) rows.push_back(runs_row(r, i));
-    h += html_table(runs_header(r), rows, 99);
+    h += html_table(runs_header(r), rows, 3, {3, 6, 8, 9, 10});
     h += "<h2>Charts</h2>\n";
     if (r.benches.empty()) {
         h += "<p>No finished problems in any run.</p>\n";
@@ -919,9 +1043,18 @@ std::string report_html(const Report& r) {
         h += "<h2>" + html_escape(bench_title(bench)) +
              (bench_title(bench) != bench ? " <code>" + html_escape(bench) + "</code>" : "") + "</h2>\n";
         const auto kinds = kinds_for(r, bench);
-        rows.clear();
-        for (const auto& run : r.runs) rows.push_back(bench_row(r, run, bench, kinds));
-        h += html_table(bench_header(r, bench, kinds), rows, 1);
+        // Two tables, accuracy then cost, so that neither is wider than a laptop's window.
+        const auto header = bench_header(r, bench, kinds);
+        const size_t accuracy_columns = header.size() - kinds.size() - 4;  // run ... pass@k
+        std::vector<std::vector<std::string>> accuracy, cost;
+        for (const auto& run : r.runs) {
+            const auto row = bench_row(r, run, bench, kinds);
+            accuracy.push_back(head_columns(row, accuracy_columns));
+            cost.push_back(tail_columns(row, accuracy_columns));
+        }
+        h += "<h3>Accuracy</h3>\n" + html_table(head_columns(header, accuracy_columns), accuracy, 1, {accuracy_columns - 1}, "accuracy");
+        h += "<h3>Tokens per problem and time</h3>\n" + html_table(tail_columns(header, accuracy_columns), cost, 1, {}, "cost");
+        h += problems_table(r, bench, pages);
         const auto notes = bench_notes(r, bench);
         if (!notes.empty()) {
             h += "<ul class=\"note\">\n";
@@ -945,10 +1078,51 @@ std::string report_html(const Report& r) {
     return h + "</body>\n</html>\n";
 }
 
+namespace {
+
+// The viewer page of every problem whose results line holds its trace, under `dir`, at the
+// paths report_html links to.
+void write_problem_pages(const Report& report, const fs::path& dir) {
+    for (size_t k = 0; k < report.runs.size(); ++k) {
+        const ReportRun& run = report.runs[k];
+        for (size_t f = 0; f < run.folders.size(); ++f) {
+            json run_json;
+            const fs::path run_file = fs::path(run.folders[f]) / "run.json";
+            try {
+                run_json = json::parse(slurp(run_file.string(), "run description"));
+            } catch (const json::exception& e) {
+                throw Error("'" + run_file.string() + "' is not JSON (" + e.what() + ")");
+            }
+            for (const auto& [bench, problems] : run.problems) {
+                std::set<std::string> wanted;
+                for (const auto& p : problems)
+                    if (p.folder == f && p.has_trace) wanted.insert(p.id);
+                if (wanted.empty()) continue;
+                const std::string file = (fs::path(run.folders[f]) / (bench + ".jsonl")).string();
+                for (const json& line : read_results_lines(file)) {
+                    if (!line.contains("id") || !line["id"].is_string() || !wanted.count(line["id"].get<std::string>())) continue;
+                    if (!line_has_trace(line)) continue;
+                    const std::string id = line["id"].get<std::string>();
+                    write_atomic(dir / page_path(run, k, f, bench, id), viewer::page_with_trace(trace_of_line(line, run_json)));
+                }
+            }
+        }
+    }
+}
+
+}  // namespace
+
 void write_report(const Report& report, const std::string& out_prefix) {
     if (out_prefix.empty()) throw Error("the output prefix (-o) is empty");
+    // The problems' pages first: the report that links to them appears once they are there.
+    const fs::path pages = out_prefix + "-problems";
+    bool any_trace = false;
+    for (const auto& run : report.runs)
+        for (const auto& [bench, problems] : run.problems)
+            for (const auto& p : problems) any_trace = any_trace || p.has_trace;
+    if (any_trace) write_problem_pages(report, pages);
     write_atomic(out_prefix + ".md", report_markdown(report));
-    write_atomic(out_prefix + ".html", report_html(report));
+    write_atomic(out_prefix + ".html", report_html(report, any_trace ? pages.filename().string() : ""));
 }
 
 }  // namespace leap

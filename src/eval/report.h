@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "eval/metrics.h"
+#include "eval/report_labels.h"
 
 namespace leap {
 
@@ -23,6 +24,15 @@ struct ReportOptions {
     uint64_t bootstrap_seed = 0;
 };
 
+// One problem's result in one folder of a run, for the report's problems table.
+struct ProblemResult {
+    std::string id;
+    size_t folder = 0;         // index into ReportRun::folders
+    int correct = 0, paths = 0;
+    bool vote_correct = false;
+    bool has_trace = false;    // its line holds the trace: write_report writes its viewer page
+};
+
 // One run of the report: a results folder, or several folders that are seeds of one run.
 struct ReportRun {
     std::string label;
@@ -31,6 +41,7 @@ struct ReportRun {
     nlohmann::json identity;            // run.json "identity" of the first folder
     std::map<std::string, Summary> benches;   // bench key -> summary (absent: no data)
     std::map<std::string, std::string> notes; // bench key -> remark (problems left out, ...)
+    std::map<std::string, std::vector<ProblemResult>> problems;  // bench key -> every line read, by folder
     std::string paper_model;            // with ReportOptions::paper: the paper's model compared
     bool paper_model_assumed = false;   // model file name not recognised: 7B assumed
 };
@@ -47,13 +58,14 @@ struct Report {
 Report load_report(const std::vector<std::string>& folders, const ReportOptions& options = {});
 
 std::string report_markdown(const Report& report);
-std::string report_html(const Report& report);
+// `pages`: the folder (relative to the HTML file) holding the problems' viewer pages; empty: none
+// written, so the problems are not linked.
+std::string report_html(const Report& report, const std::string& pages = "");
 // Writes OUT_PREFIX.md and OUT_PREFIX.html, each atomically (temporary file + rename), creating
-// the parent folders.
+// the parent folders; and where the results hold traces, each problem's viewer page (the page of
+// `leap view`) under OUT_PREFIX-problems/, linked from the HTML.
 void write_report(const Report& report, const std::string& out_prefix);
 
-// The default label of a run: method plus distinguishing settings, e.g. "leap N=4 dispersed k=2".
-std::string run_label(const nlohmann::json& identity);
 // "AIME24", "GPQA-D", ... for the known keys; the key itself otherwise.
 std::string bench_title(const std::string& key);
 // The paper's Pass@1 (percent) for a model ("R1-Distill-Qwen-7B", ...), method ("leap" =

@@ -153,9 +153,11 @@ void apply_leap_object(const json& l, const RequestDefaults& d, RunConfig& c, bo
             c.group_size = (int)get_int(v, param, 1, d.max_paths);
         } else if (key == "moa_layers") {
             c.moa_layers = (int)get_int(v, param, 1, 64);
+        } else if (key == "moa_layout") {
+            c.moa_layout = get_name(v, param, parse_moa_layout, "MoA layout", "leap, reference");
         } else {
             bad(param, "unknown setting (method, paths, segment_tokens, segments, summary_tokens, answer_tokens, "
-                       "peers, router, similarity, single_block, group_size, moa_layers)");
+                       "peers, router, similarity, single_block, group_size, moa_layers, moa_layout)");
         }
     }
 }

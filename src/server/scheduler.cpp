@@ -114,10 +114,14 @@ void Scheduler::report_progress(const std::shared_ptr<Job>& job, const ProblemRu
             events.push_back({{"event", "segment"}, {"path", i}, {"segment", seen.segments},
                               {"reasoning_tokens", p.tokens[(size_t)TokenKind::Reasoning]}});
         for (; seen.blocks < p.blocks.size() && !p.blocks[seen.blocks].injected.empty(); ++seen.blocks) {
-            json peers = json::array();
-            for (const RouteChoice& c : p.blocks[seen.blocks].peers) peers.push_back(c.peer);
+            // "scores" beside "peers", not inside it: clients that read "peers" as indices keep working.
+            json peers = json::array(), scores = json::array();
+            for (const RouteChoice& c : p.blocks[seen.blocks].peers) {
+                peers.push_back(c.peer);
+                scores.push_back(c.score);
+            }
             events.push_back({{"event", "block"}, {"path", i}, {"block", p.blocks[seen.blocks].block},
-                              {"summary", p.blocks[seen.blocks].summary}, {"peers", peers}});
+                              {"summary", p.blocks[seen.blocks].summary}, {"peers", peers}, {"scores", scores}});
         }
         if (!seen.done && p.phase == Phase::Done) {
             seen.done = true;

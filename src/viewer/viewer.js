@@ -273,7 +273,7 @@ document.addEventListener("DOMContentLoaded", main);
 // ---- The live page (leap serve at /): a problem in, the run drawn from the streaming API. ----
 // The stream carries path 0's reasoning token by token, every path's segments, blocks (its
 // summary and whom it heard) and finish as `leap` events, then the vote and every path's answer
-// in the last chunk (docs/serve.md). Scores are not in the stream, so edges show "?" until then.
+// in the last chunk (docs/serve.md). A block event names the peers with the router's scores.
 
 function liveTrace(problem, n) {
   const paths = [];
@@ -294,7 +294,8 @@ function applyEvent(trace, chunk, live) {
     path.tokens.reasoning = ev.reasoning_tokens;
     if (ev.path !== 0) path.segments = [`(${ev.segment + 1} segment${ev.segment ? "s" : ""} written; only path 0's text is streamed)`];
   } else if (ev.event === "block" && path) {
-    path.blocks.push({ block: ev.block, summary: ev.summary, peers: (ev.peers || []).map((j) => ({ peer: j })) });
+    const scores = ev.scores || [];
+    path.blocks.push({ block: ev.block, summary: ev.summary, peers: (ev.peers || []).map((j, n) => ({ peer: j, score: scores[n] })) });
   } else if (ev.event === "path_done" && path) {
     path.finish = ev.finish;
   }

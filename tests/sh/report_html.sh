@@ -145,18 +145,18 @@ echo "ok: two runs, --paper, escaping"
 # 2. Without --paper: no paper numbers or markers; default labels from run.json.
 (cd "$T/out" && "$LEAP" report "$T/A" "$T/B" >/dev/null) || fail "report with default -o"
 [[ -f "$T/out/report.md" && -f "$T/out/report.html" ]] || fail "default output report.{md,html} not in cwd"
-facts=$(check_html "$T/out/report.html" 3 4 'leap N=2 dispersed k=2' 'independent N=2') || fail "html check: $facts"
+facts=$(check_html "$T/out/report.html" 3 4 'LeaP, 2 paths, 2 peers (dispersed)' 'Independent, 2 paths') || fail "html check: $facts"
 grep -q '^chart-pass1 paper 0 ' <<<"$facts" || fail "paper markers without --paper: $facts"
 grep -qF '60.52' "$T/out/report.html" && fail "paper number without --paper"
 echo "ok: default labels, no --paper"
 
 # 3. A benchmark missing from one run: 3 bars, a "—" in each chart and in the table.
 facts=$(check_html <("$LEAP" report "$T/A" "$T/C" -o "$T/out/miss" >/dev/null && cat "$T/out/miss.html") \
-        3 3 'leap N=2 dispersed k=2' 'leap-t N=2 dispersed k=2') || fail "html check (missing bench): $facts"
+        3 3 'LeaP, 2 paths, 2 peers (dispersed)' 'LeaP-T, 2 paths, 2 peers (dispersed)') || fail "html check (missing bench): $facts"
 grep -q '^chart-pass1 paper 0 missing 1$' <<<"$facts" || fail "missing marker: $facts"
 grep -q '^chart-tokens paper 0 missing 1$' <<<"$facts" || fail "missing marker (tokens): $facts"
 grep -q '^chart-pass1 heights 50.00 75.00 100.00$' <<<"$facts" || fail "bar heights with a missing bench: $facts"
-grep -E '^\| leap-t N=2 dispersed k=2 \| — \| — \|' "$T/out/miss.md" >/dev/null || fail "md: no — row for the missing gpqa"
+grep -E '^\| LeaP-T, 2 paths, 2 peers \(dispersed\) \| — \| — \|' "$T/out/miss.md" >/dev/null || fail "md: no — row for the missing gpqa"
 # every table row has as many cells as its header
 for f in "$T/out/miss.md" "$T/out/deep/rep.md"; do
     awk -F'|' '/^\|/ { if (prev && NF != prev) { print FILENAME ": line " NR " has " NF-2 " cells, header " prev-2; bad=1 } prev=NF; next } { prev=0 } END { exit bad }' "$f" || fail "ragged Markdown table in $f"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # leap view: the page holds the trace intact (read back from the page, it equals the file), text
-# that would end the <script> element stays inside it, --gold grades each path, and bad input is
+# that would end the <script> element stays inside it, --gold grades each path, a problem of an
+# eval draws from its results folder, results file or results line alike, and bad input is
 # refused naming the culprit.
 set -euo pipefail
 tmp="$LEAP_TEST_TMP/viewer_cli"
@@ -63,6 +64,40 @@ assert g4["vote_correct"] is False and not any(g4["correct"]), g4["correct"]
 print("gold ok")
 PY
 
+# A problem of an eval: from its results folder, its results file, or one results line, the
+# same page; the trace holds the run's settings, the line's answers, the vote's majority and the gold.
+"$LEAP" nano-data --seed 7 --count 3 -o "$tmp/nano.jsonl" 2> /dev/null || fail "leap nano-data"
+"$LEAP" eval -m "$LEAP_SOURCE_DIR/assets/leap-nano.gguf" --bench "$tmp/nano.jsonl" --method leap-t -N 4 -T 6 --segments 4 \
+    --summary-tokens 6 --answer-tokens 4 --top-k 0 --top-p 1 --min-p 0 --temp 1 --peers 2 -t 1 --seed 1 \
+    --out "$tmp/results" > /dev/null 2> "$tmp/eval.err" || fail "leap eval: $(tail -3 "$tmp/eval.err")"
+id=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readlines()[1])["id"])' "$tmp/results/nano.jsonl")
+sed -n 2p "$tmp/results/nano.jsonl" > "$tmp/results/one-line.json"
+"$LEAP" view "$tmp/results" --problem "$id" -o "$tmp/from-folder.html" 2> /dev/null || fail "leap view RESULTS_DIR --problem $id"
+"$LEAP" view "$tmp/results/nano.jsonl" --problem "$id" -o "$tmp/from-file.html" 2> /dev/null || fail "leap view RESULTS.jsonl --problem $id"
+"$LEAP" view "$tmp/results/one-line.json" -o "$tmp/from-line.html" 2> /dev/null || fail "leap view LINE.json"
+cmp -s "$tmp/from-folder.html" "$tmp/from-file.html" || fail "the folder's and the file's pages differ"
+cmp -s "$tmp/from-folder.html" "$tmp/from-line.html" || fail "the folder's and the line's pages differ"
+python3 - "$tmp" "$id" <<'PY'
+import json, re, sys
+tmp, id = sys.argv[1], sys.argv[2]
+page = open(f"{tmp}/from-folder.html", encoding="utf-8").read()
+t = json.loads(re.search(r'<script id="leap-trace" type="application/json">(.*?)</script>', page, re.S).group(1))
+line = next(l for l in map(json.loads, open(f"{tmp}/results/nano.jsonl")) if l["id"] == id)
+run = json.load(open(f"{tmp}/results/run.json"))
+assert t["config"] == run["identity"]["config"], "the page lacks the run's settings"
+p = t["problems"][0]
+assert p["id"] == id and p["paths"] == line["trace"]["paths"], "not the line's trace"
+assert p["answers"] == [q["answer"] for q in line["paths"]], (p["answers"], line["paths"])
+assert p["gold"] == line["gold"] and p["vote_correct"] == line["vote"]["correct"]
+assert p["correct"] == [q["correct"] for q in line["paths"]]
+assert p["vote"]["answer"] == line["vote"]["answer"] and p["vote"]["votes"] == line["vote"]["votes"]
+assert all(p["answers"][i] and p["answers"][i] == p["vote"]["answer"] for i in p["vote"]["majority"]), p["vote"]
+print("results ok")
+PY
+mkdir -p "$tmp/not-results"
+python3 -c 'import json,sys; l=json.loads(open(sys.argv[1]).readline()); l.pop("trace"); l["unfit"]="too long"; print(json.dumps(l))' \
+    "$tmp/results/nano.jsonl" > "$tmp/unfit.json"
+
 # Bad input: each refused with the culprit named, the usage errors with status 2.
 expect() {  # status, message part, args...
     local want=$1 msg=$2; shift 2
@@ -81,5 +116,10 @@ expect 1 "$tmp/notrace.json is not a LeaP trace: no \"problems\" array" "$tmp/no
 expect 1 "problems[0] has no \"paths\" array" "$tmp/nopaths.json"
 expect 2 "--gold: $tmp/two.json holds 2 problems" "$tmp/two.json" --gold 3
 expect 1 "$tmp/no-such-dir/page.html" "$tmp/t.json" -o "$tmp/no-such-dir/page.html"
+expect 2 "$tmp/results holds 3 problems; choose one with --problem ID" "$tmp/results"
+expect 1 "--problem: no problem 'nope' in $tmp/results/nano.jsonl" "$tmp/results/nano.jsonl" --problem nope
+expect 1 "--problem: no problem 'nope' in $tmp/t.json" "$tmp/t.json" --problem nope
+expect 1 "$tmp/not-results is a folder but not a results folder of leap eval (no run.json" "$tmp/not-results"
+expect 1 "was not run (\"too long\"): it has no trace" "$tmp/unfit.json"
 expect 2 "trace is required" 
 echo "PASS"

@@ -2,7 +2,8 @@
 # leap serve's viewer page at /: static (the same bytes on every load, no data in it), answered
 # without the API key while every API route still wants it, and in Debian's chromium
 # (tests/sh/lib/viewer_serve_check.mjs) a problem submitted with the key fills one pane per path
-# live from the streaming API, with routing edges and the vote. Screenshot:
+# live from the streaming API, with routing edges labelled with their similarity scores (from the
+# block events) and the vote. Screenshot:
 # $LEAP_TEST_TMP/viewer_serve/viewer-serve.png.
 set -euo pipefail
 tmp="$LEAP_TEST_TMP/viewer_serve"

@@ -27,4 +27,5 @@ browser_setup() {
             > "$dir/npm.log" 2>&1 || fail "npm install playwright-core@$PLAYWRIGHT_CORE_VERSION: $(tail -5 "$dir/npm.log")"
     fi
     cp "$LEAP_SOURCE_DIR/tests/sh/lib/$script" "$npm_dir/check.mjs"
+    cp "$LEAP_SOURCE_DIR/tests/sh/lib/browser_check.mjs" "$npm_dir/browser_check.mjs"
 }

@@ -3,35 +3,14 @@
 // answer and the vote; the panes side by side on a desktop and stacked at a phone's width.
 // Then a run with no block (independent sampling): drawn without errors, the routing says so.
 // Usage: node viewer_page_check.mjs PAGE.html PATHS ANSWER SCREENSHOT_DIR NO_BLOCK_PAGE.html
-import { chromium } from "playwright-core";
+import { check, finish, launch, offline_page } from "./browser_check.mjs";
 
 const [page_file, paths_arg, answer, shots, no_block_file] = process.argv.slice(2);
 const n_paths = Number(paths_arg);
-let passed = 0, failed = 0;
-function check(cond, what) {
-  if (cond) { passed++; console.log("ok   " + what); }
-  else { failed++; console.log("FAIL " + what); }
-}
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  // Tests run as root in CI, where chromium's sandbox cannot start.
-  args: ["--no-sandbox"],
-});
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  // Offline means offline: any request leaving the page (a CDN, a font) fails the test.
-  const requests = [];
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (url.startsWith("file:")) return route.continue();
-    requests.push(url);
-    return route.abort();
-  });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  page.on("pageerror", (e) => errors.push(String(e)));
+  const { context, page, errors, requests } = await offline_page(browser, { width: 1280, height: 900 });
   await page.goto("file://" + page_file);
   await page.waitForSelector(".path");
 
@@ -82,5 +61,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();

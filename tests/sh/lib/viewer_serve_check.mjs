@@ -3,17 +3,12 @@
 // says so, and with the key a problem fills one pane per path live from the streaming API, with
 // the routing edges of at least one block and the final answer and vote from the last chunk.
 // Usage: node viewer_serve_check.mjs BASE_URL KEY PATHS SCREENSHOT_DIR
-import { chromium } from "playwright-core";
+import { check, finish, launch } from "./browser_check.mjs";
 
 const [base, key, paths_arg, shots] = process.argv.slice(2);
 const n_paths = Number(paths_arg);
-let passed = 0, failed = 0;
-function check(cond, what) {
-  if (cond) { passed++; console.log("ok   " + what); }
-  else { failed++; console.log("FAIL " + what); }
-}
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || "/usr/bin/chromium", args: ["--no-sandbox"] });
+const browser = await launch();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
@@ -49,6 +44,12 @@ try {
   check(await page.locator(".paths > .path").count() === n_paths, `${n_paths} path panes (got ${await page.locator(".paths > .path").count()})`);
   const edges = await page.locator(".route .edge").count();
   check(edges > 0, `routing edges of at least one block (${edges})`);
+  // The block events carry the router's similarity scores: every live edge is labelled with one.
+  const labels = await page.locator(".route .edge text").allTextContents();
+  check(labels.length === edges && labels.every((t) => /^[01]\.\d\d$/.test(t)),
+    `every live edge shows its similarity score (${labels.join(" ")})`);
+  const heard = await page.locator('.block .heard').first().textContent();
+  check(/path \d+ \([01]\.\d\d\)/.test(heard || ""), `a pane says whom it heard with the score (${heard})`);
   const vote = await page.locator('[data-role="vote"]').textContent();
   check(/vote: .+ \(\d+ of \d+ paths\)/.test(vote || ""), `the vote is shown (${vote})`);
   const finals = await page.locator('[data-role="final-answer"]').allTextContents();
@@ -67,5 +68,4 @@ try {
 } finally {
   await browser.close();
 }
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+finish();
