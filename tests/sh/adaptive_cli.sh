@@ -72,6 +72,18 @@ assert "cons@n_confidence" in s and "confidence_auroc" in s and s["stopped_per_p
 PY
 echo "ok: nano eval with confidence and early exit"
 
+# --confidence changes no token: the same texts with and without it.
+"$LEAP" eval "${common[@]}" --seed 1 --out "$TMP/plain" --json > /dev/null 2>&1
+"$LEAP" eval "${common[@]}" --confidence --seed 1 --out "$TMP/conf" --json > /dev/null 2>&1
+python3 - "$TMP/plain" "$TMP/conf" <<'PY' || fail "--confidence changed the tokens"
+import glob, json, sys
+def texts(d):
+    return [[p["text"] for p in json.loads(l)["trace"]["paths"]] for f in sorted(glob.glob(d + "/*.jsonl")) for l in open(f)]
+a, b = texts(sys.argv[1]), texts(sys.argv[2])
+assert len(a) == 8 and sorted(a) == sorted(b)
+PY
+echo "ok: --confidence changes no token"
+
 "$LEAP" report "$TMP/run" -o "$TMP/report" > /dev/null
 grep -q "Confidence-aware options" "$TMP/report.md" || fail "report.md lacks the section"
 grep -q 'id="chart-accuracy-tokens-' "$TMP/report.html" || fail "report.html lacks the chart"
