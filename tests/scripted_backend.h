@@ -96,6 +96,12 @@ public:
         limits_[{slot, path}] = tokens;
         return *this;
     }
+    // Each sampled token's confidence (GenerateResult::token_confidence), as the script's run
+    // asks for it; unset: none is reported.
+    ScriptedBackend& confidence(std::function<float(const ScriptCall&)> f) {
+        confidence_ = std::move(f);
+        return *this;
+    }
     // How many tokens an appended string costs (n_appended). Default: one per byte.
     ScriptedBackend& append_tokens(std::function<int(std::string_view)> f) {
         count_append_ = std::move(f);
@@ -170,6 +176,7 @@ private:
         std::string before;
         std::string generated;
         int n_sampled = 0, n_appended = 0;
+        std::vector<float> confidence;
         long total = 0;         // tokens sampled over all non-answer requests
         int requests = 0;
         long started_step = -1;
@@ -206,6 +213,7 @@ private:
         pc.before = pc.text;
         pc.generated.clear();
         pc.n_sampled = 0;
+        pc.confidence.clear();
         pc.n_appended = count_append_ ? count_append_(pc.req.append) : (int)pc.req.append.size();
         pc.started_step = step_;
         const int path = pc.req.path;
@@ -226,6 +234,7 @@ private:
             finish(s, path, StopReason::EndOfSequence);
             return;
         }
+        if (confidence_) pc.confidence.push_back(confidence_(call));
         const size_t old = pc.generated.size();
         pc.generated += tok;
         pc.text += tok;
@@ -264,8 +273,12 @@ private:
         entry.result.n_sampled = pc.n_sampled;
         entry.result.n_appended = pc.n_appended;
         entry.result.reason = reason;
+        entry.result.token_confidence = pc.confidence;
         entry.step = step_;
         run.complete(path, entry.result);
+        // Early exit: the requests the run no longer needs end now, as the llama backend ends them.
+        for (int stopped : run.take_stops())
+            if (state_[s][stopped].active) finish(s, stopped, StopReason::Stopped);
         entry.after = run.paths()[path].text;
         entry.phase_after = run.paths()[path].phase;
         logs_[s][path].push_back(std::move(entry));
@@ -278,6 +291,7 @@ private:
     uint64_t shuffle_seed_ = 0;
     std::map<std::pair<int, int>, long> limits_;
     std::function<int(std::string_view)> count_append_;
+    std::function<float(const ScriptCall&)> confidence_;
     std::vector<ProblemRun>* runs_ = nullptr;
     std::vector<std::vector<PathCopy>> state_;
     std::vector<std::vector<std::vector<RequestLog>>> logs_;

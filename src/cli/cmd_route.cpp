@@ -1,7 +1,8 @@
 // `leap route`: runs a router on summaries given as JSON on stdin, prints the choice as JSON.
 // Handy for checking a router by hand and for scripts that compare against the reference.
 //   in:  {"summaries": [...], "router": "dispersed", "k": 2, "similarity": "indel", "seed": 0,
-//         "active": [true, ...], "reference_parity": false}   (all but "summaries" optional)
+//         "active": [true, ...], "reference_parity": false,
+//         "confidence": [...]}   (all but "summaries" optional; "confidence": the confident routers')
 //   out: {"peers": [[j, ...], ...], "scores": [[s, ...], ...]}
 #include <algorithm>
 #include <climits>
@@ -70,6 +71,15 @@ RouterOptions parse_options(const json& in) {
         opt.seed = v.get<uint64_t>();
     }
     opt.reference_parity = get_bool(in, "reference_parity", false);
+    // The confident routers rank peers by each path's confidence (docs/adaptive.md).
+    if (in.contains("confidence")) {
+        const json& v = in.at("confidence");
+        if (!v.is_array()) bad("confidence", "an array of numbers, one per summary", v);
+        for (size_t i = 0; i < v.size(); ++i) {
+            if (!v[i].is_number()) bad("confidence[" + std::to_string(i) + "]", "a number", v[i]);
+            opt.confidence.push_back(v[i].get<double>());
+        }
+    }
     return opt;
 }
 
@@ -83,11 +93,12 @@ void run_route() {
     }
     if (!in.is_object()) throw Error("route: stdin must hold a JSON object, got a JSON " + std::string(in.type_name()));
     static const char* const known[] = {"summaries", "router", "k", "similarity", "seed", "active",
-                                        "reference_parity"};
+                                        "reference_parity", "confidence"};
     for (const auto& item : in.items()) {
         if (std::find(std::begin(known), std::end(known), item.key()) == std::end(known))
             throw Error("route: unknown key \"" + item.key() +
-                        "\" (known: summaries, router, k, similarity, seed, active, reference_parity)");
+                        "\" (known: summaries, router, k, similarity, seed, active, reference_parity, "
+                        "confidence)");
     }
 
     if (!in.contains("summaries")) throw Error("route: missing \"summaries\" (an array of strings)");
@@ -140,7 +151,8 @@ void register_route(CLI::App& app) {
         "route", "Run a router on summaries read as JSON from stdin; print chosen peers and scores as JSON");
     cmd->footer(
         "Input:  {\"summaries\": [\"..\", ...], \"router\": \"dispersed\", \"k\": 2, \"similarity\": \"indel\",\n"
-        "         \"seed\": 0, \"active\": [true, ...], \"reference_parity\": false}  (only \"summaries\" required)\n"
+        "         \"seed\": 0, \"active\": [true, ...], \"reference_parity\": false, \"confidence\": [c, ...]}\n"
+        "        (only \"summaries\" required; \"confidence\": one per summary, for the confident routers)\n"
         "Output: {\"peers\": [[j, ...], ...], \"scores\": [[s, ...], ...]}");
     cmd->callback(run_route);
 }

@@ -25,7 +25,8 @@ void EngineFlags::add_to(CLI::App* app, EngineScope scope) {
                                    "peers each path hears from at a block (k: the paper's \"top-k\" routing; fewer than "
                                    "-N; sampling top-k is --top-k)")
                        ->capture_default_str();
-    app->add_option("--router", router, "dispersed | clustered | hybrid | random | all")->capture_default_str();
+    app->add_option("--router", router, "dispersed | clustered | hybrid | random | all | confident | confident-dispersed (experimental: "
+                                      "the most confident peers, docs/adaptive.md)")->capture_default_str();
     app->add_option("--similarity", similarity, "indel | levenshtein")->capture_default_str();
     app->add_option("--single-block", run.single_block,
                     "methods single, leap-s: the enabled block (0 = after segment 1)")
@@ -71,6 +72,7 @@ void EngineFlags::add_to(CLI::App* app, EngineScope scope) {
         app->add_option("--match-budget", match_budget,
                         "paths|length: run independent sampling with at least the token budget of the LeaP run the "
                         "other flags describe, by more paths or by more segments (compute-matched baseline)");
+    adaptive.add_to(app, run);
     app->add_option("--prompts", prompts_file, "prompt set JSON (default: the built-in leap-default)");
     app->add_option("--end-of-thinking", end_of_thinking,
                     "the end-of-thinking marker, instead of the one the model's chat template shows (leap info)");
@@ -224,6 +226,7 @@ RunConfig EngineFlags::resolve_run_config() const {
     }
     c.router.kind = parse_router(router);
     c.router.similarity = parse_similarity(similarity);
+    adaptive.resolve(c);
     c.validate();
     // A path hears at most the N-1 others; asking for more is a mistake, not a request to clamp.
     const bool routed = c.method != Method::Independent && c.method != Method::MixtureOfAgents &&
@@ -299,6 +302,7 @@ ModelOptions EngineFlags::model_options() const {
 BackendHandle EngineFlags::make_backend(const RunConfig& config, const PromptSet& prompts) const {
     BackendHandle h;
     if (remote()) {
+        refuse_confidence_remote(config);
         h.engine = std::make_unique<openai::OpenAIEngine>(openai_tokenizer(), openai, engine, config, prompts);
     } else {
         h.model = std::make_unique<LlamaModel>(model_options());
@@ -331,6 +335,7 @@ nlohmann::json config_json(const RunConfig& c, const EngineOptions& e) {
                         {"parallel_problems", e.parallel_problems},
                         {"batch_size", e.n_batch}};
     if (!c.blocks.empty()) j["blocks"] = c.blocks;
+    add_adaptive_json(c, j);
     // Only for the methods that use them, so the identity of earlier runs does not change.
     if (c.method == Method::LeapS) j["group_size"] = c.group_size;
     if (c.method == Method::MixtureOfAgents) {

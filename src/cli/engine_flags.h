@@ -6,6 +6,7 @@
 #include "backends/llama/engine.h"
 #include "backends/llama/model.h"
 #include "backends/openai/openai_engine.h"
+#include "cli/adaptive_flags.h"
 #include "core/config.h"
 #include "core/prompts.h"
 
@@ -47,6 +48,7 @@ struct EngineFlags {
     CLI::Option* moa_layers_option = nullptr;
     CLI::Option* moa_agents_option = nullptr;
     RunConfig run;
+    AdaptiveFlags adaptive;       // --confidence, --early-exit-quorum, --prune-share, ...
     EngineOptions engine;
     int n_gpu_layers = -1;
     // --backend openai: the model runs on OpenAI-compatible servers (docs/openai-backend.md).

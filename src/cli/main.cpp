@@ -6,12 +6,14 @@
 #include "cli/commands.h"
 #include "cli/usage.h"
 #include "core/error.h"
+#include "eval/outcome.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"leap: Learning from Peers (LeaP) inference engine. Exit status: 0 done, 1 failed while running, "
                  "2 usage error (docs/cli.md)"};
     app.set_version_flag("--version", std::string("leap ") + LEAP_VERSION);
     app.require_subcommand(1);
+    leap::install_grader_judge();  // early exit compares answers as the grader does
     leap::cli::register_make_model(app);
     leap::cli::register_info(app);
     leap::cli::register_route(app);

@@ -95,6 +95,7 @@ void RunConfig::validate() const {
                                             ") must be a multiple of the group size (--group-size " +
                                             std::to_string(group_size) + ")");
     }
+    validate_adaptive();
     if (method == Method::MixtureOfAgents) {
         need(moa_layers >= 1, "MoA layers (--moa-layers) must be at least 1, got " + std::to_string(moa_layers));
         need(moa_context_chars >= 0,
@@ -125,6 +126,7 @@ BudgetMatch parse_budget_match(std::string_view s) {
 RunConfig equal_budget_independent(const RunConfig& leap, BudgetMatch how) {
     RunConfig c = leap;
     c.method = Method::Independent;
+    c.prune_share = 0;  // pruning acts at blocks, which independent sampling has none of
     const long target = token_budget(leap);
     if (how == BudgetMatch::Paths) {
         const long per_path = (long)c.segments * c.segment_tokens + c.answer_tokens;

@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/confidence.h"
+#include "core/early_exit.h"
 #include "core/router.h"
 
 namespace leap {
@@ -56,6 +58,16 @@ struct RunConfig {
     // own (every block for leap and leap-t, single_block for single and leap-s).
     std::vector<int> blocks;
     uint64_t seed = 1;
+    // Confidence-aware options (docs/adaptive.md; experimental, all off by default).
+    ConfidenceOptions confidence;  // --confidence, --confidence-top-k, --confidence-window
+    int early_exit_quorum = 0;     // --early-exit-quorum K: stop once K paths agree (0: off)
+    double prune_share = 0;        // --prune-share F: at each block, stop the least confident F of the paths there
+    PruneAt prune_at = PruneAt::Before;  // --prune-at
+    // Token confidence is computed (asked of the backend) when recorded or used by an option.
+    bool needs_confidence() const {
+        return confidence.record || prune_share > 0 || router.kind == RouterKind::Confident ||
+               router.kind == RouterKind::ConfidentDispersed;
+    }
 
     // Block b sits between segment b and segment b+1 (0-based).
     bool block_enabled(int b) const;
@@ -67,6 +79,7 @@ struct RunConfig {
     int group_of(int path) const { return group_size > 0 ? path / group_size : 0; }
     // Throws leap::Error naming the parameter when a value is impossible.
     void validate() const;
+    void validate_adaptive() const;  // the confidence-aware options (core/early_exit.cpp)
 };
 
 // Compute-matched baseline (SPEC §6): the most tokens one problem of `leap` can take, and an

@@ -10,6 +10,7 @@ void Generation::start(GenerateRequest r, int appended) {
     text.clear();
     n_sampled = 0;
     n_appended = appended;
+    confidence.clear();
 }
 
 std::optional<StopReason> Generation::add(const std::string& piece, size_t& overshoot) {
@@ -38,7 +39,9 @@ GenerateResult Generation::finish(StopReason reason) {
     r.n_sampled = n_sampled;
     r.n_appended = n_appended;
     r.reason = reason;
+    r.token_confidence = std::move(confidence);
     text.clear();
+    confidence.clear();
     return r;
 }
 

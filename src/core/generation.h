@@ -4,6 +4,7 @@
 // the token budget). Backends add their own limits (context size) and end-of-generation.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/problem_run.h"
 
@@ -14,6 +15,7 @@ struct Generation {
     std::string text;    // sampled so far; ends with the stop string when one matched
     int n_sampled = 0;
     int n_appended = 0;  // tokens fed for req.append
+    std::vector<float> confidence;  // per sampled token, when the backend computes it
 
     void start(GenerateRequest r, int appended);
     // Adds a sampled token's text and says whether the request ends with it. On a stop string

@@ -32,6 +32,8 @@ std::string_view to_string(FinishReason r) {
         case FinishReason::EndOfSequence: return "end-of-sequence";
         case FinishReason::Forced: return "forced";
         case FinishReason::ContextFull: return "context-full";
+        case FinishReason::EarlyExit: return "early-exit";
+        case FinishReason::Pruned: return "pruned";
     }
     return "?";
 }
@@ -43,6 +45,7 @@ std::string_view to_string(StopReason r) {
         case StopReason::Budget: return "budget";
         case StopReason::ContextFull: return "context-full";
         case StopReason::AnswerComplete: return "answer-complete";
+        case StopReason::Stopped: return "stopped";
     }
     return "?";
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/confidence.h"
 #include "core/router.h"
 
 namespace leap {
@@ -23,12 +24,16 @@ enum class Phase {
 };
 std::string_view to_string(Phase p);
 
-enum class FinishReason { None, EndOfThinking, EndOfSequence, Forced, ContextFull };
+// EarlyExit: stopped because a quorum of its peers agreed (--early-exit-quorum); Pruned: stopped
+// at a block as one of the least confident paths (--prune-share, --prune-at before). Neither has
+// an answer; the metrics leave them out (docs/adaptive.md).
+enum class FinishReason { None, EndOfThinking, EndOfSequence, Forced, ContextFull, EarlyExit, Pruned };
 std::string_view to_string(FinishReason r);
 
 // Why a generation request ended.
 // AnswerComplete: a forced answer's \boxed{...} closed or its letter was written (answer_end).
-enum class StopReason { StopString, EndOfSequence, Budget, ContextFull, AnswerComplete };
+// Stopped: the run asked the backend to end the request (ProblemRun::take_stops).
+enum class StopReason { StopString, EndOfSequence, Budget, ContextFull, AnswerComplete, Stopped };
 std::string_view to_string(StopReason r);
 
 // What the path saw at one LeaP block; goes into the trace.
@@ -55,6 +60,8 @@ struct Path {
     std::string answer;                 // text after the end-of-thinking marker (or forced answer)
     std::vector<std::string> notes;     // engine events worth reading (context full, ...)
     std::array<long, (size_t)TokenKind::Count> tokens{};  // tokens by kind (prompt = shared)
+    PathConfidence confidence;          // of its reasoning tokens, when the run computes it
+    bool stopped() const { return finish == FinishReason::EarlyExit || finish == FinishReason::Pruned; }
 };
 
 }  // namespace leap

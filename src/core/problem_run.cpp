@@ -55,6 +55,7 @@ ProblemRun::ProblemRun(int problem_index, Problem problem, RunConfig config, con
     layers_.assign(n, {});
     tokens_at_layer_.assign(n, {});
     new_conversation_.assign(n, 0);
+    init_adaptive();
     for (int i = 0; i < config_.n_paths; ++i) {
         Path& p = paths_[i];
         p.index = i;
@@ -97,6 +98,7 @@ void ProblemRun::start_segment(Path& p) {
     p.phase = Phase::Segment;
     p.segment_start = p.text.size();
     p.segments.emplace_back();
+    p.confidence.start_segment();
     issue(p, config_.segment_tokens, segment_stops(p.segment), TokenKind::Reasoning);
 }
 
@@ -116,6 +118,11 @@ void ProblemRun::complete(int index, const GenerateResult& r) {
                     " which has no request in flight");
     in_flight_[index] = 0;
     Path& p = paths_[index];
+    if (stopping_[index] != FinishReason::None) {  // early exit: the request ended for it
+        complete_stopped(p, r);
+        advance();
+        return;
+    }
     const size_t before = p.text.size();
     p.text += r.text;
     p.synced = p.text.size();
@@ -124,6 +131,7 @@ void ProblemRun::complete(int index, const GenerateResult& r) {
         case Phase::Segment: {
             p.tokens[(size_t)TokenKind::Reasoning] += r.n_sampled;
             p.segments.back() += r.text;
+            for (float c : r.token_confidence) p.confidence.add(c);
             const std::string* end = nullptr;
             for (const std::string& e : thinking().ends)
                 if (r.reason == StopReason::StopString && ends_with(r.text, e)) end = &e;
@@ -237,11 +245,13 @@ void ProblemRun::advance() {
     auto any_in = [&](Phase ph) {
         return std::any_of(paths_.begin(), paths_.end(), [&](const Path& p) { return p.phase == ph; });
     };
+    check_early_exit();
     if (any_in(Phase::AtBlock) && !any_in(Phase::Segment) && !any_in(Phase::Summarizing) &&
         !any_in(Phase::AtRoute)) {
         int block = -1;
         for (const Path& p : paths_)
             if (p.phase == Phase::AtBlock) block = p.segment;
+        prune_before_block(block);
         start_block(block);
     }
     if (any_in(Phase::AtRoute) && !any_in(Phase::Summarizing) && !any_in(Phase::Segment) &&
@@ -296,6 +306,8 @@ void ProblemRun::route_and_inject(int block) {
     RouterOptions opt = config_.router;
     opt.reference_parity = config_.reference_parity;
     opt.seed = mix_seed({config_.seed, (uint64_t)index_, (uint64_t)block, 0x7u});
+    if (config_.needs_confidence()) opt.confidence = path_confidence();
+    const std::vector<char> answer_now = prune_after_block(block);
     const bool leap_s = config_.method == Method::LeapS;
     std::vector<std::vector<RouteChoice>> choices;
     std::vector<int> representative;  // LeaP-S: per group, the path that continues
@@ -329,6 +341,13 @@ void ProblemRun::route_and_inject(int block) {
             p.notes.push_back("leap-s: path " + std::to_string(representative[config_.group_of(p.index)]) +
                               " continues for group " + std::to_string(config_.group_of(p.index)) +
                               "; answer forced after block " + std::to_string(block + 1));
+            force_answer(p);
+            continue;
+        }
+        if (answer_now[p.index]) {
+            // --prune-at after: among the least confident; it answers now, with what it heard.
+            pruned_after_[p.index] = block;
+            p.notes.push_back("pruned after block " + std::to_string(block + 1) + " (lowest confidence): answer forced");
             force_answer(p);
             continue;
         }
@@ -456,6 +475,9 @@ nlohmann::json ProblemRun::trace() const {
                      {"text", p.text},
                      {"tokens", tokens},
                      {"notes", p.notes}};
+        if (config_.needs_confidence()) path["confidence"] = p.confidence.to_json();
+        if (p.stopped()) path["stopped"] = true;
+        if (pruned_after_[p.index] >= 0) path["pruned_after_block"] = pruned_after_[p.index];
         if (config_.method == Method::LeapS) {
             path["group"] = config_.group_of(p.index);
             path["pruned"] = pruned_[p.index] != 0;

@@ -76,6 +76,9 @@ struct GenerateResult {
     int n_sampled = 0;         // tokens sampled
     int n_appended = 0;        // tokens fed for `append`
     StopReason reason = StopReason::Budget;
+    // The token confidence (core/confidence.h) of each sampled token, in order, when the run
+    // needs it (RunConfig::needs_confidence); empty otherwise.
+    std::vector<float> token_confidence;
 };
 
 class ProblemRun {
@@ -93,6 +96,10 @@ public:
     std::vector<GenerateRequest> take_requests();
     void complete(int path, const GenerateResult& result);
     bool done() const;
+    // Paths whose request in flight the run no longer needs (early exit): the backend ends each
+    // one as soon as it can with StopReason::Stopped and reports it through complete() as usual
+    // (a backend that lets it run to its end is correct too, only slower). Empty when none.
+    std::vector<int> take_stops();
 
     // The backend reports that the shared prompt took this many tokens.
     void set_prompt_tokens(long n) { prompt_tokens_ = n; }
@@ -115,6 +122,9 @@ public:
     // Mixture of Agents: the current layer (1-based; 1 for every other method) and each path's
     // earlier layers.
     int layer() const { return layer_; }
+    // --prune-share with --prune-at after: the path was pruned after hearing its peers at a block
+    // (its answer was forced there); -1 when it was not.
+    int pruned_after_block(int path) const { return pruned_after_.at(path); }
     const std::vector<LayerRecord>& earlier_layers(int path) const { return layers_.at(path); }
 
     // Everything that happened, as the trace's "problem" object (schema: docs/trace.md).
@@ -136,6 +146,14 @@ private:
     std::string moa_responses() const;   // MoA: the previous layer's responses, in path order
     std::string moa_user_message() const;  // MoA, reference layout: the next layer's user message
     bool reference_stops() const;        // --parity reference's stops apply (not to MoA's reference layout)
+    // Confidence-aware options (core/problem_run_adaptive.cpp, docs/adaptive.md).
+    void init_adaptive();
+    std::vector<double> path_confidence() const;  // each path's group confidence now (its last window)
+    void check_early_exit();
+    void stop_path(Path& p, FinishReason why, std::string note);
+    void complete_stopped(Path& p, const GenerateResult& r);
+    void prune_before_block(int block);
+    std::vector<char> prune_after_block(int block);  // which paths at the route answer now
 
     int index_;
     Problem problem_;
@@ -152,6 +170,10 @@ private:
     std::vector<std::array<long, (size_t)TokenKind::Count>> tokens_at_layer_;
     std::vector<std::string> moa_user_messages_;  // MoA, reference layout: layer 2's, layer 3's, ...
     std::vector<char> new_conversation_;          // MoA, reference layout: the path's next request starts one
+    std::vector<FinishReason> stopping_;          // a stopped path's reason while its request ends
+    std::vector<int> stops_;                      // take_stops
+    std::vector<int> pruned_after_;               // --prune-at after: the block, or -1
+    bool quorum_reached_ = false;
     std::vector<GenerateRequest> pending_;
     std::vector<int> in_flight_;  // 1 while a path has a request out
     long prompt_tokens_ = 0;

@@ -15,8 +15,10 @@ RouterKind parse_router(std::string_view name) {
     if (name == "hybrid") return RouterKind::Hybrid;
     if (name == "random") return RouterKind::Random;
     if (name == "all") return RouterKind::All;
+    if (name == "confident") return RouterKind::Confident;
+    if (name == "confident-dispersed") return RouterKind::ConfidentDispersed;
     throw Error("unknown router \"" + std::string(name) +
-                "\" (choices: dispersed, clustered, hybrid, random, all)");
+                "\" (choices: dispersed, clustered, hybrid, random, all, confident, confident-dispersed)");
 }
 
 std::string_view to_string(RouterKind kind) {
@@ -26,6 +28,8 @@ std::string_view to_string(RouterKind kind) {
         case RouterKind::Hybrid: return "hybrid";
         case RouterKind::Random: return "random";
         case RouterKind::All: return "all";
+        case RouterKind::Confident: return "confident";
+        case RouterKind::ConfidentDispersed: return "confident-dispersed";
     }
     return "?";
 }
@@ -69,6 +73,15 @@ std::vector<std::vector<RouteChoice>> route(const std::vector<std::string>& summ
     if (summaries.size() != active.size())
         throw Error("route: " + std::to_string(summaries.size()) + " summaries but " +
                     std::to_string(active.size()) + " active flags");
+    const bool by_confidence = opt.kind == RouterKind::Confident || opt.kind == RouterKind::ConfidentDispersed;
+    if (by_confidence && opt.confidence.size() != summaries.size())
+        throw Error("router " + std::string(to_string(opt.kind)) + ": " + std::to_string(opt.confidence.size()) +
+                    " confidences for " + std::to_string(summaries.size()) + " summaries");
+    // The candidates in order of confidence, most confident first (stable: ties keep the lower index).
+    const auto most_confident = [&](std::vector<int> v) {
+        std::stable_sort(v.begin(), v.end(), [&](int x, int y) { return opt.confidence[x] > opt.confidence[y]; });
+        return v;
+    };
     const int n = static_cast<int>(summaries.size());
     const size_t k = static_cast<size_t>(opt.k);
     ScoreCache score(summaries, active, opt.similarity);
@@ -132,6 +145,20 @@ std::vector<std::vector<RouteChoice>> route(const std::vector<std::string>& summ
             case RouterKind::All:
                 for (int j : cand) pick(j);
                 break;
+            case RouterKind::Confident: {
+                const auto order = most_confident(cand);
+                for (size_t t = 0; t < std::min(k, order.size()); ++t) pick(order[t]);
+                break;
+            }
+            case RouterKind::ConfidentDispersed: {
+                // The more confident half (at least k), then the least similar of those.
+                auto pool = most_confident(cand);
+                pool.resize(std::min(pool.size(), std::max(k, (pool.size() + 1) / 2)));
+                std::sort(pool.begin(), pool.end());
+                std::stable_sort(pool.begin(), pool.end(), [&](int x, int y) { return score(i, x) < score(i, y); });
+                for (size_t t = 0; t < std::min(k, pool.size()); ++t) pick(pool[t]);
+                break;
+            }
         }
     }
     return out;

@@ -4,6 +4,9 @@
 //   hybrid:    floor(k/2) least similar, then the rest most similar
 //   random:    k peers uniformly without replacement, seeded per (seed, receiver)
 //   all:       every peer
+//   confident: the k peers with the highest confidence (opt.confidence; ties: lower index)
+//   confident-dispersed: the k least similar among the more confident half of the candidates
+//              (at least k of them)
 // Only active (unfinished) paths receive peers and only active paths are candidates.
 #include <cstdint>
 #include <string>
@@ -14,9 +17,9 @@
 
 namespace leap {
 
-enum class RouterKind { Dispersed, Clustered, Hybrid, Random, All };
+enum class RouterKind { Dispersed, Clustered, Hybrid, Random, All, Confident, ConfidentDispersed };
 
-// "dispersed" | "clustered" | "hybrid" | "random" | "all"; else leap::Error naming the value.
+// "dispersed" | "clustered" | "hybrid" | "random" | "all" | "confident" | "confident-dispersed"; else leap::Error naming the value.
 RouterKind parse_router(std::string_view name);
 std::string_view to_string(RouterKind kind);
 
@@ -34,11 +37,15 @@ struct RouterOptions {
     // de-duplication (a peer can then appear twice). Default: the most-similar part skips peers
     // already chosen, giving min(k, candidates) distinct peers.
     bool reference_parity = false;
+    // confident, confident-dispersed: each path's confidence (core/confidence.h: the group
+    // confidence of its window ending at the block), one per summary; filled in at each block.
+    std::vector<double> confidence;
 };
 
 // summaries[i]: path i's summary; active[i]: path i is unfinished. Returns, for each i, the chosen
 // peers in selection order (empty for inactive i). Ties in similarity go to the lower index.
-// Throws leap::Error if k < 1 or the two vectors differ in size.
+// Throws leap::Error if k < 1, the two vectors differ in size, or a confidence router has no
+// confidence per summary.
 std::vector<std::vector<RouteChoice>> route(const std::vector<std::string>& summaries,
                                             const std::vector<bool>& active,
                                             const RouterOptions& opt);

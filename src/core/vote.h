@@ -23,4 +23,11 @@ using AnswerEquivalence = std::function<bool(const std::string&, const std::stri
 VoteResult majority_vote(const std::vector<std::string>& answers,
                          const std::vector<long>* lengths = nullptr, const AnswerEquivalence& same = {});
 
+// Confidence-weighted vote (DeepConf): answers grouped as majority_vote groups them, each group
+// scores the sum of its paths' weights (a path's confidence), the highest score wins (ties: the
+// group whose first member has the lowest index). `votes` is the winning group's size. Throws
+// leap::Error when the sizes differ or a weight is negative or not finite.
+VoteResult weighted_vote(const std::vector<std::string>& answers, const std::vector<double>& weights,
+                         const AnswerEquivalence& same = {});
+
 }  // namespace leap

@@ -75,6 +75,7 @@ bool all_have(const Runs& runs, std::vector<bool> ProblemOutcome::*field) {
     return true;
 }
 double shortest_of(const ProblemOutcome& o) { return o.shortest_majority_correct ? 1.0 : 0.0; }
+double cons_confidence_of(const ProblemOutcome& o) { return o.confidence_vote_correct > 0 ? 1.0 : 0.0; }
 
 PerProblem passk_of(int k) {
     return [k](const ProblemOutcome& o) {
@@ -237,6 +238,35 @@ Summary summarize_runs(const Runs& runs, const MetricsOptions& opt) {
         s.cons_representatives = many(runs, cons_representatives_of, B, opt.seed, opt.confidence);
     }
 
+    bool weighted = true;
+    long stopped = 0;
+    for (const auto& run : runs)
+        for (const auto& o : run) {
+            weighted = weighted && o.confidence_vote_correct >= 0;
+            stopped += o.stopped;
+        }
+    std::vector<std::pair<double, bool>> scored;
+    bool scores = true;
+    for (const auto& run : runs)
+        for (const auto& o : run) {
+            scores = scores && o.path_confidence.size() == o.correct.size();
+            for (size_t i = 0; i < o.path_confidence.size() && i < o.correct.size(); ++i)
+                scored.emplace_back(o.path_confidence[i], o.correct[i]);
+        }
+    if (scores && !scored.empty()) {
+        s.confidence_auroc = auroc(scored);
+        double sum[2] = {0, 0};
+        long count[2] = {0, 0};
+        for (const auto& [c, ok] : scored) {
+            sum[ok] += c;
+            ++count[ok];
+        }
+        s.confidence_correct = count[1] ? sum[1] / count[1] : 0;
+        s.confidence_wrong = count[0] ? sum[0] / count[0] : 0;
+    }
+    if (weighted) s.cons_confidence = many(runs, cons_confidence_of, B, opt.seed, opt.confidence);
+    s.stopped_per_problem = (double)stopped / (double)(runs.size() * runs[0].size());
+
     std::vector<int> ks = opt.ks;
     if (ks.empty()) {
         for (int k = 1; k <= s.paths; k *= 2) ks.push_back(k);
@@ -283,6 +313,30 @@ Summary summarize_runs(const Runs& runs, const MetricsOptions& opt) {
     return s;
 }
 
+std::optional<double> auroc(const std::vector<std::pair<double, bool>>& scored) {
+    // Mann-Whitney: sum of the correct paths' ranks (ties share the mean rank).
+    std::vector<std::pair<double, bool>> v = scored;
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    double rank_sum = 0;
+    long pos = 0, neg = 0;
+    for (size_t i = 0; i < v.size();) {
+        size_t j = i;
+        while (j < v.size() && v[j].first == v[i].first) ++j;
+        const double mean_rank = (double)(i + 1 + j) / 2.0;  // ranks i+1 .. j
+        for (size_t t = i; t < j; ++t) {
+            if (v[t].second) {
+                rank_sum += mean_rank;
+                ++pos;
+            } else {
+                ++neg;
+            }
+        }
+        i = j;
+    }
+    if (pos == 0 || neg == 0) return std::nullopt;
+    return (rank_sum - (double)pos * (pos + 1) / 2.0) / ((double)pos * (double)neg);
+}
+
 Summary summarize(const std::vector<ProblemOutcome>& problems, const MetricsOptions& options) {
     check_problems(problems, "");
     return summarize_runs(Runs{problems}, options);
@@ -308,6 +362,13 @@ nlohmann::json Summary::to_json() const {
     optional("cons@n_reference", cons_reference);
     optional("pass@1_representatives", pass1_representatives);
     optional("cons@n_representatives", cons_representatives);
+    optional("cons@n_confidence", cons_confidence);
+    if (stopped_per_problem > 0) j["stopped_per_problem"] = stopped_per_problem;
+    if (confidence_auroc) {
+        j["confidence_auroc"] = *confidence_auroc;
+        j["confidence_correct_mean"] = confidence_correct;
+        j["confidence_wrong_mean"] = confidence_wrong;
+    }
     j["pass@k"] = nlohmann::json::object();
     j["pass@k_ci"] = nlohmann::json::object();
     for (const auto& [k, i] : pass_k) {

@@ -28,7 +28,17 @@ struct ProblemOutcome {
     // LeaP-S: the paths that continued past the block (one per group); empty for other methods.
     std::vector<bool> representative_correct;
     bool consensus_representatives_correct = false;
+    // Confidence-weighted vote (docs/adaptive.md): 1 correct, 0 wrong, -1 not recorded.
+    int confidence_vote_correct = -1;
+    int stopped = 0;  // paths stopped early (early exit, pruning): not in `correct`
+    // Each path's confidence (its lowest group confidence), parallel to `correct`, when recorded.
+    std::vector<double> path_confidence;
 };
+
+// How well a score separates correct from wrong paths: the probability that a correct path
+// scores above a wrong one (ties count one half), over the pairs (score, correct). nullopt
+// when there are no correct or no wrong paths.
+std::optional<double> auroc(const std::vector<std::pair<double, bool>>& scored);
 
 struct Interval {
     double mean = 0, lo = 0, hi = 0;
@@ -84,6 +94,12 @@ struct Summary {
     // cons@n_reference), and LeaP-S's representatives only (pass@1_representatives, ...).
     std::optional<Interval> pass1_reference, cons_reference;
     std::optional<Interval> pass1_representatives, cons_representatives;
+    std::optional<Interval> cons_confidence;  // confidence-weighted vote, when every problem has it
+    double stopped_per_problem = 0;           // paths stopped early (early exit, pruning), mean
+    // When every path has a confidence: AUROC of confidence for correctness, and the mean
+    // confidence of correct and of wrong paths (docs/adaptive.md: does the signal exist at all).
+    std::optional<double> confidence_auroc;
+    double confidence_correct = 0, confidence_wrong = 0;
     std::map<int, Interval> pass_k;              // k -> unbiased pass@k
     std::map<std::string, double> tokens_per_problem;  // mean by kind, plus "total"
     long tokens_total = 0;       // over all problems (and runs), prompts and peers' summaries included

@@ -1,5 +1,7 @@
 #include "eval/outcome.h"
 
+#include "core/answer.h"
+#include "core/early_exit.h"
 #include "core/vote.h"
 #include "eval/grader.h"
 #include "eval/reference_grade.h"
@@ -12,13 +14,24 @@ std::vector<std::string> extracted_answers(const ProblemRun& run) {
     for (const auto& [letter, _] : problem.choices) letters.push_back(letter);
     std::vector<std::string> answers;
     for (const Path& p : run.paths())
-        answers.push_back(problem.multiple_choice() ? extract_choice_answer(p.text, letters) : extract_math_answer(p.text));
+        answers.push_back(p.stopped() ? std::string()  // stopped early: no answer (docs/adaptive.md)
+                          : problem.multiple_choice() ? extract_choice_answer(p.text, letters) : extract_math_answer(p.text));
     return answers;
 }
 
 AnswerEquivalence grader_equivalence(bool multiple_choice) {
     if (multiple_choice) return [](const std::string& a, const std::string& b) { return a == b; };
     return [](const std::string& a, const std::string& b) { return math_equivalent(a, b); };
+}
+
+void install_grader_judge() {
+    set_answer_judge({[](std::string_view text, bool mc) {
+                          // Letters as the grader reads them: any "ANSWER: X" (no list of choices here).
+                          return mc ? choice_letter(text) : extract_math_answer(text);
+                      },
+                      [](const std::string& a, const std::string& b, bool mc) {
+                          return mc ? a == b : math_equivalent(a, b);
+                      }});
 }
 
 VoteResult vote_paths(const ProblemRun& run, const std::vector<std::string>& answers) {
@@ -34,11 +47,16 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
     const bool leap_s = run.config().method == Method::LeapS;
     std::vector<std::string> answers, reference_answers, representative_answers;
     std::vector<long> lengths;
+    std::vector<double> weights;  // each path's confidence, for the confidence-weighted vote
     nlohmann::json paths = nlohmann::json::array();
     std::map<std::string, long> tokens;
     for (const Path& p : run.paths()) {
-        const Grade g = mc ? grade_choice(p.text, item.answer, letters) : grade_math(p.text, item.answer);
+        Grade g = mc ? grade_choice(p.text, item.answer, letters) : grade_math(p.text, item.answer);
+        // A path stopped early (--early-exit-quorum, --prune-share) has no answer: it does not
+        // vote and the metrics leave it out (docs/adaptive.md).
+        if (p.stopped()) g = Grade{};
         answers.push_back(g.extracted);
+        weights.push_back(p.confidence.lowest_group());
         long total = 0;
         nlohmann::json tk = nlohmann::json::object();
         for (size_t k = (size_t)TokenKind::Reasoning; k < (size_t)TokenKind::Count; ++k) {
@@ -56,6 +74,11 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
                              {"correct_reference", reference_correct(ref, item.answer)},
                              {"finish", to_string(p.finish)},
                              {"tokens", tk}};
+        if (p.stopped()) pj["stopped"] = true;
+        if (run.config().needs_confidence())
+            pj["confidence"] = {{"mean", p.confidence.total().mean()},
+                                {"lowest_group", p.confidence.lowest_group()},
+                                {"tail_group", p.confidence.group()}};
         // LeaP-S: the reference scores only each group's continuing path.
         if (leap_s) {
             pj["representative"] = !run.pruned(p.index);
@@ -87,6 +110,7 @@ nlohmann::json graded_line(const ProblemRun& run, const Item& item, const std::s
     line["vote_reference"] = {{"answer", ref_vote.answer},
                               {"votes", ref_vote.votes},
                               {"correct", reference_correct(ref_vote.answer, item.answer)}};
+    if (run.config().needs_confidence()) line["vote_confidence"] = vote_json(weighted_vote(answers, weights, same));
     if (leap_s) line["vote_representatives"] = vote_json(majority_vote(representative_answers, nullptr, same));
     return line;
 }
@@ -137,18 +161,25 @@ ProblemOutcome outcome_of(const nlohmann::json& line) {
     }
     bool reference = line.contains("vote_reference");  // lines written before it lack the fields
     for (const auto& p : line.at("paths")) {
+        if (p.value("stopped", false)) {  // stopped early: no answer, left out (docs/adaptive.md)
+            ++o.stopped;
+            continue;
+        }
         o.correct.push_back(p.at("correct").get<bool>());
+        if (p.contains("confidence")) o.path_confidence.push_back(p["confidence"].at("lowest_group").get<double>());
         reference = reference && p.contains("correct_reference");
         if (p.contains("representative") && p.at("representative").get<bool>())
             o.representative_correct.push_back(p.at("correct").get<bool>());
     }
     if (reference) {
-        for (const auto& p : line.at("paths")) o.correct_reference.push_back(p.at("correct_reference").get<bool>());
+        for (const auto& p : line.at("paths"))
+            if (!p.value("stopped", false)) o.correct_reference.push_back(p.at("correct_reference").get<bool>());
         o.consensus_reference_correct = line.at("vote_reference").at("correct").get<bool>();
     }
     if (line.contains("vote_representatives"))
         o.consensus_representatives_correct = line.at("vote_representatives").at("correct").get<bool>();
     o.consensus_correct = line.at("vote").at("correct").get<bool>();
+    if (line.contains("vote_confidence")) o.confidence_vote_correct = line["vote_confidence"].at("correct").get<bool>() ? 1 : 0;
     o.shortest_majority_correct = line.at("shortest_majority").at("correct").get<bool>();
     for (const auto& [k, v] : line.at("tokens").items()) o.tokens[k] = count_in(v, "tokens." + k, kMaxTokens);
     if (line.contains("timings") && line["timings"].contains("wall_s")) o.wall_s = line["timings"]["wall_s"].get<double>();

@@ -14,6 +14,8 @@ namespace leap {
 std::vector<std::string> extracted_answers(const ProblemRun& run);
 // Two answers agree when the grader says they are equivalent (1/2 and 0.5); letters exactly.
 AnswerEquivalence grader_equivalence(bool multiple_choice);
+// Installs the grader as the answer judge of early exit (core/early_exit.h: core has no grader).
+void install_grader_judge();
 // Majority vote over extracted_answers with grader_equivalence (what solve and serve report).
 VoteResult vote_paths(const ProblemRun& run, const std::vector<std::string>& answers);
 

@@ -1,4 +1,5 @@
 #include "eval/report.h"
+#include "eval/report_adaptive.h"
 
 #include <algorithm>
 #include <cctype>
@@ -1015,6 +1016,7 @@ std::string report_markdown(const Report& r) {
         md += "\n## Warnings\n\n";
         for (const auto& w : r.warnings) md += "- " + md_escape(w) + "\n";
     }
+    if (has_adaptive_runs(r)) md += adaptive_markdown(r);  // docs/adaptive.md
     return md;
 }
 
@@ -1036,6 +1038,7 @@ std::string report_html(const Report& r, const std::string& pages) {
         h += accuracy_chart(r, true, "chart-cons");
         h += tokens_chart(r, "chart-tokens");
     }
+    if (has_adaptive_runs(r)) h += adaptive_html(r);  // docs/adaptive.md
     for (const auto& bench : r.benches) {
         h += "<h2>" + html_escape(bench_title(bench)) +
              (bench_title(bench) != bench ? " <code>" + html_escape(bench) + "</code>" : "") + "</h2>\n";

@@ -35,6 +35,12 @@ expect_out "UTF-8 code points" \
     '{"summaries": ["cafe", "caf\u00e9"], "similarity": "levenshtein", "k": 1}' \
     '{"peers":[[1],[0]],"scores":[[0.75],[0.75]]}'
 expect_out "no paths" '{"summaries": []}' '{"peers":[],"scores":[]}'
+# Confident routers (docs/adaptive.md): the k most confident peers; confident-dispersed, the least
+# similar among the more confident half (here {1, 3} for path 0: 3 is the less similar).
+expect_out "confident k=2" "{$FOUR, \"router\": \"confident\", \"confidence\": [0.1, 0.9, 0.5, 0.7]}" \
+    '{"peers":[[1,3],[3,2],[1,3],[1,2]],"scores":[[0.75,0.0],[0.25,0.75],[0.75,0.5],[0.25,0.5]]}'
+expect_out "confident-dispersed k=1" "{$FOUR, \"router\": \"confident-dispersed\", \"k\": 1, \"confidence\": [0.1, 0.9, 0.5, 0.7]}" \
+    '{"peers":[[3],[3],[3],[1]],"scores":[[0.0],[0.25],[0.5],[0.25]]}'
 
 # Random: same seed, same answer; valid draw (checked with python3).
 R1=$(printf '%s' '{"summaries": ["a","b","c","d","e","f"], "router": "random", "k": 3, "seed": 7}' | "$LEAP" route)
@@ -72,5 +78,7 @@ expect_error "summary not a string" '{"summaries": ["a", 3]}' '"summaries[1]" mu
 expect_error "active length" '{"summaries": ["a", "b"], "active": [true]}' '"active" has 1 entries'
 expect_error "negative seed" '{"summaries": ["a"], "seed": -1}' '"seed" must be a non-negative integer'
 expect_error "unknown key" '{"summaries": ["a"], "K": 2}' 'unknown key "K"'
+expect_error "confident without confidence" '{"summaries": ["a", "b"], "router": "confident"}' '0 confidences for 2 summaries'
+expect_error "confidence not a number" '{"summaries": ["a"], "confidence": ["x"]}' '"confidence[0]" must be a number'
 
 echo "route_cli: all passed"

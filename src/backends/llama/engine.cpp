@@ -8,6 +8,7 @@
 
 #include "backends/llama/batch_plan.h"
 #include "backends/llama/path_sequence.h"
+#include "core/confidence.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "core/generation.h"
@@ -428,6 +429,9 @@ void LlamaEngine::finish_request(Slot& slot, int path, StopReason reason) {
     ps.active = false;
     ps.row = -1;
     slot.run->complete(path, ps.gen.finish(reason));
+    // Early exit: end the requests the run no longer needs; each reports what it sampled.
+    for (int stopped : slot.run->take_stops())
+        if (slot.paths[stopped].active) finish_request(slot, stopped, StopReason::Stopped);
     for (int i = 0; i < (int)slot.paths.size(); ++i)
         if (slot.paths[i].done_at < 0 && slot.run->paths()[i].phase == Phase::Done)
             slot.paths[i].done_at = seconds_since(slot.t0);
@@ -596,6 +600,7 @@ void LlamaEngine::sample_all() {
         const llama_token* ids = nullptr;  // backend sampling: the candidates
         int n_ids = 0;
         llama_token token = LLAMA_TOKEN_NULL;
+        float confidence = 0;  // token confidence (core/confidence.h), when the run needs it
     };
     std::vector<Pick> picks;
     for (auto& sp : slots_) {
@@ -628,6 +633,10 @@ void LlamaEngine::sample_all() {
         std::vector<llama_token_data>& cur = ps.candidates;
         const SamplingOptions& so = pk.slot->sampling;
         const int k_needed = candidates_needed(so, n_vocab);
+        // DeepConf's token confidence from the model's own distribution: over the whole
+        // vocabulary's logits, or over the candidates the device kept (backend sampling).
+        if (pk.slot->config.needs_confidence())
+            pk.confidence = (float)token_confidence(pk.logits, pk.ids ? pk.n_ids : n_vocab, pk.slot->config.confidence.top_k);
         bool sorted = false;
         if (pk.ids) {
             // The device's top-k, in the host path's order, without banned tokens: the same list.
@@ -648,7 +657,14 @@ void LlamaEngine::sample_all() {
     }
     stats_.sample_seconds += seconds_since(t0);
     if (!device_samplers_.empty()) stats_.device_cut_draws += n;
-    for (const Pick& pk : picks) accept_token(*pk.slot, pk.path, pk.token);
+    for (const Pick& pk : picks) {
+        // A path an earlier pick of this step stopped (early exit) has no request any more.
+        if (!pk.slot->paths[pk.path].active) continue;
+        // One value per token the request counts (end-of-generation is not one of them).
+        const bool counted = !model_.is_end_of_generation(pk.token) || opt_.sampling.ban_end_of_generation;
+        if (pk.slot->config.needs_confidence() && counted) pk.slot->paths[pk.path].gen.confidence.push_back(pk.confidence);
+        accept_token(*pk.slot, pk.path, pk.token);
+    }
 }
 
 void LlamaEngine::accept_token(Slot& slot, int i, llama_token t) {
