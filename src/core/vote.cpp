@@ -8,41 +8,57 @@
 
 namespace leap {
 
-VoteResult majority_vote(const std::vector<std::string>& answers, const std::vector<long>* lengths,
-                         const AnswerEquivalence& same) {
-    struct Group { std::vector<int> members; double length = 0; };
-    std::vector<Group> groups;  // by first appearance (lowest index first)
-    VoteResult out;
+namespace {
+// The paths with an answer, grouped by equivalence with each group's first answer; groups in
+// order of first appearance (lowest index first), members in index order.
+std::vector<std::vector<int>> group_answers(const std::vector<std::string>& answers, const AnswerEquivalence& same) {
+    std::vector<std::vector<int>> groups;
     for (int i = 0; i < (int)answers.size(); ++i) {
         if (answers[i].empty()) continue;
-        ++out.voters;
-        Group* home = nullptr;
-        for (Group& g : groups) {
-            const std::string& first = answers[g.members.front()];
+        std::vector<int>* home = nullptr;
+        for (auto& g : groups) {
+            const std::string& first = answers[g.front()];
             if (same ? same(first, answers[i]) : canonical_answer(first) == canonical_answer(answers[i])) {
                 home = &g;
                 break;
             }
         }
         if (!home) home = &groups.emplace_back();
-        home->members.push_back(i);
-        if (lengths) home->length += (double)(*lengths)[i];
+        home->push_back(i);
     }
-    const Group* best = nullptr;
-    for (const Group& g : groups) {
-        if (!best || g.members.size() > best->members.size()) {
+    return groups;
+}
+
+VoteResult result_of(const std::vector<std::string>& answers, const std::vector<std::vector<int>>& groups,
+                     const std::vector<int>* best) {
+    VoteResult out;
+    for (const auto& g : groups) out.voters += (int)g.size();
+    if (best) {
+        out.answer = answers[best->front()];
+        out.votes = (int)best->size();
+        out.majority = *best;
+    }
+    return out;
+}
+}  // namespace
+
+VoteResult majority_vote(const std::vector<std::string>& answers, const std::vector<long>* lengths,
+                         const AnswerEquivalence& same) {
+    const auto groups = group_answers(answers, same);
+    auto mean_length = [&](const std::vector<int>& g) {
+        double sum = 0;
+        for (int i : g) sum += (double)(*lengths)[i];
+        return sum / g.size();
+    };
+    const std::vector<int>* best = nullptr;
+    for (const auto& g : groups) {
+        if (!best || g.size() > best->size()) {
             best = &g;
-        } else if (lengths && g.members.size() == best->members.size() &&
-                   g.length / g.members.size() < best->length / best->members.size()) {
+        } else if (lengths && g.size() == best->size() && mean_length(g) < mean_length(*best)) {
             best = &g;
         }
     }
-    if (best) {
-        out.answer = answers[best->members.front()];
-        out.votes = (int)best->members.size();
-        out.majority = best->members;
-    }
-    return out;
+    return result_of(answers, groups, best);
 }
 
 VoteResult weighted_vote(const std::vector<std::string>& answers, const std::vector<double>& weights,
@@ -50,36 +66,20 @@ VoteResult weighted_vote(const std::vector<std::string>& answers, const std::vec
     if (answers.size() != weights.size())
         throw Error("weighted vote: " + std::to_string(answers.size()) + " answers but " +
                     std::to_string(weights.size()) + " weights");
-    struct Group { std::vector<int> members; double weight = 0; };
-    std::vector<Group> groups;
-    VoteResult out;
-    for (int i = 0; i < (int)answers.size(); ++i) {
+    for (int i = 0; i < (int)weights.size(); ++i)
         if (!(std::isfinite(weights[i]) && weights[i] >= 0))
             throw Error("weighted vote: path " + std::to_string(i) + "'s weight " + std::to_string(weights[i]) +
                         " is not a finite number >= 0");
-        if (answers[i].empty()) continue;
-        ++out.voters;
-        Group* home = nullptr;
-        for (Group& g : groups) {
-            const std::string& first = answers[g.members.front()];
-            if (same ? same(first, answers[i]) : canonical_answer(first) == canonical_answer(answers[i])) {
-                home = &g;
-                break;
-            }
-        }
-        if (!home) home = &groups.emplace_back();
-        home->members.push_back(i);
-        home->weight += weights[i];
-    }
-    const Group* best = nullptr;
-    for (const Group& g : groups)
-        if (!best || g.weight > best->weight) best = &g;
-    if (best) {
-        out.answer = answers[best->members.front()];
-        out.votes = (int)best->members.size();
-        out.majority = best->members;
-    }
-    return out;
+    const auto groups = group_answers(answers, same);
+    auto weight = [&](const std::vector<int>& g) {
+        double sum = 0;
+        for (int i : g) sum += weights[i];
+        return sum;
+    };
+    const std::vector<int>* best = nullptr;
+    for (const auto& g : groups)
+        if (!best || weight(g) > weight(*best)) best = &g;
+    return result_of(answers, groups, best);
 }
 
 }  // namespace leap
