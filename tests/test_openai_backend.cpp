@@ -1260,6 +1260,37 @@ TEST(OpenAICancel, ASubmissionRunsWithItsOwnSettings) {
     EXPECT_TRUE(seeded) << "the submission's seed";
 }
 
+// leap serve (quiet, any free port, model "tiny") in front of `engine` with `c` and `sampling` as
+// its defaults, listening on a thread of its own until it goes out of scope.
+struct ServeInFront {
+    server::LeapServer http;
+    std::thread serving;
+    static server::RequestDefaults defaults(const Backend& engine, const RunConfig& c, const SamplingOptions& s) {
+        server::RequestDefaults d;
+        d.config = c;
+        d.sampling = s;
+        d.max_paths = engine.path_capacity();
+        d.ctx_per_path = engine.n_ctx_per_path();
+        return d;
+    }
+    static server::ServerOptions options() {
+        server::ServerOptions so;
+        so.port = 0;
+        so.log_requests = false;
+        so.model_name = "tiny";
+        return so;
+    }
+    ServeInFront(Backend& engine, const RunConfig& c, const SamplingOptions& s)
+        : http(engine, defaults(engine, c, s), options()) {
+        http.bind();
+        serving = std::thread([this] { http.listen(); });
+    }
+    ~ServeInFront() {
+        http.stop();
+        serving.join();
+    }
+};
+
 // leap serve in front of the OpenAI backend: a streamed client that disconnects mid-run cancels
 // its paths' requests on the server too (the fake sees the connection of the request it was
 // generating close), and the server then answers the next request.
@@ -1286,18 +1317,8 @@ TEST(OpenAIServe, AClientThatDisconnectsCancelsItsRequestsUpstream) {
     eo.sampling.temperature = 0;
     RunConfig c = one_segment_independent(2, 5);
     OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, c, prompts());
-    server::RequestDefaults d;
-    d.config = c;
-    d.sampling = eo.sampling;
-    d.max_paths = engine.path_capacity();
-    d.ctx_per_path = engine.n_ctx_per_path();
-    server::ServerOptions so;
-    so.port = 0;
-    so.log_requests = false;
-    so.model_name = "tiny";
-    server::LeapServer http(engine, d, so);
-    http.bind();
-    std::thread serving([&] { http.listen(); });
+    ServeInFront serve(engine, c, eo.sampling);
+    server::LeapServer& http = serve.http;
 
     httplib::Client client("127.0.0.1", http.port());
     httplib::Request req;
@@ -1325,8 +1346,6 @@ TEST(OpenAIServe, AClientThatDisconnectsCancelsItsRequestsUpstream) {
     const std::string metrics = http.metrics_text();
     EXPECT_NE(metrics.find("leap_requests_cancelled_total 1\n"), std::string::npos) << metrics;
     EXPECT_EQ(metrics.find("leap_kv_cells"), std::string::npos) << "KV figures are the in-process engine's";
-    http.stop();
-    serving.join();
 }
 
 // A server's final refusal of one request's request (HTTP 400) fails that client's request with
@@ -1351,18 +1370,8 @@ TEST(OpenAIServe, AnUpstreamRefusalFailsOnlyItsOwnRequest) {
     OpenAIOptions o = fast_options(fake.url());
     o.n_lanes = 4;
     OpenAIEngine engine(tiny_tok(), o, eo, c, prompts());
-    server::RequestDefaults d;
-    d.config = c;
-    d.sampling = eo.sampling;
-    d.max_paths = engine.path_capacity();
-    d.ctx_per_path = engine.n_ctx_per_path();
-    server::ServerOptions so;
-    so.port = 0;
-    so.log_requests = false;
-    so.model_name = "tiny";
-    server::LeapServer http(engine, d, so);
-    http.bind();
-    std::thread serving([&] { http.listen(); });
+    ServeInFront serve(engine, c, eo.sampling);
+    server::LeapServer& http = serve.http;
     auto ask = [&](const std::string& text) {
         httplib::Client client("127.0.0.1", http.port());
         client.set_read_timeout(std::chrono::seconds(60));
@@ -1378,8 +1387,6 @@ TEST(OpenAIServe, AnUpstreamRefusalFailsOnlyItsOwnRequest) {
     EXPECT_NE(bad->body.find("this prompt is refused"), std::string::npos) << bad->body;
     ASSERT_TRUE(good);
     EXPECT_EQ(good->status, 200) << good->body;
-    http.stop();
-    serving.join();
 }
 
 // ---- a real llama-server -----------------------------------------------------------------------
