@@ -40,6 +40,18 @@ using leap::ProblemRun;
 using leap::StopReason;
 using leap::TokenKind;
 
+// The built-in prompts with one trigger ("Recap.") and one opener ("So:"), so that expected
+// texts can be written down without knowing the random draw.
+inline const leap::PromptSet& fixed_prompts() {
+    static const leap::PromptSet p = [] {
+        leap::PromptSet q = leap::PromptSet::builtin();
+        q.triggers = {"Recap."};
+        q.openers = {"So:"};
+        return q;
+    }();
+    return p;
+}
+
 // Returned by a script to end the request with end-of-sequence.
 inline const std::string kEos = "\x04<eos>\x04";
 

@@ -30,15 +30,6 @@ using leap_test::ScriptedBackend;
 
 namespace {
 
-const PromptSet& prompts() {
-    static const PromptSet p = [] {
-        PromptSet q = PromptSet::builtin();
-        q.triggers = {"Recap."};
-        q.openers = {"So:"};
-        return q;
-    }();
-    return p;
-}
 
 RunConfig config(Method m, int n, int T, int M) {
     RunConfig c;
@@ -244,7 +235,7 @@ TEST(ProblemRunEarlyExit, StopsTheOtherPathsOnceAQuorumAgrees) {
     RunConfig c = config(Method::Independent, 4, 40, 1);
     c.early_exit_quorum = 2;
     ScriptedBackend b = answering_pair("7", "7");
-    auto runs = drive(b, ProblemRun(0, math(), c, prompts()));
+    auto runs = drive(b, ProblemRun(0, math(), c, leap_test::fixed_prompts()));
     const auto& paths = runs[0].paths();
     EXPECT_EQ(paths[0].finish, FinishReason::EndOfThinking);
     EXPECT_FALSE(paths[0].stopped());
@@ -271,7 +262,7 @@ TEST(ProblemRunEarlyExit, NoQuorumNoStop) {
         RunConfig c = config(Method::Independent, 4, 40, 1);
         c.early_exit_quorum = quorum;
         ScriptedBackend b = answering_pair("7", a1);
-        auto runs = drive(b, ProblemRun(0, math(), c, prompts()));
+        auto runs = drive(b, ProblemRun(0, math(), c, leap_test::fixed_prompts()));
         for (int i : {2, 3}) {
             const Path& p = runs[0].paths()[i];
             EXPECT_FALSE(p.stopped()) << "quorum " << quorum << " path " << i;
@@ -310,7 +301,7 @@ std::vector<ProblemRun> pruned_run(PruneAt at, RouterKind router = RouterKind::D
     c.router.kind = router;
     ScriptedBackend b([](const ScriptCall& call) { return "t" + std::to_string(call.path) + " "; });
     b.confidence([](const ScriptCall& call) { return (float)(call.path + 1); });
-    return drive(b, ProblemRun(0, math(), c, prompts()));
+    return drive(b, ProblemRun(0, math(), c, leap_test::fixed_prompts()));
 }
 }  // namespace
 
@@ -361,7 +352,7 @@ TEST(ProblemRunPruning, ConfidentRouterHearsTheMostConfidentPeer) {
     c.router.kind = RouterKind::Confident;
     ScriptedBackend b([](const ScriptCall& call) { return "t" + std::to_string(call.path) + " "; });
     b.confidence([](const ScriptCall& call) { return (float)(call.path + 1); });
-    auto runs = drive(b, ProblemRun(0, math(), c, prompts()));
+    auto runs = drive(b, ProblemRun(0, math(), c, leap_test::fixed_prompts()));
     for (int i = 0; i < 4; ++i) {
         ASSERT_EQ(runs[0].paths()[i].blocks.at(0).peers.size(), 1u);
         EXPECT_EQ(runs[0].paths()[i].blocks[0].peers[0].peer, i == 3 ? 2 : 3) << i;

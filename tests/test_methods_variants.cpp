@@ -28,16 +28,6 @@ using leap_test::ScriptedBackend;
 
 namespace {
 
-// The built-in prompts with one trigger and one opener, so expected texts can be written down.
-const PromptSet& fixed() {
-    static const PromptSet p = [] {
-        PromptSet q = PromptSet::builtin();
-        q.triggers = {"Recap."};
-        q.openers = {"So:"};
-        return q;
-    }();
-    return p;
-}
 
 const std::string kReqNL = "\n\nRecap. <summarize> So:";  // summary request after text with no newline
 
@@ -64,9 +54,9 @@ std::string comments(const std::vector<std::string>& peer_summaries) {
     std::string s = " <comment> ";
     for (size_t i = 0; i < peer_summaries.size(); ++i)
         s += (i ? "\n" : "") + std::string("Peer ") + std::to_string(i + 1) + ": \"" + peer_summaries[i] + "\"";
-    return s + " </comment>\n\n" + fixed().comment_cue;
+    return s + " </comment>\n\n" + leap_test::fixed_prompts().comment_cue;
 }
-std::string no_comments() { return " <comment> " + fixed().no_comment_text + " </comment>\n\n" + fixed().no_comment_cue; }
+std::string no_comments() { return " <comment> " + leap_test::fixed_prompts().no_comment_text + " </comment>\n\n" + leap_test::fixed_prompts().no_comment_cue; }
 
 std::vector<ProblemRun> drive(ScriptedBackend& b, ProblemRun run) {
     std::vector<ProblemRun> v;
@@ -119,7 +109,7 @@ RequestTable leap_s_table() {
 }
 
 TEST(LeapS, GroupsRouteInsideThemselvesAndOnePathPerGroupContinues) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     const std::string PF = P.leap_prefill;
     const std::string MO = P.answer_opener_math;
     for (auto order : kOrders) {
@@ -225,8 +215,8 @@ TEST(LeapS, OneGroupMatchesSingleUpToTheBlock) {
     l.method = Method::LeapS;
     l.group_size = 4;
     ScriptedBackend bs(script), bl(script);
-    auto single = drive(bs, ProblemRun(0, math(), s, fixed()));
-    auto leap_s = drive(bl, ProblemRun(0, math(), l, fixed()));
+    auto single = drive(bs, ProblemRun(0, math(), s, leap_test::fixed_prompts()));
+    auto leap_s = drive(bl, ProblemRun(0, math(), l, leap_test::fixed_prompts()));
     const auto& S = single[0].paths();
     const auto& L = leap_s[0].paths();
     EXPECT_EQ(L.at(0).text, S.at(0).text);
@@ -240,15 +230,15 @@ TEST(LeapS, OneGroupMatchesSingleUpToTheBlock) {
         EXPECT_EQ(leap_s[0].pruned(i), i != 0);
         if (i > 0) {
             // Up to the end of the comment block the texts agree; then the answer is forced.
-            const std::string upto = S.at(i).text.substr(0, S.at(i).text.find(fixed().comment_cue) + fixed().comment_cue.size());
-            EXPECT_EQ(L.at(i).text, upto + fixed().answer_opener_math + std::to_string(i) + "}");
+            const std::string upto = S.at(i).text.substr(0, S.at(i).text.find(leap_test::fixed_prompts().comment_cue) + leap_test::fixed_prompts().comment_cue.size());
+            EXPECT_EQ(L.at(i).text, upto + leap_test::fixed_prompts().answer_opener_math + std::to_string(i) + "}");
             EXPECT_EQ(L.at(i).segments.size(), 1u);
         }
     }
 }
 
 TEST(LeapS, RepresentativeIsTheLowestIndexThatReachedTheBlock) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     const std::string PF = P.leap_prefill;
     // Group 0: path 0 finishes thinking in segment 1, so path 1 is alone at the block (no
     // comments) and continues. Group 1: both paths end with end-of-sequence: nobody continues.
@@ -285,7 +275,7 @@ TEST(LeapS, BlockPositionFollowsSingleBlock) {
     EXPECT_FALSE(c.block_enabled(0));
     EXPECT_TRUE(c.block_enabled(1));
     ScriptedBackend b([](const ScriptCall& c) { return c.kind == TokenKind::Summary ? std::string("</summarize>") : "w "; });
-    auto runs = drive(b, ProblemRun(0, math(), c, fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), c, leap_test::fixed_prompts()));
     const Path& p0 = runs[0].paths().at(0);
     const Path& p1 = runs[0].paths().at(1);
     ASSERT_EQ(p0.blocks.size(), 1u);
@@ -319,13 +309,13 @@ RunConfig moa_config(int layers, int context_chars) {
 }
 
 std::string aggregate(const std::string& responses, bool mc = false) {
-    std::string a = mc ? fixed().moa_aggregate_choice : fixed().moa_aggregate_math;
+    std::string a = mc ? leap_test::fixed_prompts().moa_aggregate_choice : leap_test::fixed_prompts().moa_aggregate_math;
     a.replace(a.find("{responses}"), 11, responses);
     return a;
 }
 
 TEST(MixtureOfAgents, SecondLayerRestartsFromTheFirstLayersResponses) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     const std::string MO = P.answer_opener_math;
     for (auto order : kOrders) {
         SCOPED_TRACE((int)order);
@@ -409,7 +399,7 @@ TEST(MixtureOfAgents, SecondLayerRestartsFromTheFirstLayersResponses) {
 TEST(MixtureOfAgents, LayerIsABarrier) {
     // Path 2 finishes layer 1 at once; its layer-2 request comes only after the others answered.
     ScriptedBackend b(by_request(moa_table()));
-    auto runs = drive(b, ProblemRun(0, math(), moa_config(2, 8), fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), moa_config(2, 8), leap_test::fixed_prompts()));
     const long last_l1 = std::max(b.log(0, 0).at(2).step, b.log(0, 1).at(1).step);
     EXPECT_LT(b.log(0, 2).at(0).step, last_l1);
     // Layer 2's first request of path 2 sampled its first token after layer 1 ended.
@@ -418,7 +408,7 @@ TEST(MixtureOfAgents, LayerIsABarrier) {
 
 TEST(MixtureOfAgents, ThirdLayerListsOnlyTheSecondLayersOwnText) {
     ScriptedBackend b(by_request(moa_table()));
-    auto runs = drive(b, ProblemRun(0, math(), moa_config(3, 2000), fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), moa_config(3, 2000), leap_test::fixed_prompts()));
     const ProblemRun& run = runs[0];
     EXPECT_EQ(run.layer(), 3);
     ASSERT_EQ(run.earlier_layers(0).size(), 2u);
@@ -426,7 +416,7 @@ TEST(MixtureOfAgents, ThirdLayerListsOnlyTheSecondLayersOwnText) {
         "Response 1 (final answer: 5):\nx y z u v w\n\n"
         "Response 2 (final answer: 5):\np\n\n"
         "Response 3 (final answer: none):\nq");
-    EXPECT_EQ(run.earlier_layers(0).at(1).text, A2 + "m n o r z z " + fixed().answer_opener_math + "7}");
+    EXPECT_EQ(run.earlier_layers(0).at(1).text, A2 + "m n o r z z " + leap_test::fixed_prompts().answer_opener_math + "7}");
     // The layer-2 excerpts leave out the layer-2 aggregation text (no nesting).
     const std::string A3 = aggregate(
         "Response 1 (final answer: 7):\nm n o r z z\n\n"
@@ -445,26 +435,26 @@ TEST(MixtureOfAgents, ThirdLayerListsOnlyTheSecondLayersOwnText) {
 
 TEST(MixtureOfAgents, ContextZeroListsAnswersOnly) {
     ScriptedBackend b(by_request(moa_table()));
-    auto runs = drive(b, ProblemRun(0, math(), moa_config(2, 0), fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), moa_config(2, 0), leap_test::fixed_prompts()));
     const std::string A = aggregate("Response 1 (final answer: 5)\n\nResponse 2 (final answer: 5)\n\nResponse 3 (final answer: none)");
     EXPECT_EQ(b.log(0, 0).at(3).req.append, A);
 }
 
 TEST(MixtureOfAgents, OneLayerIsIndependentSampling) {
     ScriptedBackend bm(by_request(moa_table())), bi(by_request(moa_table()));
-    auto moa = drive(bm, ProblemRun(0, math(), moa_config(1, 2000), fixed()));
+    auto moa = drive(bm, ProblemRun(0, math(), moa_config(1, 2000), leap_test::fixed_prompts()));
     RunConfig ic = moa_config(1, 2000);
     ic.method = Method::Independent;
-    auto ind = drive(bi, ProblemRun(0, math(), ic, fixed()));
+    auto ind = drive(bi, ProblemRun(0, math(), ic, leap_test::fixed_prompts()));
     for (int i = 0; i < 3; ++i) {
         EXPECT_EQ(moa[0].paths().at(i).text, ind[0].paths().at(i).text) << i;
         EXPECT_TRUE(moa[0].earlier_layers(i).empty());
     }
-    EXPECT_EQ(moa[0].paths().at(0).text, "x y z u v w " + fixed().answer_opener_math + "5}");
+    EXPECT_EQ(moa[0].paths().at(0).text, "x y z u v w " + leap_test::fixed_prompts().answer_opener_math + "5}");
 }
 
 TEST(MixtureOfAgents, MultipleChoiceUsesTheChoiceWordingAndLetters) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     const std::string CO = fill_template(P.answer_opener_choice, "", {}, "</think>");
     RunConfig c = moa_config(2, 2000);
     c.n_paths = 2;
@@ -490,7 +480,7 @@ TEST(MixtureOfAgents, ExcerptDoesNotStartInsideAUtf8Character) {
     c.n_paths = 1;
     c.segments = 1;
     ScriptedBackend b(by_request({{{0, 0}, {{"a\xC3\xA9", "bcd", kEos}}}}));
-    auto runs = drive(b, ProblemRun(0, math(), c, fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), c, leap_test::fixed_prompts()));
     // Reasoning "aébcd" (6 bytes); the last 4 bytes start inside "é": the excerpt is "bcd".
     EXPECT_EQ(b.log(0, 0).at(1).req.append, aggregate("Response 1 (final answer: none):\n...bcd"));
 }
@@ -501,7 +491,7 @@ TEST(MixtureOfAgents, ExcerptDoesNotStartInsideAUtf8Character) {
 const std::string kPrefix = "First, 6 times 7 is 48.\n\nSo the product";
 
 TEST(AssistantPrefix, EveryPathContinuesThePrefixAfterThePrefill) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     const std::string PF = P.leap_prefill;
     const std::string start = PF + kPrefix;
     for (auto order : kOrders) {
@@ -543,18 +533,18 @@ TEST(AssistantPrefix, ReferenceParityTrimMayCutIntoThePrefix) {
     RunConfig c = config(Method::Leap, 2, 2, 2, 3, 2, 1);
     c.reference_parity = true;
     ScriptedBackend b(by_request({}, "w "));
-    auto runs = drive(b, ProblemRun(0, math(kPrefix), c, fixed()));
+    auto runs = drive(b, ProblemRun(0, math(kPrefix), c, leap_test::fixed_prompts()));
     // The last blank line of the whole text is inside the prefix.
     EXPECT_EQ(runs[0].paths().at(0).blocks.at(0).trimmed_text, "So the productw w ");
-    EXPECT_TRUE(runs[0].paths().at(0).text.starts_with(fixed().leap_prefill + "First, 6 times 7 is 48.\n\nRecap."));
+    EXPECT_TRUE(runs[0].paths().at(0).text.starts_with(leap_test::fixed_prompts().leap_prefill + "First, 6 times 7 is 48.\n\nRecap."));
 }
 
 TEST(AssistantPrefix, PlainPromptMethodsStartWithThePrefixAlone) {
     ScriptedBackend b(by_request({}, "w "));
-    auto runs = drive(b, ProblemRun(0, math(kPrefix), config(Method::Independent, 2, 2, 1, 3, 1), fixed()));
+    auto runs = drive(b, ProblemRun(0, math(kPrefix), config(Method::Independent, 2, 2, 1, 3, 1), leap_test::fixed_prompts()));
     EXPECT_EQ(runs[0].prefill(), kPrefix);
     EXPECT_EQ(runs[0].method_prefill(), "");
-    EXPECT_EQ(runs[0].paths().at(1).text, kPrefix + "w w " + fixed().answer_opener_math + "w ");
+    EXPECT_EQ(runs[0].paths().at(1).text, kPrefix + "w w " + leap_test::fixed_prompts().answer_opener_math + "w ");
     EXPECT_EQ(b.log(0, 1).at(0).req.keep, kPrefix.size());
 }
 
@@ -563,7 +553,7 @@ TEST(AssistantPrefix, MoaLaterLayersDropThePrefix) {
     c.n_paths = 1;
     c.segments = 1;
     ScriptedBackend b(by_request({{{0, 0}, {{" is 48.", kEos}, {"w ", kEos}}}}));
-    auto runs = drive(b, ProblemRun(0, math(kPrefix), c, fixed()));
+    auto runs = drive(b, ProblemRun(0, math(kPrefix), c, leap_test::fixed_prompts()));
     // Layer 1 continued the prefix; its excerpt shows the prefix too. Layer 2 starts at keep = 0.
     const std::string A = aggregate("Response 1 (final answer: none):\n" + kPrefix + " is 48.");
     EXPECT_EQ(b.log(0, 0).at(1).req.keep, 0u);
@@ -638,7 +628,7 @@ TEST(VariantsConfig, ValidateRejectsImpossibleValues) {
     // The run refuses a bad configuration.
     RunConfig bad = config(Method::LeapS, 6, 4, 3);
     bad.group_size = 4;
-    EXPECT_THROW(ProblemRun(0, math(), bad, fixed()), Error);
+    EXPECT_THROW(ProblemRun(0, math(), bad, leap_test::fixed_prompts()), Error);
 }
 
 TEST(VariantsPrompts, MoaKeysAreOptionalWithTheBuiltInWording) {

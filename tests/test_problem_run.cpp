@@ -33,17 +33,6 @@ const PromptSet& builtin() {
     return p;
 }
 
-// The built-in prompts with a single trigger and opener, so that expected texts can be written
-// down without knowing the random draw.
-const PromptSet& fixed() {
-    static const PromptSet p = [] {
-        PromptSet q = PromptSet::builtin();
-        q.triggers = {"Recap."};
-        q.openers = {"So:"};
-        return q;
-    }();
-    return p;
-}
 
 const std::string kReq = "Recap. <summarize> So:";    // summary request after a blank line
 const std::string kReqNL = "\n\nRecap. <summarize> So:";  // ... after text with no newline
@@ -69,13 +58,13 @@ Problem choice(std::string id = "c1") {
 }
 
 // The comment block as the method writes it, from the peers' summaries in selection order.
-std::string comments(const std::vector<std::string>& peer_summaries, const PromptSet& p = fixed()) {
+std::string comments(const std::vector<std::string>& peer_summaries, const PromptSet& p = leap_test::fixed_prompts()) {
     std::string s = " <comment> ";
     for (size_t i = 0; i < peer_summaries.size(); ++i)
         s += (i ? "\n" : "") + std::string("Peer ") + std::to_string(i + 1) + ": \"" + peer_summaries[i] + "\"";
     return s + " </comment>\n\n" + p.comment_cue;
 }
-std::string no_comments(const PromptSet& p = fixed()) {
+std::string no_comments(const PromptSet& p = leap_test::fixed_prompts()) {
     return " <comment> " + p.no_comment_text + " </comment>\n\n" + p.no_comment_cue;
 }
 
@@ -122,7 +111,7 @@ TEST(ScriptedBackend, StopsBudgetEosAndWhatTheScriptSees) {
         }
         return c.kind == TokenKind::Answer ? std::string("B") : "w" + std::to_string(c.sampled) + " ";
     });
-    auto runs = drive(b, ProblemRun(7, math(), config(Method::Independent, 2, 4, 1, 3, 2), fixed()));
+    auto runs = drive(b, ProblemRun(7, math(), config(Method::Independent, 2, 4, 1, 3, 2), leap_test::fixed_prompts()));
     // Path 0: the stop string split over two tokens; the text after it in the token is dropped.
     const auto& L0 = b.log(0, 0);
     ASSERT_EQ(L0.size(), 2u);
@@ -159,7 +148,7 @@ TEST(ScriptedBackend, ContextLimitAndStepOrder) {
     auto run_order = [](ScriptedBackend::Order o) {
         ScriptedBackend b([](const ScriptCall&) { return std::string("w "); });
         b.order(o).context_limit(0, 1, 2);
-        auto runs = drive(b, ProblemRun(0, math(), config(Method::Independent, 3, 3, 1, 3, 1), fixed()));
+        auto runs = drive(b, ProblemRun(0, math(), config(Method::Independent, 3, 3, 1, 3, 1), leap_test::fixed_prompts()));
         EXPECT_EQ(b.log(0, 1).at(0).result.reason, StopReason::ContextFull);
         EXPECT_EQ(b.log(0, 1).at(0).result.n_sampled, 2);
         EXPECT_EQ(b.log(0, 1).at(1).result.reason, StopReason::Budget);  // answers are exempt
@@ -175,7 +164,7 @@ TEST(ScriptedBackend, ContextLimitAndStepOrder) {
 
 TEST(ScriptedBackend, ByRequestUsesFillerPastTheLists) {
     ScriptedBackend b(by_request({{{0, 0}, {{"x "}}}}, "f "));
-    auto runs = drive(b, ProblemRun(0, math(), config(Method::Independent, 2, 3, 2, 3, 1), fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), config(Method::Independent, 2, 3, 2, 3, 1), leap_test::fixed_prompts()));
     EXPECT_EQ(runs[0].paths().at(0).segments, (std::vector<std::string>{"x f f ", "f f f "}));
     EXPECT_EQ(runs[0].paths().at(1).segments, (std::vector<std::string>{"f f f ", "f f f "}));
 }
@@ -209,7 +198,7 @@ RequestTable full_leap_table() {
 class LeapFullRun : public ::testing::TestWithParam<ScriptedBackend::Order> {};
 
 TEST_P(LeapFullRun, ExactTextOfEveryRequest) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     ScriptedBackend b(by_request(full_leap_table()));
     b.order(GetParam(), 7);
     auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 3, 5, 3, 3, 3, RouterKind::Dispersed, 2), P));
@@ -386,7 +375,7 @@ TEST(ProblemRun, StepOrderDoesNotChangeTheResult) {
     for (auto order : {ScriptedBackend::Order::Forward, ScriptedBackend::Order::Reverse, ScriptedBackend::Order::Shuffle}) {
         ScriptedBackend b(by_request(full_leap_table()));
         b.order(order, 99);
-        auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 3, 5, 3), fixed()));
+        auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 3, 5, 3), leap_test::fixed_prompts()));
         dumps.push_back(runs[0].trace().dump());
     }
     EXPECT_EQ(dumps[0], dumps[1]);
@@ -405,7 +394,7 @@ RequestTable block0_table() {
 std::vector<std::vector<int>> block0_peers(RunConfig c) {
     c.segments = 2;
     ScriptedBackend b(by_request(block0_table()));
-    auto runs = drive(b, ProblemRun(0, math(), c, fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), c, leap_test::fixed_prompts()));
     std::vector<std::vector<int>> out;
     for (const Path& p : runs[0].paths()) {
         EXPECT_EQ(p.blocks.size(), 1u);
@@ -508,10 +497,10 @@ TEST(ProblemRun, OneSurvivorGetsTheNoCommentBlock) {
         {{0, 0}, {{"x ", "y ", "z "}, {" s ", "</summarize>"}, {"u ", "v ", "w "}, {"9", "}", kEos}}},
         {{0, 1}, {{"a ", kEos}}},
     }));
-    auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 2, 3, 2), fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 2, 3, 2), leap_test::fixed_prompts()));
     const Path& p0 = runs[0].paths().at(0);
     const Path& p1 = runs[0].paths().at(1);
-    const std::string PF = fixed().leap_prefill;
+    const std::string PF = leap_test::fixed_prompts().leap_prefill;
     EXPECT_EQ(p1.text, PF + "a ");
     EXPECT_EQ(p1.finish, FinishReason::EndOfSequence);
     EXPECT_TRUE(p1.blocks.empty());
@@ -519,13 +508,13 @@ TEST(ProblemRun, OneSurvivorGetsTheNoCommentBlock) {
     EXPECT_TRUE(p0.blocks.at(0).peers.empty());
     EXPECT_EQ(p0.blocks.at(0).injected, no_comments());
     EXPECT_EQ(p0.text, PF + "x y z " + kReqNL + " s </summarize>" + no_comments() + "u v w " +
-                           fixed().answer_opener_math + "9}");
-    EXPECT_EQ(p0.answer, fixed().answer_opener_math + "9}");
+                           leap_test::fixed_prompts().answer_opener_math + "9}");
+    EXPECT_EQ(p0.answer, leap_test::fixed_prompts().answer_opener_math + "9}");
     EXPECT_EQ(extract_answer(p0.answer, false), "9");
 }
 
 TEST(ProblemRun, EndOfSequenceInASummaryOnlyEndsTheSummary) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     ScriptedBackend b(by_request({
         {{0, 0}, {{"a ", "b "}, {" s", kEos}, {"c ", "d "}, {"1", "}", kEos}}},
         {{0, 1}, {{"e ", "f "}, {" t</summarize>"}, {"g ", "h "}, {"2", "}", kEos}}},
@@ -546,13 +535,13 @@ TEST(ProblemRun, NoSurvivorsNoBlock) {
         {{0, 0}, {{"r ", "</think>"}, {" \\boxed{3}", kEos}}},
         {{0, 1}, {{"a ", kEos}}},
     }));
-    auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 2, 3, 3), fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 2, 3, 3), leap_test::fixed_prompts()));
     for (const Path& p : runs[0].paths()) {
         EXPECT_TRUE(p.blocks.empty());
         EXPECT_EQ(p.segments.size(), 1u);
         EXPECT_EQ(tok(p, TokenKind::Summary), 0);
         EXPECT_EQ(tok(p, TokenKind::Injected), 0);
-        EXPECT_EQ(p.text.find("<summarize>", fixed().leap_prefill.size()), std::string::npos);
+        EXPECT_EQ(p.text.find("<summarize>", leap_test::fixed_prompts().leap_prefill.size()), std::string::npos);
     }
     EXPECT_EQ(runs[0].paths().at(0).answer, " \\boxed{3}");
     EXPECT_EQ(runs[0].paths().at(0).finish, FinishReason::EndOfThinking);
@@ -563,16 +552,16 @@ TEST(ProblemRun, NoSurvivorsNoBlock) {
 TEST(ProblemRun, EndOfThinkingInTheFirstTokenOfASegment) {
     // "</think>" arriving whole, with text after it in the same token.
     ScriptedBackend b(by_request({{{0, 0}, {{"</think>\n\nThe answer", " is 5"}, {" ok", kEos}}}}));
-    auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 1, 4, 2), fixed()));
+    auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 1, 4, 2), leap_test::fixed_prompts()));
     const Path& p = runs[0].paths().at(0);
     EXPECT_EQ(b.log(0, 0).at(0).result.text, "</think>");
     EXPECT_EQ(b.log(0, 0).at(0).result.n_sampled, 1);
-    EXPECT_EQ(p.text, fixed().leap_prefill + "</think> ok");
+    EXPECT_EQ(p.text, leap_test::fixed_prompts().leap_prefill + "</think> ok");
     EXPECT_EQ(p.answer, " ok");
 }
 
 TEST(ProblemRun, MultipleChoiceAnswerOpener) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     ScriptedBackend b(by_request({{{0, 0}, {{"t1 ", "t2 "}, {" C", kEos}}}}));
     auto runs = drive(b, ProblemRun(0, choice(), config(Method::Leap, 1, 2, 1), P));
     const ProblemRun& run = runs[0];
@@ -592,7 +581,7 @@ TEST(ProblemRun, MultipleChoiceAnswerOpener) {
 }
 
 TEST(ProblemRun, MathAnswerOpenerDiffersFromChoice) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     EXPECT_EQ(P.answer_opener_math, "\n\nI have found the final answer.\n\n**Final Answer** \\boxed{");
     ScriptedBackend b(by_request({{{0, 0}, {{"t1 ", "t2 "}, {"1", "2", "}"}}}}));
     auto runs = drive(b, ProblemRun(0, math(), config(Method::Leap, 1, 2, 1), P));
@@ -611,10 +600,10 @@ TEST(ProblemRun, ReferenceParityTrimCutsIntoEarlierText) {
             {{0, 0}, {{"a\n\n", "b ", "c "}, {" s0", "</summarize>"}, {"d ", "e ", "f "}, {" u0", "</summarize>"}}},
             {{0, 1}, {{"g ", "h ", "i "}, {" s1", "</summarize>"}, {"j ", "k ", "l "}, {" u1", "</summarize>"}}},
         }));
-        auto runs = drive(b, ProblemRun(0, math(), c, fixed()));
+        auto runs = drive(b, ProblemRun(0, math(), c, leap_test::fixed_prompts()));
         return runs[0].trace();
     };
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     const std::string PF = P.leap_prefill;
     nlohmann::json ours = run_with(false), ref = run_with(true);
     // Block 0, path 0: the blank line is in the segment, both agree.
@@ -636,7 +625,7 @@ TEST(ProblemRun, ReferenceParityTrimCutsIntoEarlierText) {
 }
 
 TEST(ProblemRun, ContextFull) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     const std::string PF = P.leap_prefill, MO = P.answer_opener_math;
     ScriptedBackend b([](const ScriptCall& c) { return c.kind == TokenKind::Answer ? std::string("5") : std::string("w "); });
     b.context_limit(0, 0, 3);  // during segment 1
@@ -682,7 +671,7 @@ TEST(ProblemRun, ContextFull) {
 
 TEST(ProblemRun, ContextFullWhileAnsweringIsNoted) {
     // The scripted backend exempts answers from the limit; report it directly instead.
-    ProblemRun run(0, math(), config(Method::Leap, 1, 2, 1), fixed());
+    ProblemRun run(0, math(), config(Method::Leap, 1, 2, 1), leap_test::fixed_prompts());
     auto reqs = run.take_requests();
     ASSERT_EQ(reqs.size(), 1u);
     run.complete(0, {"a b", 2, 0, StopReason::Budget});
@@ -697,7 +686,7 @@ TEST(ProblemRun, ContextFullWhileAnsweringIsNoted) {
 }
 
 TEST(ProblemRun, ResultWithoutARequestIsAnError) {
-    ProblemRun run(0, math("bad"), config(Method::Leap, 2, 2, 1), fixed());
+    ProblemRun run(0, math("bad"), config(Method::Leap, 2, 2, 1), leap_test::fixed_prompts());
     EXPECT_EQ(run.take_requests().size(), 2u);
     EXPECT_TRUE(run.take_requests().empty());  // handed out once
     run.complete(0, {"a b", 2, 0, StopReason::Budget});
@@ -720,7 +709,7 @@ TEST(ProblemRun, ResultWithoutARequestIsAnError) {
 // Methods other than LeaP.
 
 TEST(ProblemRun, IndependentHasNoBlocksNoPrefillAndAPlainPrompt) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     ScriptedBackend b(by_request({
         {{0, 0}, {{"a ", "b\n\n", "c "}, {"d ", "e ", "f "}, {"g ", "h ", "i "}, {"1", "}"}}},
         {{0, 1}, {{"j ", "k ", "l "}, {"m ", kEos}}},
@@ -749,7 +738,7 @@ TEST(ProblemRun, IndependentHasNoBlocksNoPrefillAndAPlainPrompt) {
 }
 
 TEST(ProblemRun, IndependentMultipleChoiceUsesThePlainChoicePrompt) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     ScriptedBackend b([](const ScriptCall&) { return std::string("w "); });
     auto runs = drive(b, ProblemRun(0, choice(), config(Method::Independent, 1, 2, 1, 3, 1), P));
     EXPECT_EQ(runs[0].user_message(), fill_template(P.plain_user_choice, "Which gas is inert?", choice().choices, "</think>"));
@@ -758,7 +747,7 @@ TEST(ProblemRun, IndependentMultipleChoiceUsesThePlainChoicePrompt) {
 }
 
 TEST(ProblemRun, SingleRunsOnlyTheChosenBlock) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     const std::string PF = P.leap_prefill;
     ScriptedBackend b(by_request({
         {{0, 0}, {{"a\n\n", "b ", "c "}, {"d\n\n", "e ", "f "}, {" s0", "</summarize>"}, {"g ", "h ", "i "}, {"7", "}"}}},
@@ -788,7 +777,7 @@ TEST(ProblemRun, SingleRunsOnlyTheChosenBlock) {
 }
 
 TEST(ProblemRun, LeapTEndsASegmentOnSummarizeAndTrimsIt) {
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     ScriptedBackend b(by_request({
         {{0, 0}, {{"a\n\n", "b <summ", "arize> c", "never"}, {" s0", "</summarize>"}, {"x ", "y "}, {"1", "}"}}},
         {{0, 1}, {{"x ", "y <summarize>", "never"}, {" s1", "</summarize>"}, {"x ", "y "}, {"2", "}"}}},
@@ -825,7 +814,7 @@ TEST(ProblemRun, LeapTEndsASegmentOnSummarizeAndTrimsIt) {
 
 TEST(ProblemRun, LeapTLastSegmentDoesNotStopOnSummarize) {
     // No block follows the last segment, so a summary the model opens there is just reasoning.
-    const PromptSet& P = fixed();
+    const PromptSet& P = leap_test::fixed_prompts();
     ScriptedBackend b(by_request({{{0, 0}, {{"a ", "b <summarize>", "c", " </summarize>", "d "}, {"1", "}"}}}}));
     auto runs = drive(b, ProblemRun(0, math(), config(Method::LeapT, 1, 5, 1, 3, 2), P));
     const Path& p = runs[0].paths().at(0);
@@ -911,7 +900,7 @@ TEST(ProblemRun, TraceHasEveryField) {
     RequestTable table;
     for (auto& [key, reqs] : full_leap_table()) table[{4, key.second}] = reqs;  // problem index 4
     ScriptedBackend b(by_request(table));
-    auto runs = drive(b, ProblemRun(4, math("trace-me"), config(Method::Leap, 3, 5, 3), fixed()));
+    auto runs = drive(b, ProblemRun(4, math("trace-me"), config(Method::Leap, 3, 5, 3), leap_test::fixed_prompts()));
     runs[0].set_prompt_tokens(123);
     nlohmann::json t = runs[0].trace();
     EXPECT_EQ(t["id"], "trace-me");
@@ -919,7 +908,7 @@ TEST(ProblemRun, TraceHasEveryField) {
     EXPECT_EQ(t["problem"], "What is 6 times 7?");
     EXPECT_TRUE(t["choices"].is_object());
     EXPECT_EQ(t["user_message"], runs[0].user_message());
-    EXPECT_EQ(t["prefill"], fixed().leap_prefill);
+    EXPECT_EQ(t["prefill"], leap_test::fixed_prompts().leap_prefill);
     EXPECT_EQ(t["prompt_tokens"], 123);
     ASSERT_EQ(t["paths"].size(), 3u);
     const auto& p0 = t["paths"][0];
@@ -938,7 +927,7 @@ TEST(ProblemRun, TraceHasEveryField) {
     EXPECT_EQ(b0["peers"][1]["peer"], 1);
     EXPECT_DOUBLE_EQ(b0["peers"][1]["score"].get<double>(), 8.0 / 13);
     EXPECT_EQ(b0["injected"], comments({"So: zz ...", "So: yyy"}));
-    EXPECT_EQ(p0["answer"], fixed().answer_opener_math + "42}");
+    EXPECT_EQ(p0["answer"], leap_test::fixed_prompts().answer_opener_math + "42}");
     EXPECT_EQ(p0["text"], runs[0].paths().at(0).text);
     EXPECT_EQ(p0["tokens"]["reasoning"], 15);
     EXPECT_EQ(p0["tokens"]["summary"], 4);
@@ -949,7 +938,7 @@ TEST(ProblemRun, TraceHasEveryField) {
     EXPECT_EQ(t["paths"][2]["finish"], "end-of-thinking");
     EXPECT_EQ(t["paths"][2]["blocks"].size(), 1u);
     ScriptedBackend b2(by_request({}));
-    nlohmann::json c = drive(b2, ProblemRun(0, choice(), config(Method::Leap, 1, 1, 1), fixed()))[0].trace();
+    nlohmann::json c = drive(b2, ProblemRun(0, choice(), config(Method::Leap, 1, 1, 1), leap_test::fixed_prompts()))[0].trace();
     EXPECT_EQ(c["choices"]["C"], "Fluorine");
 }
 
@@ -991,7 +980,7 @@ TEST(ProblemRunConfig, ValidateRejectsImpossibleValues) {
     // The run refuses a bad configuration.
     RunConfig bad = ok;
     bad.segments = 0;
-    EXPECT_THROW(ProblemRun(0, math(), bad, fixed()), Error);
+    EXPECT_THROW(ProblemRun(0, math(), bad, leap_test::fixed_prompts()), Error);
 }
 
 TEST(ProblemRunConfig, MethodsAndBlocks) {
