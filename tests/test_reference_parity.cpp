@@ -25,8 +25,9 @@ using leap_test::ScriptedBackend;
 
 struct OracleRequest {
     TokenKind kind;
-    std::string before;     // the path's text when sampling began
-    std::string generated;  // what the request added (stop string included)
+    std::string before;        // the path's text when sampling began
+    std::string generated;     // what the request added (stop string included)
+    std::string conversation;  // the user message the text follows ("" = the problem's prompt)
 };
 
 struct OraclePath {
@@ -224,17 +225,10 @@ private:
 // (up to W tokens, to the end of sequence); one still thinking after M segments gets the answer
 // opener and an answer that ends where its box closes (A tokens at most).
 
-struct MoaRequest {
-    TokenKind kind;
-    std::string conversation;  // the user message the text follows ("" = the problem's prompt)
-    std::string before;
-    std::string generated;
-};
-
 struct MoaAgent {
     std::string text, conversation, finish, answer;
     int requests = 0;
-    std::vector<MoaRequest> log;
+    std::vector<OracleRequest> log;
 };
 
 class MoaOracle {
@@ -303,7 +297,7 @@ private:
     // that closes the opener's \boxed{.
     std::pair<std::string, bool> generate(int i, TokenKind kind, int budget, const std::string& stop, bool box) {
         MoaAgent& a = agents_[i];
-        MoaRequest r{kind, a.conversation, a.text, {}};
+        OracleRequest r{kind, a.text, {}, a.conversation};
         bool eos = false;
         int depth = 1;
         for (int n = 0; n < budget; ++n) {
@@ -341,6 +335,18 @@ private:
 };
 
 // ---- the comparison ----------------------------------------------------------------------------
+
+// Request by request: the same kind, conversation, text before sampling and generated text.
+void expect_requests(const std::vector<leap_test::RequestLog>& log, const std::vector<OracleRequest>& want) {
+    ASSERT_EQ(log.size(), want.size());
+    for (size_t r = 0; r < log.size(); ++r) {
+        SCOPED_TRACE("request " + std::to_string(r));
+        EXPECT_EQ(log[r].req.kind, want[r].kind);
+        EXPECT_EQ(log[r].conversation, want[r].conversation);
+        EXPECT_EQ(log[r].before, want[r].before);
+        EXPECT_EQ(log[r].result.text, want[r].generated);
+    }
+}
 
 const PromptSet& prompts() {
     static const PromptSet p = [] {
@@ -413,14 +419,7 @@ void compare(Method m, std::vector<int> blocks, int n, int group_size, bool mc) 
 
     for (int i = 0; i < n; ++i) {
         SCOPED_TRACE("path " + std::to_string(i));
-        const auto& log = b.log(0, i);
-        ASSERT_EQ(log.size(), want[i].log.size());
-        for (size_t r = 0; r < log.size(); ++r) {
-            SCOPED_TRACE("request " + std::to_string(r));
-            EXPECT_EQ(log[r].req.kind, want[i].log[r].kind);
-            EXPECT_EQ(log[r].before, want[i].log[r].before);
-            EXPECT_EQ(log[r].result.text, want[i].log[r].generated);
-        }
+        expect_requests(b.log(0, i), want[i].log);
         EXPECT_EQ(run.paths()[i].text, want[i].text);
         EXPECT_EQ(std::string(to_string(run.paths()[i].finish)), want[i].finish);
     }
@@ -516,15 +515,7 @@ TEST(ReferenceParity, MixtureOfAgentsReferenceLayoutEqualsTheOracle) {
     EXPECT_EQ(run.trace()["moa_user_messages"], nlohmann::json(oracle.messages));
     for (int i = 0; i < 3; ++i) {
         SCOPED_TRACE("path " + std::to_string(i));
-        const auto& log = b.log(0, i);
-        ASSERT_EQ(log.size(), want[i].log.size());
-        for (size_t r = 0; r < log.size(); ++r) {
-            SCOPED_TRACE("request " + std::to_string(r));
-            EXPECT_EQ(log[r].req.kind, want[i].log[r].kind);
-            EXPECT_EQ(log[r].conversation, want[i].log[r].conversation);
-            EXPECT_EQ(log[r].before, want[i].log[r].before);
-            EXPECT_EQ(log[r].result.text, want[i].log[r].generated);
-        }
+        expect_requests(b.log(0, i), want[i].log);
         EXPECT_EQ(run.paths()[i].text, want[i].text);
         EXPECT_EQ(std::string(to_string(run.paths()[i].finish)), want[i].finish);
         EXPECT_EQ(run.earlier_layers(i).size(), 2u);
