@@ -635,6 +635,41 @@ TEST(OpenAIFakeServer, RetriesServerErrorsAndSendsTheRequestFields) {
     for (const auto& p : traces[0]["paths"]) EXPECT_EQ(p["segments"][0], " hello hello hello hello hello");
 }
 
+// MoA with --moa-layout reference over HTTP: a later layer's path sends its new conversation,
+// rendered with the problem's earlier turns (a system message) as the in-process engine renders it.
+TEST(OpenAIFakeServer, MoaNewConversationKeepsTheEarlierTurns) {
+    const std::vector<Token> word = tiny_tok().tokenize(" hello", false);
+    FakeServer fake([&](const json& body, httplib::Response& res, int) {
+        answer(res, std::vector<Token>(body["max_tokens"].get<int>(), word[0]), "length");
+    });
+    EngineOptions eo;
+    eo.n_ctx_per_path = 1024;
+    eo.sampling.temperature = 0;
+    RunConfig c = one_segment_independent(2, 5);
+    c.method = Method::MixtureOfAgents;
+    c.moa_layout = MoaLayout::Reference;
+    c.moa_layers = 2;
+    Problem problem = problems()[0];
+    problem.earlier_turns = {{"system", "Answer as briefly as you can."}};
+    OpenAIEngine engine(tiny_tok(), fast_options(fake.url()), eo, c, prompts());
+    const auto traces = run_traces(engine, {problem});
+    ASSERT_EQ(traces.size(), 1u);
+    ASSERT_EQ(traces[0]["moa_user_messages"].size(), 1u);
+    const std::string message = traces[0]["moa_user_messages"][0];
+    const std::vector<Token> with = tiny_tok().tokenize(tiny_tok().render_prompt(message, problem.earlier_turns), true);
+    const std::vector<Token> without = tiny_tok().tokenize(tiny_tok().render_prompt(message), true);
+    ASSERT_NE(with, without) << "the template shows no system message: the test would not tell";
+    std::lock_guard<std::mutex> lk(fake.m);
+    int layer2 = 0;
+    for (const json& r : fake.requests) {
+        const auto ids = r["prompt"].get<std::vector<Token>>();
+        if (ids.size() >= without.size() && std::equal(without.begin(), without.end(), ids.begin()))
+            ADD_FAILURE() << "a layer-2 request lost the system message";
+        if (ids.size() >= with.size() && std::equal(with.begin(), with.end(), ids.begin())) ++layer2;
+    }
+    EXPECT_GE(layer2, 2) << "every path of layer 2 sends its new conversation";
+}
+
 // SGLang ignores seeds unless it runs deterministic inference: a sampled run is refused up front
 // with the server setting to change, unless the user accepts an unseeded run.
 TEST(OpenAIFakeServer, SglangWithoutDeterministicInferenceIsRefusedForSampledRuns) {

@@ -610,7 +610,7 @@ void OpenAIEngine::start_requests(Slot& slot) {
         if (!req.new_conversation.empty()) {
             // A new conversation (MoA, reference layout): the path continues a prompt of its own.
             ps.own_prompt = true;
-            ps.own_rendered_text = tok_->render_prompt(req.new_conversation);
+            ps.own_rendered_text = tok_->render_prompt(req.new_conversation, slot.run->problem().earlier_turns);
             ps.own_rendered = tok_->tokenize(ps.own_rendered_text, true);
             ps.seq.reset({}, "", *tok_);
             fresh_prompt = (int)ps.own_rendered.size();
