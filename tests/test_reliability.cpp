@@ -124,6 +124,40 @@ TEST(EngineSettings, ValuesLlamaCppWouldAbortOnOrTakeSilentlyAreRefused) {
     EXPECT_ERROR_HAS(o.validate(), "--kv-unified");
 }
 
+// A chat template that loops, recurses or builds a huge value: llama.cpp's Jinja engine had no
+// bound (patches/llama.cpp-jinja-bounds.patch), so loading the model or rendering a problem hung,
+// crashed (stack overflow) or ran out of memory. Each now ends with an error naming the template
+// and the bound it passed.
+TEST(EngineSettings, ALoopingChatTemplateEndsWithAnErrorNotAHang) {
+    const std::string user = "{{ messages[0]['content'] }}";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"{% for i in range(1000000000000) %}x{% endfor %}" + user, "range() of more than"},
+        {"{% for i in range(1000000) %}{% for j in range(1000000) %}{% endfor %}{% endfor %}" + user,
+         "steps (a loop that does not end?)"},
+        {"{% macro down(n) %}{{ down(n + 1) }}{% endmacro %}{{ down(0) }}" + user, "nested more than"},
+        {"{% set ns = namespace(s='abcd') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}"
+         "{{ ns.s }}" + user,
+         "a string longer than"},
+        {"{{ 'abcd' * 100000000000 }}" + user, "a string longer than"},
+    };
+    int k = 0;
+    for (const auto& [text, bound] : cases) {
+        SCOPED_TRACE(text);
+        const std::string file = tmp_path("looping-" + std::to_string(k++) + ".jinja");
+        write_text(file, text);
+        ModelOptions mo;
+        mo.path = tiny_path();
+        mo.n_gpu_layers = 0;
+        mo.chat_template_file = file;
+        std::string msg = error_of([&] {
+            LlamaModel model(mo);
+            (void)model.render_prompt("What is 1+1?");
+        });
+        EXPECT_NE(msg.find(file), std::string::npos) << msg;
+        EXPECT_NE(msg.find(bound), std::string::npos) << msg;
+    }
+}
+
 TEST(EngineSettings, SeedsOutsideTheRangeAreRefusedNotWrapped) {
     for (const char* bad : {"-1", "18446744073709551616", "1e23", "", "0x10", "+5", "1.5", "99999999999999999999999"}) {
         EXPECT_NE(seed_problem(bad), "") << bad;

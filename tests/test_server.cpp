@@ -11,6 +11,8 @@
 #endif
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <filesystem>
 #include <functional>
 #include <regex>
@@ -859,3 +861,116 @@ TEST(ServeMemory, ResidentMemoryIsReportedAndTrimmedAfterABurst) {
 }
 
 }  // namespace
+
+// Issue 29, item 2: a request's prompt is rendered and tokenized on its own connection's
+// thread (Backend::prepare), not on the engine thread. The backend below makes the big
+// request's preparation wait until a small request submitted after it has been answered: if
+// the preparation ran on the engine thread (as before), the small request could not run and
+// the wait would time out.
+class SlowPreparingBackend : public Backend {
+public:
+    explicit SlowPreparingBackend(LlamaEngine& inner) : inner_(inner) {}
+    std::shared_ptr<const PreparedPrompt> prepare(const Problem& p, const RunConfig& c) const override {
+        {
+            std::lock_guard lock(mu_);
+            prepare_threads_.push_back(std::this_thread::get_id());
+        }
+        if (p.text.find("BIG") != std::string::npos) {
+            std::unique_lock lock(mu_);
+            big_waited_ = cv_.wait_for(lock, std::chrono::seconds(30), [&] { return small_answered_; });
+        }
+        return inner_.prepare(p, c);
+    }
+    bool start(Submission s, Ticket* ticket) override {
+        {
+            std::lock_guard lock(mu_);
+            engine_thread_ = std::this_thread::get_id();
+            if (!s.prepared) ++unprepared_starts_;
+        }
+        return inner_.start(std::move(s), ticket);
+    }
+    bool step() override { return inner_.step(); }
+    bool cancel(Ticket t) override { return inner_.cancel(t); }
+    void reset() override { inner_.reset(); }
+    int problems_in_flight() const override { return inner_.problems_in_flight(); }
+    const ProblemRun* problem(Ticket t) const override { return inner_.problem(t); }
+    std::string_view sampled_so_far(Ticket t, int path) const override { return inner_.sampled_so_far(t, path); }
+    int path_capacity() const override { return inner_.path_capacity(); }
+    int free_path_capacity() const override { return inner_.free_path_capacity(); }
+    int n_ctx_per_path() const override { return inner_.n_ctx_per_path(); }
+    const PromptSet& prompts() const override { return inner_.prompts(); }
+    const RunDefaults& run_defaults() const override { return inner_.run_defaults(); }
+    std::optional<KvUsage> kv_usage() const override { return inner_.kv_usage(); }
+    const EngineStats& stats() const override { return inner_.stats(); }
+    json stats_json() const override { return inner_.stats_json(); }
+
+    void small_answered() {
+        std::lock_guard lock(mu_);
+        small_answered_ = true;
+        cv_.notify_all();
+    }
+    LlamaEngine& inner_;
+    mutable std::mutex mu_;
+    mutable std::condition_variable cv_;
+    mutable std::vector<std::thread::id> prepare_threads_;
+    mutable bool big_waited_ = false;
+    bool small_answered_ = false;
+    std::thread::id engine_thread_;
+    int unprepared_starts_ = 0;
+};
+
+TEST(ServeHttp, ALargePromptIsTokenizedOnItsOwnThreadNotTheEngines) {
+    static const PromptSet prompts = PromptSet::builtin();
+    EngineOptions eo;
+    eo.threads = 1;
+    eo.flash_attn = 0;
+    eo.sampling.temperature = 0;
+    eo.n_sequences = 4;
+    eo.n_ctx_per_path = 2048;
+    LlamaEngine engine(model(), eo, defaults_config(), prompts);
+    SlowPreparingBackend backend(engine);
+    server::RequestDefaults d;
+    d.config = defaults_config();
+    d.sampling = eo.sampling;
+    d.max_paths = engine.n_sequences();
+    d.ctx_per_path = engine.n_ctx_per_path();
+    server::ServerOptions so;
+    so.port = 0;
+    so.model_name = "tiny";
+    so.log_requests = false;
+    server::LeapServer http(backend, d, so);
+    http.bind();
+    std::thread serving([&] { http.listen(); });
+    auto client = [&] {
+        httplib::Client c("127.0.0.1", http.port());
+        c.set_read_timeout(std::chrono::seconds(120));
+        return c;
+    };
+
+    int big_status = 0;
+    std::thread big([&] {
+        auto res = client().Post("/v1/chat/completions", chat_body("BIG: what is 3+4?"), "application/json");
+        if (res) big_status = res->status;
+    });
+    // The big request is being prepared before the small one is sent.
+    for (int i = 0; i < 300; ++i) {
+        {
+            std::lock_guard lock(backend.mu_);
+            if (!backend.prepare_threads_.empty()) break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const auto small = client().Post("/v1/chat/completions", chat_body("What is 1+1?"), "application/json");
+    ASSERT_TRUE(small);
+    EXPECT_EQ(small->status, 200) << small->body.substr(0, 300);
+    backend.small_answered();
+    big.join();
+    http.stop();
+    serving.join();
+
+    EXPECT_EQ(big_status, 200);
+    EXPECT_TRUE(backend.big_waited_) << "the small request was not answered while the big one was being prepared";
+    EXPECT_EQ(backend.unprepared_starts_, 0) << "the engine thread tokenized a prompt";
+    ASSERT_EQ(backend.prepare_threads_.size(), 2u);
+    for (const auto& t : backend.prepare_threads_) EXPECT_NE(t, backend.engine_thread_);
+}

@@ -41,6 +41,15 @@ public:
     // Throws leap::Error naming what is impossible (settings, more paths than the backend can
     // hold, a prompt that leaves no room in a path's context); the backend is unchanged then.
     virtual bool start(Submission s, Ticket* ticket = nullptr) = 0;
+    // The part of start() that needs no backend state: render the problem's conversation through
+    // the chat template and tokenize it, and refuse a prompt that cannot fit a path's context
+    // (leap::Error, as start() would). Unlike every other call it may run on any thread while the
+    // backend runs: leap serve calls it on the request's connection thread, so a large prompt
+    // (tokenizing can take seconds) does not stall the requests in flight. Put the result in
+    // Submission::prepared; null where the backend has nothing to prepare.
+    virtual std::shared_ptr<const PreparedPrompt> prepare(const Problem& /*problem*/, const RunConfig& /*config*/) const {
+        return nullptr;
+    }
     // One round of work: the in-process engine decodes and samples; the HTTP backend waits a
     // few milliseconds at most for answers and applies them. Finished problems get their
     // on_done. False when nothing is in flight.

@@ -4,7 +4,10 @@
 // run_problems (core/run_problems.h) one per problem of a list.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/problem_run.h"
@@ -14,6 +17,18 @@ namespace leap {
 
 // Names a problem in flight (Backend::start hands it out; never reused by one backend).
 using Ticket = uint64_t;
+
+// A problem's first prompt as a backend feeds it: the chat template applied to its conversation,
+// then tokenized, and the method's prefill (Backend::prepare). Made on the submitter's thread so
+// that a long prompt costs a running backend nothing; only valid for the problem and config it
+// was made for.
+struct PreparedPrompt {
+    std::string rendered_text;              // the conversation through the template
+    std::vector<int32_t> rendered;          // its tokens (BOS included where the model adds one)
+    std::string prefill;                    // the method's prefill text
+    std::vector<int32_t> prefill_tokens;    // its tokens
+    std::string tail;                       // what the template puts after the user's message
+};
 
 struct Submission {
     Problem problem;
@@ -27,6 +42,8 @@ struct Submission {
     // problem is dropped and this is told why, instead of step() throwing. Empty: step() throws.
     // The in-process engine's failures are the whole batch's: it always throws.
     std::function<void(const std::string& error)> on_error;
+    // From Backend::prepare(problem, config), or empty: start() prepares it then.
+    std::shared_ptr<const PreparedPrompt> prepared;
 };
 
 }  // namespace leap

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <exception>
 
 #include "core/error.h"
 #include "core/rng.h"
@@ -29,12 +30,37 @@ Scheduler::~Scheduler() { stop(); }
 std::shared_ptr<Job> Scheduler::submit(ChatRequest request) {
     auto job = std::make_shared<Job>();
     job->request = std::move(request);
+    const auto refuse_if_closed = [&] {
+        if (stopping_ || draining_)
+            throw ApiError(503, "the server is shutting down and takes no new requests", "", "server_error");
+        if ((int)queue_.size() >= capacity_)
+            throw ApiError(429, "the queue is full (" + std::to_string(capacity_) + " requests waiting); retry later", "",
+                           "rate_limit_error");
+    };
+    {
+        std::lock_guard lock(mu_);
+        refuse_if_closed();
+    }
+    // Rendered and tokenized here, for the request's own connection: tokenizing a large prompt
+    // can take seconds, and on the engine thread every request in flight would wait for it. On a
+    // thread with the default stack, not the connection's 256 KiB one: a template's macros may
+    // nest 256 deep, and some pre-tokenizers run std::regex, which recurses.
+    try {
+        job->request.config.validate();
+        std::exception_ptr failure;
+        std::thread([&] {
+            try {
+                job->prepared = engine_.prepare(job->request.problem, job->request.config);
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }).join();
+        if (failure) std::rethrow_exception(failure);
+    } catch (const Error& e) {
+        throw ApiError(400, e.what());
+    }
     std::lock_guard lock(mu_);
-    if (stopping_ || draining_)
-        throw ApiError(503, "the server is shutting down and takes no new requests", "", "server_error");
-    if ((int)queue_.size() >= capacity_)
-        throw ApiError(429, "the queue is full (" + std::to_string(capacity_) + " requests waiting); retry later", "",
-                       "rate_limit_error");
+    refuse_if_closed();
     queue_.push_back(job);
     metrics_.queued = (int)queue_.size();
     wake_.notify_all();
@@ -193,6 +219,7 @@ void Scheduler::admit() {
         sub.config = job->request.config;
         sub.sampling = job->request.sampling;
         sub.index = 0;
+        sub.prepared = job->prepared;
         sub.on_done = [this, job](ProblemRun& run, json) {
             report_progress(job, run);
             report_reasoning(job, run, {});

@@ -32,6 +32,8 @@ uint64_t drawn_seed(uint64_t server_seed, uint64_t counter);
 // One request's life, shared by its HTTP thread and the engine thread.
 struct Job {
     ChatRequest request;
+    // Its prompt, rendered and tokenized by submit() on the request's thread (Backend::prepare).
+    std::shared_ptr<const PreparedPrompt> prepared;
     std::mutex mu;
     std::condition_variable cv;
     std::deque<nlohmann::json> events;  // progress events not yet sent (streaming)

@@ -278,30 +278,30 @@ std::string_view LlamaEngine::sampled_so_far(Ticket ticket, int path) const {
     return {};
 }
 
-std::vector<llama_token> LlamaEngine::render(const Problem& problem, const RunConfig& config, std::string* prefill,
-                                             int* n_rendered, std::vector<llama_token>* prefill_tokens,
-                                             std::string* tail) const {
+std::shared_ptr<const PreparedPrompt> LlamaEngine::prepare(const Problem& problem, const RunConfig& config) const {
+    // Reads only what the constructor fixed (model, prompt set, context size), so it is safe on
+    // any thread: llama_tokenize and the chat templates are const on the model.
     const ProblemRun run(0, problem, config, prompts_);
-    const std::string rendered = model_.render_prompt(run.user_message(), problem.earlier_turns);
-    if (tail) *tail = ProblemRun::tail_after(rendered, run.user_message());
+    auto p = std::make_shared<PreparedPrompt>();
+    p->rendered_text = model_.render_prompt(run.user_message(), problem.earlier_turns);
+    p->tail = ProblemRun::tail_after(p->rendered_text, run.user_message());
     // No token is longer than the vocabulary's longest piece, so a text of more bytes than a
     // context of such tokens holds cannot fit: refused before tokenizing it (tokenization can be
-    // superlinear in the length, and a server would stall every other request meanwhile).
-    if (rendered.size() > (size_t)n_ctx_seq_ * max_piece_bytes_)
-        throw Error("problem '" + problem.id + "': its prompt has " + std::to_string(rendered.size()) +
+    // superlinear in the length).
+    if (p->rendered_text.size() > (size_t)n_ctx_seq_ * max_piece_bytes_)
+        throw Error("problem '" + problem.id + "': its prompt has " + std::to_string(p->rendered_text.size()) +
                     " bytes, more than a context of " + std::to_string(n_ctx_seq_) +
                     " tokens per path can hold (no token of this model is longer than " +
                     std::to_string(max_piece_bytes_) + " bytes; raise --ctx-size)");
-    std::vector<llama_token> prompt = model_.tokenize(rendered, true);
-    *n_rendered = (int)prompt.size();
-    *prefill = run.prefill();
-    *prefill_tokens = model_.tokenize(*prefill, false);
-    prompt.insert(prompt.end(), prefill_tokens->begin(), prefill_tokens->end());
-    if ((int)prompt.size() + answer_reserve(config) >= n_ctx_seq_)
-        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(prompt.size()) +
+    p->rendered = model_.tokenize(p->rendered_text, true);
+    p->prefill = run.prefill();
+    p->prefill_tokens = model_.tokenize(p->prefill, false);
+    const size_t n_prompt = p->rendered.size() + p->prefill_tokens.size();
+    if ((int)n_prompt + answer_reserve(config) >= n_ctx_seq_)
+        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(n_prompt) +
                     " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
                     " tokens per path (raise --ctx-size)");
-    return prompt;
+    return p;
 }
 
 bool LlamaEngine::start(Submission sub, Ticket* ticket) {
@@ -319,11 +319,8 @@ bool LlamaEngine::start(Submission sub, Ticket* ticket) {
         throw Error(std::to_string(n_paths) + " paths do not fit in the engine's " + std::to_string(n_sequences()) +
                     " KV sequences");
     if (free_sequences() < n_paths) return false;
-    std::string prefill;
-    int n_rendered = 0;
-    std::vector<llama_token> prefill_tokens;
-    std::string tail;
-    std::vector<llama_token> prompt = render(sub.problem, sub.config, &prefill, &n_rendered, &prefill_tokens, &tail);
+    // Prepared on the submitter's thread (leap serve), or now.
+    const std::shared_ptr<const PreparedPrompt> prepared = sub.prepared ? sub.prepared : prepare(sub.problem, sub.config);
 
     Slot* free_slot = nullptr;
     for (auto& sp : slots_)
@@ -346,11 +343,12 @@ bool LlamaEngine::start(Submission sub, Ticket* ticket) {
             slot.seqs.push_back(s);
         }
     slot.run = std::make_unique<ProblemRun>(sub.index, std::move(sub.problem), slot.config, prompts_);
-    slot.prompt = std::move(prompt);
-    slot.n_rendered = n_rendered;
-    slot.prefill_tokens = std::move(prefill_tokens);
+    slot.prompt = prepared->rendered;
+    slot.prompt.insert(slot.prompt.end(), prepared->prefill_tokens.begin(), prepared->prefill_tokens.end());
+    slot.n_rendered = (int)prepared->rendered.size();
+    slot.prefill_tokens = prepared->prefill_tokens;
     slot.run->set_prompt_tokens((long)slot.prompt.size());
-    slot.run->set_prompt_tail(std::move(tail));
+    slot.run->set_prompt_tail(prepared->tail);
     slot.prompt_fed = 0;
     slot.prompt_done = false;
     slot.prompt_row = -1;

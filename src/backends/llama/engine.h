@@ -80,6 +80,8 @@ public:
     // Throws leap::Error naming what is impossible (settings, more paths than sequences, a
     // prompt that leaves no room in a path's context); the engine is unchanged then.
     bool start(Submission s, Ticket* ticket = nullptr) override;
+    // Renders and tokenizes the problem's prompt (any thread; see Backend::prepare).
+    std::shared_ptr<const PreparedPrompt> prepare(const Problem& problem, const RunConfig& config) const override;
     // One round: decode everything pending, sample every path that can; finished problems get
     // their on_done. False when nothing is in flight.
     bool step() override;
@@ -113,9 +115,6 @@ public:
 private:
     struct Slot;
     struct PathState;
-    std::vector<llama_token> render(const Problem& problem, const RunConfig& config, std::string* prefill,
-                                    int* n_rendered, std::vector<llama_token>* prefill_tokens,
-                                    std::string* tail = nullptr) const;
     void release(Slot& slot);
     void start_requests(Slot& slot);
     void begin_request(Slot& slot, GenerateRequest req, int appended);

@@ -64,8 +64,10 @@ LlamaModel::LlamaModel(const ModelOptions& opt)
     try {
         templates_.reset(common_chat_templates_init(model_, override_text).release());
     } catch (const std::exception& e) {
+        // A syntax error, or a render of llama.cpp's capability probes that passed a bound of
+        // its Jinja engine (a loop or recursion that does not end: patches/llama.cpp-jinja-bounds.patch).
         throw Error("chat template of '" + (opt.chat_template_file.empty() ? opt.path : opt.chat_template_file) +
-                    "' cannot be parsed: " + e.what());
+                    "' cannot be used: " + e.what());
     }
     detect_thinking();
 #else

@@ -477,6 +477,24 @@ std::string OpenAIEngine::describe(const Slot& slot, int path) const {
            std::to_string(ps.prompt(slot.rendered).size() + ps.seq.size()) + " context tokens)";
 }
 
+std::shared_ptr<const PreparedPrompt> OpenAIEngine::prepare(const Problem& problem, const RunConfig& config) const {
+    // The tokenizer is const and thread-safe (a local GGUF's vocabulary, or the server's
+    // /tokenize behind a mutex); the context size is fixed by init().
+    const ProblemRun run(0, problem, config, prompts_);
+    auto p = std::make_shared<PreparedPrompt>();
+    p->rendered_text = tok_->render_prompt(run.user_message(), problem.earlier_turns);
+    p->tail = ProblemRun::tail_after(p->rendered_text, run.user_message());
+    p->rendered = tok_->tokenize(p->rendered_text, true);
+    p->prefill = run.prefill();
+    p->prefill_tokens = tok_->tokenize(p->prefill, false);
+    const long n_prompt = (long)(p->rendered.size() + p->prefill_tokens.size());
+    if (n_prompt + answer_reserve(config) >= n_ctx_seq_)
+        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(n_prompt) +
+                    " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
+                    " tokens per path (raise --ctx-size, or the server's context)");
+    return p;
+}
+
 bool OpenAIEngine::start(Submission sub, Ticket* ticket) {
     sub.config.validate();
     validate_sampling(sub.sampling);
@@ -492,15 +510,11 @@ bool OpenAIEngine::start(Submission sub, Ticket* ticket) {
                             "greedily (temperature 0), or restart it with --enable-deterministic-inference");
     if (free_path_capacity() < n_paths) return false;
     // Everything that may throw comes before the problem takes a slot: the engine stays unchanged.
+    // Prepared on the submitter's thread (leap serve), or now.
+    const std::shared_ptr<const PreparedPrompt> prepared = sub.prepared ? sub.prepared : prepare(sub.problem, sub.config);
     auto run = std::make_unique<ProblemRun>(sub.index, std::move(sub.problem), sub.config, prompts_);
-    std::string rendered_text = tok_->render_prompt(run->user_message(), run->problem().earlier_turns);
-    std::vector<Token> rendered = tok_->tokenize(rendered_text, true);
-    const std::vector<Token> prefill = tok_->tokenize(run->prefill(), false);
-    const long n_prompt = (long)(rendered.size() + prefill.size());
-    if (n_prompt + answer_reserve(sub.config) >= n_ctx_seq_)
-        throw Error("problem '" + run->problem().id + "': its prompt takes " + std::to_string(n_prompt) +
-                    " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
-                    " tokens per path (raise --ctx-size, or the server's context)");
+    const std::vector<Token>& prefill = prepared->prefill_tokens;
+    const long n_prompt = (long)(prepared->rendered.size() + prefill.size());
 
     Slot* free_slot = nullptr;
     for (auto& sp : slots_)
@@ -521,9 +535,9 @@ bool OpenAIEngine::start(Submission sub, Ticket* ticket) {
     slot.on_request_done = std::move(sub.on_request_done);
     slot.on_error = std::move(sub.on_error);
     slot.run = std::move(run);
-    slot.run->set_prompt_tail(ProblemRun::tail_after(rendered_text, slot.run->user_message()));
-    slot.rendered_text = std::move(rendered_text);
-    slot.rendered = std::move(rendered);
+    slot.run->set_prompt_tail(prepared->tail);
+    slot.rendered_text = prepared->rendered_text;
+    slot.rendered = prepared->rendered;
     slot.run->set_prompt_tokens(n_prompt);
     stats_.prompt_tokens_evaluated += n_prompt;
     stats_.tokens[(size_t)TokenKind::Prompt] += n_prompt;

@@ -107,6 +107,8 @@ public:
     ~OpenAIEngine() override;
 
     bool start(Submission s, Ticket* ticket = nullptr) override;
+    // Renders and tokenizes the problem's prompt (any thread; see Backend::prepare).
+    std::shared_ptr<const PreparedPrompt> prepare(const Problem& problem, const RunConfig& config) const override;
     bool step() override;
     bool cancel(Ticket ticket) override;
     void reset() override;
