@@ -274,7 +274,7 @@ TEST(FlashAttnCpu, MatchesReferenceAtFeedDepth) {
 }
 
 // Per-head inputs within a grouped tile: each (row, head) pair must use its own head's ALiBi
-// slope and sink and its own row's mask row; also a soft cap and a head size of 128.
+// slope and sink and its own row's mask row; also a soft cap and head sizes of 128 and 16.
 TEST(FlashAttnCpu, PerHeadSlopesSinksSoftcapInGroupedTiles) {
     Worst worst;
     uint32_t seed = 200;
@@ -291,5 +291,8 @@ TEST(FlashAttnCpu, PerHeadSlopesSinksSoftcapInGroupedTiles) {
         FaShape wide{rows, 2, 2, 150, 2};
         wide.dk = 128;
         check(worst, wide, seed++);
+        FaShape narrow{rows, 2, 2, 150, 2};  // the tiny test model's head size
+        narrow.dk = 16;
+        check(worst, narrow, seed++);
     }
 }
