@@ -66,6 +66,13 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
     return m;
 }
 
+// ggml's CPU flash attention runs its tiled kernel (f32 throughout) for a call with at least 24
+// (row, query head) pairs per KV stream, and its one-row kernel (Q rounded to f16, V accumulated
+// in f16) below (patches/llama.cpp-fa-gqa-tile.patch; unpatched, the line was 64 rows, past these
+// tests' prompts). The same tokens fed in one call or in several can so take different kernels,
+// whose logits differ by up to about 1e-2 on the tiny model (measured: 5.8e-3 and 8.9e-3).
+constexpr float kAcrossKernels = 2e-2f;
+
 float spread(const std::vector<float>& a) {
     auto [lo, hi] = std::minmax_element(a.begin(), a.end());
     return *hi - *lo;
@@ -85,12 +92,20 @@ TEST_P(LlamaBackend, SharedPrefixCopyEqualsFreshEvaluation) {
     llama_memory_seq_cp(llama_get_memory(shared.ctx), 0, 2, -1, -1);
     const auto via_copy = decode(shared.ctx, next, (llama_pos)prompt.size(), 2);
 
+    // The same two calls in a fresh context: the copied prefix gives what evaluating it in the
+    // sequence gives (same call shapes, so the same kernels).
+    Ctx same_calls(1, GetParam());
+    decode(same_calls.ctx, prompt, 0, 0);
+    const auto fresh_two_calls = decode(same_calls.ctx, next, (llama_pos)prompt.size(), 0);
+    ASSERT_GT(spread(fresh_two_calls), 1.0f);  // the logits say something
+    EXPECT_LT(max_abs_diff(via_copy, fresh_two_calls), 1e-3f);
+
+    // All of it in one call: the attention kernel may differ (kAcrossKernels).
     Ctx fresh(1, GetParam());
     auto all = prompt;
     all.insert(all.end(), next.begin(), next.end());
     const auto direct = decode(fresh.ctx, all, 0, 0);
-    ASSERT_GT(spread(direct), 1.0f);  // the logits say something
-    EXPECT_LT(max_abs_diff(via_copy, direct), 1e-3f);
+    EXPECT_LT(max_abs_diff(via_copy, direct), kAcrossKernels);
 }
 
 TEST_P(LlamaBackend, LogitsAloneEqualBatched) {
@@ -158,7 +173,8 @@ TEST_P(LlamaBackend, AfterTrimLogitsEqualFreshEvaluationOfTrimmedText) {
     auto all = prompt;
     all.insert(all.end(), seq.tokens().begin(), seq.tokens().end());
     const auto direct = decode(fresh.ctx, all, 0, 0);
-    EXPECT_LT(max_abs_diff(after_trim, direct), 1e-3f);
+    // one call against three, so the attention kernels may differ (kAcrossKernels)
+    EXPECT_LT(max_abs_diff(after_trim, direct), kAcrossKernels);
 }
 
 INSTANTIATE_TEST_SUITE_P(KvLayouts, LlamaBackend, ::testing::Values(false, true),

@@ -20,7 +20,7 @@ d = json.load(open(f"{tmp}/bench.json"))
 assert json.load(open(f"{tmp}/copy.json")) == d, "-o wrote something else than --json printed"
 r = d["ratios"]
 for k in ("leap_vs_ceiling", "leap_vs_independent", "leap_vs_resend", "openai_vs_inprocess", "leap_vs_ceiling_same_work",
-          "leap_vs_ceiling_at_depth", "leap_vs_ceiling_at_depth_same_work"):
+          "leap_vs_ceiling_at_depth", "leap_vs_ceiling_at_depth_same_work", "leap_feed_vs_ceiling_prompt"):
     assert isinstance(r.get(k), (int, float)) and r[k] > 0, (k, r)
 runs = {x["name"]: x for x in d["runs"]}
 for name in ("leap/streams/4", "leap/unified/4", "leap/streams/4/p2", "leap/unified/4/p2", "independent/streams/4",
@@ -78,6 +78,10 @@ for name in ("leap/streams/4", "independent/streams/4"):
     # Calls that fed text (the prompt at least) and calls that were only steps.
     assert 1 <= x["append_calls"] < x["decode_calls"] and 0 < x["append_seconds"] <= x["decode_seconds"], x
     assert x["append_call_tokens"] >= x["tokens"]["prompt"], x
+# The feeds' rate over the ceiling's prompt rate, from the runs' own figures.
+leap, ceil = runs["leap/streams/4"], runs["ceiling/streams/4"]
+feed = leap["append_call_tokens"] / leap["append_seconds"] / ceil["prompt_per_s"]
+assert abs(r["leap_feed_vs_ceiling_prompt"] - feed) < 1e-9 * feed, (r["leap_feed_vs_ceiling_prompt"], feed)
 for x in (sticky, resend):
     assert x["server_ms_per_token"] > 0 and x["http"]["timings"]["server_generated"] > 0, x
 # The wall-time target's figures (printed, not asserted: benchmarks only measure).
