@@ -279,6 +279,13 @@ TEST(GgufMetadata, WhatTheLoaderAssertsOnIsRefusedByInfoAndLoad) {
                    "layer_norm_rms_epsilon");
     expect_refused(corrupt_copy("heads0.gguf", [](gguf_context* g) { gguf_set_val_u32(g, "qwen2.attention.head_count", 0); }),
                    "qwen2.attention.head_count");
+    expect_refused(corrupt_copy("rope-base-neg.gguf", [](gguf_context* g) { gguf_set_val_f32(g, "qwen2.rope.freq_base", -1.0f); }),
+                   "qwen2.rope.freq_base");
+    expect_refused(corrupt_copy("rope-base-inf.gguf",
+                                [](gguf_context* g) {
+                                    gguf_set_val_f32(g, "qwen2.rope.freq_base", std::numeric_limits<float>::infinity());
+                                }),
+                   "qwen2.rope.freq_base");
     expect_refused(corrupt_copy("experts.gguf", [](gguf_context* g) { gguf_set_val_u32(g, "qwen2.expert_used_count", 2); }),
                    "qwen2.expert_used_count");
     expect_refused(corrupt_copy("dup-token.gguf",
