@@ -165,6 +165,7 @@ BackendHandle sized_backend(const EvalFlags& f, const RunConfig& config, const P
 }
 
 void eval(const EvalFlags& f) {
+    f.engine.check_backend_flags();  // e.g. -t with --backend openai: refused, not ignored
     const RunConfig config = f.engine.run_config();
     if (f.engine.print_config) {
         std::printf("%s\n", dump_json(f.engine.resolved_json(config), 2).c_str());

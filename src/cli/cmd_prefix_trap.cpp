@@ -85,6 +85,7 @@ Summary run_arm(const TrapFlags& f, const LlamaModel& model, const PromptSet& pr
 }
 
 void prefix_trap(const TrapFlags& f) {
+    f.engine.check_backend_flags();  // e.g. -t with --backend openai: refused, not ignored
     if (!(f.share > 0 && f.share < 1)) throw Error("--share must be in (0, 1), got " + std::to_string(f.share));
     if (f.out.empty()) throw Error("--out DIR is required");
     std::filesystem::create_directories(f.out);

@@ -51,6 +51,7 @@ Choices parse_choices(const std::string& s) {
 }
 
 void solve(const SolveFlags& f) {
+    f.engine.check_backend_flags();  // e.g. -t with --backend openai: refused, not ignored
     Problem problem;
     problem.id = "problem";
     const RunConfig config = f.engine.run_config();

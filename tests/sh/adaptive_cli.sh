@@ -22,15 +22,16 @@ expect_error() {
 }
 
 "$LEAP" nano-data --seed 101 --count 8 -o "$TMP/h.jsonl" > /dev/null
-base=(-m "$NANO" --bench "$TMP/h.jsonl" -N 4 -T 6 --segments 4 --summary-tokens 6 --answer-tokens 4
-      --top-k 0 --top-p 1 --min-p 0 --temp 1 -t 1)
+run_flags=(-m "$NANO" --bench "$TMP/h.jsonl" -N 4 -T 6 --segments 4 --summary-tokens 6 --answer-tokens 4
+      --top-k 0 --top-p 1 --min-p 0 --temp 1)
+base=("${run_flags[@]}" -t 1)  # -t: the in-process engine's only (--backend openai refuses it)
 common=("${base[@]}" --method leap-t)
 expect_error "quorum above N" 2 "--early-exit-quorum 5" eval "${common[@]}" --early-exit-quorum 5 --out "$TMP/x"
 expect_error "prune share 1" 2 "--prune-share must be at least 0 and below 1" eval "${common[@]}" --prune-share 1 --out "$TMP/x"
 expect_error "prune without blocks" 2 "--prune-share acts at blocks" eval "${base[@]}" --method independent --prune-share 0.5 --out "$TMP/x"
 expect_error "prune-at value" 2 "--prune-at" eval "${common[@]}" --prune-at during --out "$TMP/x"
 expect_error "window 0" 2 "--confidence-window must be at least 1" eval "${common[@]}" --confidence-window 0 --out "$TMP/x"
-expect_error "openai without logprobs" 1 "does not request" eval "${common[@]}" --confidence --backend openai \
+expect_error "openai without logprobs" 1 "does not request" eval "${run_flags[@]}" --method leap-t --confidence --backend openai \
     --base-url http://127.0.0.1:9 --out "$TMP/x"
 
 cfg=$("$LEAP" eval "${common[@]}" --early-exit-quorum 2 --prune-share 0.25 --prune-at after --print-config)

@@ -117,6 +117,16 @@ expect 2 "--threads applies to the in-process engine only" \
 expect 2 "--flash-attn applies to the in-process engine only" \
     "$LEAP" serve --backend openai --base-url http://127.0.0.1:9 -fa on --print-config
 expect 2 "--base-url applies to --backend openai only" "$LEAP" serve --base-url http://127.0.0.1:9 --print-config
+# The same for solve and eval (they ran on and ignored them before).
+for cmd in solve eval; do
+    expect 2 "--threads applies to the in-process engine only" \
+        "$LEAP" $cmd --backend openai --base-url http://127.0.0.1:9 -t 2 --print-config
+    expect 2 "--flash-attn applies to the in-process engine only" \
+        "$LEAP" $cmd --backend openai --base-url http://127.0.0.1:9 --flash-attn off --print-config
+    expect 2 "--kv-unified applies to the in-process engine only" \
+        "$LEAP" $cmd --backend openai --base-url http://127.0.0.1:9 --kv-unified --print-config
+    expect 2 "--base-url applies to --backend openai only" "$LEAP" $cmd --base-url http://127.0.0.1:9 --print-config
+done
 "$LEAP" serve --backend openai --base-url http://127.0.0.1:9 --upstream-timeout 7 --timeout 3 --print-config \
     > "$tmp/serve-openai.json" || fail "serve --backend openai --print-config"
 python3 - "$tmp/serve-openai.json" <<'PY'

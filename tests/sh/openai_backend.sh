@@ -17,9 +17,11 @@ model="$tmp/tiny.gguf"
 start_llama_server "$model" "$tmp/server.log" "$tmp/slots"
 
 # Greedy, flash attention off, one thread: the same flags in-process and over HTTP.
-flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0
+# The in-process engine's own settings: --backend openai refuses them (the servers have theirs).
+in_process=(-t 1 --flash-attn off)
+flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 --temp 0
        --seed 2 -c 1536)
-"$LEAP" solve -m "$model" -p "What is 17 * 23?" "${flags[@]}" --trace "$tmp/local.json" > "$tmp/local.out"
+"$LEAP" solve -m "$model" -p "What is 17 * 23?" "${flags[@]}" "${in_process[@]}" --trace "$tmp/local.json" > "$tmp/local.out"
 "$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${flags[@]}" \
     --share-prompt on \
     --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http.json" > "$tmp/http.out" 2> "$tmp/http.err" \
@@ -28,9 +30,9 @@ flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flas
 # Sampled at the paper's settings, the same seed: each request is seeded alike in process and
 # on the server (request_seed), the chain is the same (--sampler-order reference sends it as
 # llama-server's `samplers`), so the tokens are the same.
-sampled=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0.6
+sampled=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 --temp 0.6
          --top-p 0.95 --min-p 0.05 --top-k 40 --seed 5 -c 1536)
-"$LEAP" solve -m "$model" -p "What is 17 * 23?" "${sampled[@]}" --trace "$tmp/local-sampled.json" > /dev/null
+"$LEAP" solve -m "$model" -p "What is 17 * 23?" "${sampled[@]}" "${in_process[@]}" --trace "$tmp/local-sampled.json" > /dev/null
 "$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${sampled[@]}" \
     --share-prompt on --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http-sampled.json" > /dev/null \
     2> "$tmp/http-sampled.err" || fail "sampled solve --backend openai failed: $(cat "$tmp/http-sampled.err")"
@@ -51,8 +53,8 @@ PY
 # MoA in the reference's layout: each later layer's path starts a new conversation (its own
 # rendered prompt instead of the problem's); sampled with one seed, the same tokens both ways.
 moa=(--method moa --moa-layout reference --moa-agents 2 --moa-layers 2 -T 16 --segments 2 --answer-tokens 8
-     --write-up-tokens 8 -t 1 --flash-attn off --temp 0.6 --top-p 0.95 --min-p 0.05 --seed 3 -c 1536)
-"$LEAP" solve -m "$model" -p "What is 17 * 23?" "${moa[@]}" --trace "$tmp/local-moa.json" > /dev/null
+     --write-up-tokens 8 --temp 0.6 --top-p 0.95 --min-p 0.05 --seed 3 -c 1536)
+"$LEAP" solve -m "$model" -p "What is 17 * 23?" "${moa[@]}" "${in_process[@]}" --trace "$tmp/local-moa.json" > /dev/null
 "$LEAP" solve --backend openai --base-url "$url/v1" --tokenizer "$model" -p "What is 17 * 23?" "${moa[@]}" \
     --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http-moa.json" > /dev/null \
     2> "$tmp/http-moa.err" || fail "moa solve --backend openai failed: $(cat "$tmp/http-moa.err")"
@@ -72,7 +74,7 @@ PY
 # eval over a small dataset file, both ways.
 printf '%s\n' '{"problem": "What is 2 + 2?", "answer": 4}' '{"problem": "What is 3 * 5?", "answer": "15"}' \
     '{"problem": "What is 10 - 7?", "answer": 3}' > "$tmp/mini.jsonl"
-"$LEAP" eval -m "$model" --bench "$tmp/mini.jsonl" "${flags[@]}" --parallel-problems 2 --out "$tmp/eval-local" \
+"$LEAP" eval -m "$model" --bench "$tmp/mini.jsonl" "${flags[@]}" "${in_process[@]}" --parallel-problems 2 --out "$tmp/eval-local" \
     --bootstrap 10 > /dev/null 2>&1 || fail "in-process eval failed"
 "$LEAP" eval --backend openai --base-url "$url" --tokenizer "$model" --bench "$tmp/mini.jsonl" "${flags[@]}" \
     --parallel-problems 2 --out "$tmp/eval-http" --bootstrap 10 > /dev/null 2> "$tmp/eval.err" \

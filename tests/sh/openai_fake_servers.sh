@@ -54,14 +54,16 @@ q="What is 17 * 23?"
 # recorded from one greedy request leap sends to llama-server through a proxy.
 start_fake passthrough
 "$LEAP" solve --backend openai --base-url "$fake_url" --tokenizer "$model" -p "$q" -N 1 -T 4 --segments 1 \
-    --answer-tokens 2 --temp 0 -t 1 -c 1024 > /dev/null 2> "$tmp/record.err" || fail "recording: $(cat "$tmp/record.err")"
+    --answer-tokens 2 --temp 0 -c 1024 > /dev/null 2> "$tmp/record.err" || fail "recording: $(cat "$tmp/record.err")"
 [[ -s "$tmp/chat-parser.txt" ]] || fail "leap sent llama-server no chat_parser to record"
 
-sampled=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0.6
+# The in-process engine's own settings: --backend openai refuses them (the servers have theirs).
+in_process=(-t 1 --flash-attn off)
+sampled=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 --temp 0.6
          --top-p 0.95 --min-p 0.05 --top-k 40 --seed 5 -c 1536)
-"$LEAP" solve -m "$model" -p "$q" "${sampled[@]}" --trace "$tmp/local.json" > /dev/null
-"$LEAP" solve -m "$model" -p "$q" "${sampled[@]}" --ignore-eos --trace "$tmp/local-noeos.json" > /dev/null
-"$LEAP" solve -m "$model" -p "$q" "${sampled[@]}" --sampler-order llama --trace "$tmp/local-llama-order.json" > /dev/null
+"$LEAP" solve -m "$model" -p "$q" "${sampled[@]}" "${in_process[@]}" --trace "$tmp/local.json" > /dev/null
+"$LEAP" solve -m "$model" -p "$q" "${sampled[@]}" "${in_process[@]}" --ignore-eos --trace "$tmp/local-noeos.json" > /dev/null
+"$LEAP" solve -m "$model" -p "$q" "${sampled[@]}" "${in_process[@]}" --sampler-order llama --trace "$tmp/local-llama-order.json" > /dev/null
 
 same_paths() {  # A.json B.json WHAT
     python3 - "$@" <<'PY'

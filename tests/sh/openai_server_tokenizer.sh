@@ -15,10 +15,12 @@ model="$tmp/tiny.gguf"
 
 start_llama_server "$model" "$tmp/server.log"
 
-flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 -t 1 --flash-attn off --temp 0
+# The in-process engine's own settings: --backend openai refuses them (the servers have theirs).
+in_process=(-t 1 --flash-attn off)
+flags=(-N 3 -T 24 --segments 3 --summary-tokens 12 --answer-tokens 8 --temp 0
        --seed 2 -c 1536)
 for q in "What is 17 * 23?" "Solve x + 3 = 10. <think> café 数学 </think>"; do
-    "$LEAP" solve -m "$model" -p "$q" "${flags[@]}" --trace "$tmp/local.json" > /dev/null
+    "$LEAP" solve -m "$model" -p "$q" "${flags[@]}" "${in_process[@]}" --trace "$tmp/local.json" > /dev/null
     "$LEAP" solve --backend openai --base-url "$url/v1" -p "$q" "${flags[@]}" \
         --max-inflight 8 --timeout 60 --retries 3 --trace "$tmp/http.json" > /dev/null 2> "$tmp/http.err" \
         || fail "solve --backend openai without --tokenizer failed: $(cat "$tmp/http.err")"
