@@ -80,7 +80,7 @@ test-fuzz: llama
 # report fails the run. The shell tests are left to the normal build.
 test-sanitize: llama
 	@test -f $(SANITIZE_BUILD)/CMakeCache.txt || cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Release -DLEAP_SANITIZE=ON
-	cmake --build $(SANITIZE_BUILD) --target leap_tests -j$(JOBS)
+	cmake --build $(SANITIZE_BUILD) --target leap_tests llama-server -j$(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --output-on-failure --timeout 900 -E '^sh\.'
 

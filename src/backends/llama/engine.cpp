@@ -176,10 +176,26 @@ LlamaEngine::LlamaEngine(const LlamaModel& model, const EngineOptions& opt, cons
         throw Error("a KV cache of " + std::to_string(cp.n_ctx) + " cells caps the batch at " + std::to_string(cp.n_ctx) +
                     " tokens, less than one token for each of the " + std::to_string(n_seq) +
                     " KV sequences: raise --kv-size or -c/--ctx-size");
+    if (opt_.backend_sampling && candidates_needed(opt_.sampling, llama_vocab_n_tokens(model_.vocab())) <= 0)
+        throw Error("--backend-sampling needs top-k sampling (or greedy): the device sends back only each path's "
+                    "top-k candidates; set --top-k");
     ctx_ = llama_init_from_model(model_.get(), cp);
     if (!ctx_)
         throw Error("llama.cpp could not create a context of " + std::to_string(cp.n_ctx) + " tokens for " +
                     std::to_string(n_seq) + " sequences (out of memory? lower --ctx-size or paths)");
+    // The destructor does not run for a constructor that throws: what was made is freed here
+    // (found by the sanitizer build: a refused --backend-sampling kept its whole context).
+    try {
+        finish_construction(n_seq, per_path, threads);
+    } catch (...) {
+        llama_batch_free(batch_);
+        llama_free(ctx_);
+        ctx_ = nullptr;
+        throw;
+    }
+}
+
+void LlamaEngine::finish_construction(int n_seq, int per_path, int threads) {
     mem_ = llama_get_memory(ctx_);
     // Feeding more than llama.cpp's capped batch aborts in llama_decode: the engine's batch
     // follows the cap (checked above to hold a token of every sequence).

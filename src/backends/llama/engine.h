@@ -120,6 +120,7 @@ private:
     void begin_request(Slot& slot, GenerateRequest req, int appended);
     void finish_request(Slot& slot, int path, StopReason reason);
     void share_prompt_if_done(Slot& slot);
+    void finish_construction(int n_seq, int per_path, int threads);  // the constructor's part after the context
     void attach_device_samplers(int n_seq);
     void sample_all();
     void accept_token(Slot& slot, int path, llama_token t);
