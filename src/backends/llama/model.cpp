@@ -55,7 +55,19 @@ LlamaModel::LlamaModel(const ModelOptions& opt)
     model_ = llama_model_load_from_file(opt.path.c_str(), mp);
     if (!model_) throw Error("llama.cpp could not load model '" + opt.path + "' (set LEAP_LLAMA_LOG=1 to see why)");
     vocab_ = llama_model_get_vocab(model_);
+    // The destructor does not run for a constructor that throws: the loaded model is freed here
+    // (found by the sanitizer build: each refused chat template kept its model).
+    try {
+        load_chat_template(opt);
+    } catch (...) {
+        templates_.reset();
+        llama_model_free(model_);
+        model_ = nullptr;
+        throw;
+    }
+}
 
+void LlamaModel::load_chat_template(const ModelOptions& opt) {
     std::string override_text;
     if (!opt.chat_template_file.empty()) override_text = read_text_file(opt.chat_template_file, "chat template");
     template_origin_ = opt.chat_template_file.empty() ? "the chat template of '" + opt.path + "'"

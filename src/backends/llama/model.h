@@ -55,6 +55,7 @@ public:
     const std::string& template_origin() const { return template_origin_; }
 
 private:
+    void load_chat_template(const ModelOptions& opt);  // the constructor's part after the model
     std::string path_;
     llama_model* model_ = nullptr;
     const llama_vocab* vocab_ = nullptr;
