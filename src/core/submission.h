@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/prepared_prompt.h"
 #include "core/problem_run.h"
 #include "core/sampling_options.h"
 
@@ -17,18 +18,6 @@ namespace leap {
 
 // Names a problem in flight (Backend::start hands it out; never reused by one backend).
 using Ticket = uint64_t;
-
-// A problem's first prompt as a backend feeds it: the chat template applied to its conversation,
-// then tokenized, and the method's prefill (Backend::prepare). Made on the submitter's thread so
-// that a long prompt costs a running backend nothing; only valid for the problem and config it
-// was made for.
-struct PreparedPrompt {
-    std::string rendered_text;              // the conversation through the template
-    std::vector<int32_t> rendered;          // its tokens (BOS included where the model adds one)
-    std::string prefill;                    // the method's prefill text
-    std::vector<int32_t> prefill_tokens;    // its tokens
-    std::string tail;                       // what the template puts after the user's message
-};
 
 struct Submission {
     Problem problem;

@@ -33,8 +33,6 @@ ggml_type kv_cache_type(const std::string& name, const char* flag) {
 double seconds_since(Clock::time_point t0) {
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
-// Room kept free in every path's context for a forced answer (opener + answer budget).
-int answer_reserve(const RunConfig& c) { return c.answer_tokens + 128; }
 }  // namespace
 
 int max_threads() {
@@ -272,9 +270,8 @@ int LlamaEngine::problems_in_flight() const {
 }
 
 int prompt_tokens(const LlamaModel& model, const PromptSet& prompts, const RunConfig& config, const Problem& problem) {
-    const ProblemRun run(0, problem, config, prompts.with_model_thinking(model.thinking_format()));
-    const std::string rendered = model.render_prompt(run.user_message(), problem.earlier_turns);
-    return (int)(model.tokenize(rendered, true).size() + model.tokenize(run.prefill(), false).size());
+    // As the engine will prepare it (its prompt set follows the model's thinking format).
+    return (int)prepare_prompt(model, problem, config, prompts.with_model_thinking(model.thinking_format()), {})->n_tokens();
 }
 
 int LlamaEngine::prompt_limit() const { return n_ctx_seq_ - answer_reserve(config_) - 1; }
@@ -297,27 +294,7 @@ std::string_view LlamaEngine::sampled_so_far(Ticket ticket, int path) const {
 std::shared_ptr<const PreparedPrompt> LlamaEngine::prepare(const Problem& problem, const RunConfig& config) const {
     // Reads only what the constructor fixed (model, prompt set, context size), so it is safe on
     // any thread: llama_tokenize and the chat templates are const on the model.
-    const ProblemRun run(0, problem, config, prompts_);
-    auto p = std::make_shared<PreparedPrompt>();
-    p->rendered_text = model_.render_prompt(run.user_message(), problem.earlier_turns);
-    p->tail = ProblemRun::tail_after(p->rendered_text, run.user_message());
-    // No token is longer than the vocabulary's longest piece, so a text of more bytes than a
-    // context of such tokens holds cannot fit: refused before tokenizing it (tokenization can be
-    // superlinear in the length).
-    if (p->rendered_text.size() > (size_t)n_ctx_seq_ * max_piece_bytes_)
-        throw Error("problem '" + problem.id + "': its prompt has " + std::to_string(p->rendered_text.size()) +
-                    " bytes, more than a context of " + std::to_string(n_ctx_seq_) +
-                    " tokens per path can hold (no token of this model is longer than " +
-                    std::to_string(max_piece_bytes_) + " bytes; raise --ctx-size)");
-    p->rendered = model_.tokenize(p->rendered_text, true);
-    p->prefill = run.prefill();
-    p->prefill_tokens = model_.tokenize(p->prefill, false);
-    const size_t n_prompt = p->rendered.size() + p->prefill_tokens.size();
-    if ((int)n_prompt + answer_reserve(config) >= n_ctx_seq_)
-        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(n_prompt) +
-                    " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
-                    " tokens per path (raise --ctx-size)");
-    return p;
+    return prepare_prompt(model_, problem, config, prompts_, {n_ctx_seq_, max_piece_bytes_, "--ctx-size"});
 }
 
 bool LlamaEngine::start(Submission sub, Ticket* ticket) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/prepared_prompt.h"
 #include "core/problem_run.h"
 #include "core/thinking.h"
 #include "core/tokenizer.h"
@@ -24,7 +25,7 @@ struct ModelOptions {
     bool vocab_only = false;        // tokenizer and chat template only, no weights (remote backends)
 };
 
-class LlamaModel : public TokenizerBase {
+class LlamaModel : public ChatTokenizer {
 public:
     explicit LlamaModel(const ModelOptions& opt);
     ~LlamaModel();
@@ -44,7 +45,7 @@ public:
     // The chat template applied to one user message (after `earlier` turns, if any), with the
     // generation prompt, ending inside the thinking section: where the template leaves it closed
     // (Qwen3, Seed-OSS, gpt-oss, Ministral), continued inside a reasoning as the template does.
-    std::string render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier = {}) const;
+    std::string render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier = {}) const override;
 
     // The thinking format the chat template shows, read through llama.cpp's chat code
     // (common_chat_templates_apply: supports_thinking, thinking_start_tag, thinking_end_tags and

@@ -29,8 +29,6 @@ using json = nlohmann::json;
 
 namespace {
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-// Room kept free in every path's context for a forced answer (as the in-process engine keeps).
-int answer_reserve(const RunConfig& c) { return c.answer_tokens + 128; }
 }  // namespace
 
 json HttpStats::to_json() const {
@@ -480,19 +478,7 @@ std::string OpenAIEngine::describe(const Slot& slot, int path) const {
 std::shared_ptr<const PreparedPrompt> OpenAIEngine::prepare(const Problem& problem, const RunConfig& config) const {
     // The tokenizer is const and thread-safe (a local GGUF's vocabulary, or the server's
     // /tokenize behind a mutex); the context size is fixed by init().
-    const ProblemRun run(0, problem, config, prompts_);
-    auto p = std::make_shared<PreparedPrompt>();
-    p->rendered_text = tok_->render_prompt(run.user_message(), problem.earlier_turns);
-    p->tail = ProblemRun::tail_after(p->rendered_text, run.user_message());
-    p->rendered = tok_->tokenize(p->rendered_text, true);
-    p->prefill = run.prefill();
-    p->prefill_tokens = tok_->tokenize(p->prefill, false);
-    const long n_prompt = (long)(p->rendered.size() + p->prefill_tokens.size());
-    if (n_prompt + answer_reserve(config) >= n_ctx_seq_)
-        throw Error("problem '" + problem.id + "': its prompt takes " + std::to_string(n_prompt) +
-                    " tokens, which leaves no room in a context of " + std::to_string(n_ctx_seq_) +
-                    " tokens per path (raise --ctx-size, or the server's context)");
-    return p;
+    return prepare_prompt(*tok_, problem, config, prompts_, {n_ctx_seq_, 0, "--ctx-size, or the server's context"});
 }
 
 bool OpenAIEngine::start(Submission sub, Ticket* ticket) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "core/prepared_prompt.h"
 #include "core/problem_run.h"
 #include "core/thinking.h"
 #include "core/tokenizer.h"
@@ -20,16 +21,15 @@ namespace leap::openai {
 
 using leap::Token;
 
-class Tokenizer : public TokenizerBase {
+class Tokenizer : public ChatTokenizer {
 public:
-    // tokenize() and piece() (special tokens included) come from TokenizerBase.
+    // tokenize() and piece() (special tokens included) come from TokenizerBase, render_prompt()
+    // from ChatTokenizer: the chat template applied to the earlier turns (a system message, a
+    // conversation) and one user message, with the generation prompt (ending inside the thinking
+    // section where the format says the backend opens it).
     virtual bool is_end_of_generation(Token t) const = 0;
     virtual int n_vocab() const = 0;
     virtual int n_ctx_train() const { return 0; }  // the model's training context, 0 unknown
-    // The chat template applied to the earlier turns (a system message, a conversation) and one
-    // user message, with the generation prompt (ending inside the thinking section where the
-    // format says the backend opens it).
-    virtual std::string render_prompt(const std::string& user_message, const std::vector<ChatTurn>& earlier = {}) const = 0;
     // The thinking format of the chat template (core/thinking.h); nullopt: none known.
     virtual std::optional<ThinkingFormat> thinking_format() const { return std::nullopt; }
     virtual std::string describe() const = 0;  // for messages: where the vocabulary comes from
