@@ -313,6 +313,9 @@ void bench(const BenchFlags& f) {
     Shape shape{llama_model_n_layer(model.get()), llama_model_n_head(model.get()), llama_model_n_head_kv(model.get()),
                 llama_model_n_embd(model.get())};
 
+    // Refused before the first run, not after the in-process ones.
+    if (!f.no_ceiling && !fs::exists(bin + "/llama-batched-bench"))
+        throw Error("llama-batched-bench not found beside leap (" + bin + "/llama-batched-bench); --no-ceiling skips it");
     json runs = json::array();
     std::map<std::string, double> rate;  // "leap/streams/4" -> sampled t/s
     long prompt_len = 0;
@@ -352,24 +355,13 @@ void bench(const BenchFlags& f) {
         runs.push_back(r);
         note(run_line(r));
     };
-    // a) LeaP, both layouts, each number of problems in flight; b) independent sampling (per-path
-    // streams, the default layout, one problem).
-    for (int n : sizes) {
-        for (int p : in_flight) {
-            in_process(Method::Leap, n, false, p);
-            if (!f.no_unified) in_process(Method::Leap, n, true, p);
-        }
-        in_process(Method::Independent, n, false, 1);
-    }
-
-    // c) llama.cpp's ceiling: llama-batched-bench, batch = N, prompt = the LeaP prompt (shared),
+    // llama.cpp's ceiling: llama-batched-bench, batch = N, prompt = the LeaP prompt (shared),
     // generation = the depth. Then the same at LeaP's depth: a LeaP path keeps its peers'
     // summaries, so its decode steps attend over a deeper context than an independent path's; the
     // second run's prompt is chosen so that its decode steps' mean position equals LeaP's.
     std::map<int, double> ceiling, ceiling_prompt, deep_ceiling, deep_ceiling_prompt;
     auto batched_bench = [&](int n, long npp, int tg, const std::string& name) {
         const std::string exe = bin + "/llama-batched-bench";
-        if (!fs::exists(exe)) throw Error("llama-batched-bench not found beside leap (" + exe + "); --no-ceiling skips it");
         note("llama-batched-bench, " + std::to_string(n) + " sequences, prompt " + std::to_string(npp) + ", generation " +
              std::to_string(tg));
         const std::string cmd = shell_quote(exe) + " -m " + shell_quote(model_path) + " -c " +
@@ -406,20 +398,27 @@ void bench(const BenchFlags& f) {
         note(run_line(r));
         return r;
     };
-    if (!f.no_ceiling) {
-        const int tg = w.segments * w.t;
-        for (int n : sizes) {
-            const json r = batched_bench(n, prompt_len, tg, "ceiling/streams/" + std::to_string(n));
-            ceiling[n] = r["decode_per_s"].get<double>();
-            ceiling_prompt[n] = r["prompt_per_s"].get<double>();
+    // a) LeaP, both layouts, each number of problems in flight; b) independent sampling (per-path
+    // streams, the default layout, one problem); c) the two ceilings. All of one N run back to
+    // back, before the next N: this machine's speed drifts over minutes (a shared host), and
+    // the ratios compare runs of one N, so they should be taken as close together as they can.
+    const int tg = w.segments * w.t;
+    for (int n : sizes) {
+        for (int p : in_flight) {
+            in_process(Method::Leap, n, false, p);
+            if (!f.no_unified) in_process(Method::Leap, n, true, p);
         }
-        for (int n : f.no_ceiling_at_depth ? std::vector<int>{} : sizes) {
-            const double leap_depth = by_name["leap/streams/" + std::to_string(n)].value("mean_step_depth", 0.0);
-            const long npp = std::max(prompt_len, std::lround(leap_depth - (tg - 1) / 2.0));
-            const json r = batched_bench(n, npp, tg, "ceiling_at_depth/streams/" + std::to_string(n));
-            deep_ceiling[n] = r["decode_per_s"].get<double>();
-            deep_ceiling_prompt[n] = r["prompt_per_s"].get<double>();
-        }
+        in_process(Method::Independent, n, false, 1);
+        if (f.no_ceiling) continue;
+        const json r = batched_bench(n, prompt_len, tg, "ceiling/streams/" + std::to_string(n));
+        ceiling[n] = r["decode_per_s"].get<double>();
+        ceiling_prompt[n] = r["prompt_per_s"].get<double>();
+        if (f.no_ceiling_at_depth) continue;
+        const double leap_depth = by_name["leap/streams/" + std::to_string(n)].value("mean_step_depth", 0.0);
+        const long npp = std::max(prompt_len, std::lround(leap_depth - (tg - 1) / 2.0));
+        const json d = batched_bench(n, npp, tg, "ceiling_at_depth/streams/" + std::to_string(n));
+        deep_ceiling[n] = d["decode_per_s"].get<double>();
+        deep_ceiling_prompt[n] = d["prompt_per_s"].get<double>();
     }
 
     // e) the OpenAI backend against a llama-server started here (one slot per path), each path
