@@ -34,20 +34,29 @@ DEST="${1:-$ROOT/third_party/llama.cpp}"
 STAMP="$DEST/.leap-source"
 
 # Our changes to llama.cpp (patches/llama.cpp-*.patch, each explained in its header and in
-# docs/nano.md), applied once; a checkout that already has one is left as it is.
+# docs/nano.md), applied in name order on a fresh clone. Some patch the lines of an earlier one
+# (fa-kv-block after fa-gqa-tile), so whether a checkout has them is not asked of each patch:
+# the stamp records the package and a digest of the whole series, and a checkout whose stamp
+# differs (a patch added, changed or removed) is cloned again from the verified tarball.
+patch_digest() {
+    local p
+    for p in "$ROOT"/patches/llama.cpp-*.patch; do
+        [[ -f "$p" ]] || continue
+        printf '%s %s\n' "$(basename "$p")" "$(openssl dgst -sha256 -r "$p" | cut -d' ' -f1)"
+    done | openssl dgst -sha256 -r | cut -d' ' -f1
+}
 apply_patches() {
     local p
     for p in "$ROOT"/patches/llama.cpp-*.patch; do
         [[ -f "$p" ]] || continue
-        if git -C "$DEST" apply --reverse --check "$p" 2>/dev/null; then continue; fi
         git -C "$DEST" apply "$p"
         echo "fetch-llama: applied $(basename "$p")"
     done
 }
+WANT="$INTEGRITY patches-sha256:$(patch_digest)"
 
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$INTEGRITY" ]]; then
-    apply_patches
-    echo "fetch-llama: $DEST is already at $PKG"
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" ]]; then
+    echo "fetch-llama: $DEST is already at $PKG with leap's patches"
     exit 0
 fi
 
@@ -69,5 +78,5 @@ rm -rf "$DEST"
 git -c advice.detachedHead=false clone --quiet "$WORK/package/llama/gitRelease.bundle" "$DEST"
 cp "$WORK/package/llama/llama.cpp.info.json" "$DEST/.leap-info.json"
 apply_patches
-echo "$INTEGRITY" > "$STAMP"
+echo "$WANT" > "$STAMP"
 echo "fetch-llama: llama.cpp source at $DEST (commit $(git -C "$DEST" rev-parse --short HEAD))"
