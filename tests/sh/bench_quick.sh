@@ -37,15 +37,22 @@ for name, x in runs.items():
     assert x["evaluated"] >= x["sampled"], x
 w = d["workload"]
 seg, t, s, a = w["segments"], w["segment_tokens"], w["summary_tokens"], w["answer_tokens"]
-# Fixed lengths: every path ran its whole budget (no end-of-generation, no end of thinking).
+# Fixed lengths: every path ran its whole reasoning and summary budget (no end-of-generation, no
+# end of thinking). A forced answer still ends once its box closes (nothing after it can change the
+# grade), which the random model may write before its budget is spent: the answers' lengths
+# depend on the text sampled, and that differs between runs whose numerics differ (a server that
+# re-evaluates a context in one batch gets slightly other logits than one that fed it piecewise),
+# and so do the peers' summaries injected (their text is tokenized again).
+def same_work(x, y):
+    return all(x["tokens"][k] == y["tokens"][k] for k in ("prompt", "reasoning", "summary")) \
+        and 0 < x["tokens"]["answer"] <= 4 * a and 0 < y["tokens"]["answer"] <= 4 * a
 leap = runs["leap/streams/4"]
 assert leap["tokens"]["reasoning"] == 4 * seg * t, leap["tokens"]
-assert leap["tokens"]["summary"] == 4 * (seg - 1) * s and leap["tokens"]["answer"] == 4 * a, leap["tokens"]
+assert leap["tokens"]["summary"] == 4 * (seg - 1) * s and 0 < leap["tokens"]["answer"] <= 4 * a, leap["tokens"]
 assert leap["tokens"]["injected"] > 0 and leap["mean_batch"] > 1, leap
 ind = runs["independent/streams/4"]
 assert ind["tokens"]["reasoning"] == 4 * seg * t and ind["tokens"]["summary"] == 0, ind["tokens"]
-assert runs["openai/streams/4"]["tokens"] == leap["tokens"] or runs["openai/streams/4"]["sampled"] == leap["sampled"], \
-    (runs["openai/streams/4"]["tokens"], leap["tokens"])
+assert same_work(runs["openai/streams/4"], leap), (runs["openai/streams/4"]["tokens"], leap["tokens"])
 assert runs["ceiling/streams/4"]["decode_per_s"] > 0
 # The ceiling at LeaP's depth: LeaP's decode steps attend deeper than the prompt-only ceiling's
 # (its peers' summaries stay in context), and the second llama-batched-bench run matches them.
@@ -57,12 +64,12 @@ assert deep["tokens"]["prompt"] > ceil["tokens"]["prompt"] and deep["decode_per_
 assert deep["batched_bench"]["pp"] == deep["tokens"]["prompt"], deep["batched_bench"]
 # Two problems in flight: twice the work, in one engine.
 p2 = runs["leap/streams/4/p2"]
-assert p2["problems"] == 2 and p2["tokens"]["reasoning"] == 2 * 4 * seg * t and p2["tokens"]["answer"] == 2 * 4 * a, p2
+assert p2["problems"] == 2 and p2["tokens"]["reasoning"] == 2 * 4 * seg * t and 0 < p2["tokens"]["answer"] <= 2 * 4 * a, p2
 assert p2["mean_batch"] > leap["mean_batch"], (p2["mean_batch"], leap["mean_batch"])
 # d) vs e): the same work; with each path pinned to its slot the server evaluates only new tokens,
 # with requests rotating over the slots it re-evaluates what another path left there.
 sticky, resend = runs["openai/streams/4"], runs["resend/streams/4"]
-assert resend["sampled"] == leap["sampled"], (resend["sampled"], leap["sampled"])
+assert same_work(resend, leap), (resend["tokens"], leap["tokens"])
 for x in (sticky, resend):
     assert x["server_prompt_evaluated"] > 0 and x["server_prompt_cached"] >= 0, x
 assert sticky["requests_moved"] == 0 and resend["requests_moved"] > 0, (sticky["requests_moved"], resend["requests_moved"])
