@@ -9,7 +9,10 @@
 // counts the feed's instructions and nothing of the model load or the context prefill.
 //
 // With -D 0 the shape is llama-batched-bench's prompt processing (-npp P -npl S): both print
-// tokens/s over the fed tokens.
+// tokens/s over the fed tokens. With -P 1 it is a decode step; --spread W puts the sequences at
+// depths spread evenly over D - W/2 .. D + W/2 (mean D), as LeaP's paths are after peers'
+// summaries of different lengths: the attention then runs over the deepest stream's cells
+// (llama.cpp pads n_kv to the maximum over the streams), masked where a stream has none.
 #include "llama.h"
 
 #include <algorithm>
@@ -35,13 +38,14 @@ struct Args {
     int n_ubatch = 0;      // 0: the engine's default (the whole batch with streams, 512 unified)
     int reps = 5;
     int pad_to = 0;        // pad every sequence's append with throwaway tokens up to this many
+    int spread = 0;        // sequences' depths spread over D - spread/2 .. D + spread/2
     bool json = false;
 };
 
 [[noreturn]] void usage(const char* why) {
     std::fprintf(stderr,
                  "%s\nusage: leap-feed-bench -m MODEL [-S seqs] [-D depth] [-P tokens] [-t threads] [-fa on|off|auto]\n"
-                 "                       [--kv-unified] [-ub N] [-r reps] [--pad-to N] [--json]\n",
+                 "                       [--kv-unified] [-ub N] [-r reps] [--pad-to N] [--spread W] [--json]\n",
                  why);
     std::exit(2);
 }
@@ -69,6 +73,7 @@ Args parse(int argc, char** argv) {
         else if (f == "-ub") a.n_ubatch = to_int("-ub", val());
         else if (f == "-r") a.reps = to_int("-r", val());
         else if (f == "--pad-to") a.pad_to = to_int("--pad-to", val());
+        else if (f == "--spread") a.spread = to_int("--spread", val());
         else if (f == "--kv-unified") a.unified = true;
         else if (f == "--json") a.json = true;
         else if (f == "-fa") {
@@ -79,6 +84,7 @@ Args parse(int argc, char** argv) {
     if (a.model.empty()) usage("-m MODEL is required");
     if (a.seqs < 1 || a.depth < 0 || a.tokens < 1 || a.reps < 1 || a.threads < 1 || a.n_ubatch < 0)
         usage("-S, -P, -r, -t must be >= 1; -D, -ub >= 0");
+    if (a.spread < 0 || a.spread / 2 > a.depth) usage("--spread must be between 0 and 2 * D");
     return a;
 }
 
@@ -112,13 +118,20 @@ int main(int argc, char** argv) {
 
     const int height = std::max(a.tokens, a.pad_to);  // rows per sequence in the measured batch
     const int feed_tokens = a.seqs * height;
-    const int per_seq = a.depth + height + 16;
+    const int per_seq = a.depth + a.spread / 2 + height + 16;
+    // Sequence s's depth: D without --spread, else evenly from D - W/2 to D + W/2.
+    auto depth_of = [&](int s) {
+        if (a.spread == 0 || a.seqs == 1) return a.depth;
+        return a.depth - a.spread / 2 + (int)((long)a.spread * s / (a.seqs - 1));
+    };
+    int max_depth = 0;
+    for (int s = 0; s < a.seqs; ++s) max_depth = std::max(max_depth, depth_of(s));
     llama_context_params cp = llama_context_default_params();
     cp.n_seq_max = a.seqs;
     cp.kv_unified = a.unified;
     cp.n_ctx = (uint32_t)per_seq * a.seqs;
     // leap's default logical batch is 2,048 tokens (engine.h), larger where the feed needs it.
-    cp.n_batch = (uint32_t)std::max({feed_tokens, a.depth, 2048});
+    cp.n_batch = (uint32_t)std::max({feed_tokens, max_depth, 2048});
     // leap's rule (engine.cpp): with streams the micro-batch is the whole batch, unified 512.
     cp.n_ubatch = a.n_ubatch > 0 ? (uint32_t)a.n_ubatch : (a.unified ? std::min<uint32_t>(512, cp.n_batch) : cp.n_batch);
     cp.n_threads = a.threads;
@@ -143,11 +156,13 @@ int main(int argc, char** argv) {
 
     // Context: D tokens in sequence 0, copied to the others (leap shares its prompt this way;
     // only the number of cells matters for the cost of what follows).
-    if (a.depth > 0) {
+    // With --spread, the deepest prompt is decoded, copied, and each copy cut to its depth.
+    if (max_depth > 0) {
         batch.n_tokens = 0;
-        for (int p = 0; p < a.depth; ++p) add(tok(rng), p, 0, p + 1 == a.depth);
+        for (int p = 0; p < max_depth; ++p) add(tok(rng), p, 0, p + 1 == max_depth);
         if (llama_decode(ctx, batch) != 0) { std::fprintf(stderr, "prefill failed\n"); return 1; }
         for (int s = 1; s < a.seqs; ++s) llama_memory_seq_cp(mem, 0, s, -1, -1);
+        for (int s = 0; s < a.seqs; ++s) llama_memory_seq_rm(mem, s, depth_of(s), -1);
     }
 
     // The feed: P tokens per sequence, laid out in sequence order (as the engine does).
@@ -158,12 +173,12 @@ int main(int argc, char** argv) {
         batch.n_tokens = 0;
         for (int s = 0; s < a.seqs; ++s)
             for (int j = 0; j < height; ++j)
-                add(text[(size_t)s * height + j], a.depth + j, s, j + 1 == a.tokens);
+                add(text[(size_t)s * height + j], depth_of(s) + j, s, j + 1 == a.tokens);
         const auto t0 = std::chrono::steady_clock::now();
         const int ret = feed_once(ctx, batch);
         secs.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         if (ret != 0) { std::fprintf(stderr, "llama_decode failed with status %d\n", ret); return 1; }
-        for (int s = 0; s < a.seqs; ++s) llama_memory_seq_rm(mem, s, a.depth, -1);
+        for (int s = 0; s < a.seqs; ++s) llama_memory_seq_rm(mem, s, depth_of(s), -1);
     }
 
     const double med = median(secs);
@@ -171,12 +186,12 @@ int main(int argc, char** argv) {
     const long real = (long)a.seqs * a.tokens;
     if (a.json) {
         std::printf("{\"S\":%d,\"D\":%d,\"P\":%d,\"pad_to\":%d,\"fa\":%d,\"unified\":%s,\"n_ubatch\":%u,\"threads\":%d,"
-                    "\"reps\":%d,\"median_s\":%.6f,\"min_s\":%.6f,\"tokens_per_s\":%.2f}\n",
+                    "\"reps\":%d,\"median_s\":%.6f,\"min_s\":%.6f,\"tokens_per_s\":%.2f,\"spread\":%d}\n",
                     a.seqs, a.depth, a.tokens, a.pad_to, a.flash_attn, a.unified ? "true" : "false", cp.n_ubatch, a.threads,
-                    a.reps, med, best, real / med);
+                    a.reps, med, best, real / med, a.spread);
     } else {
-        std::printf("S %d  D %d  P %d%s  fa %s  %s  ub %u  t %d: median %.4f s (min %.4f, %d reps)  %.1f t/s\n", a.seqs,
-                    a.depth, a.tokens, a.pad_to > a.tokens ? (" pad-to " + std::to_string(a.pad_to)).c_str() : "",
+        std::printf("S %d  D %d%s  P %d%s  fa %s  %s  ub %u  t %d: median %.4f s (min %.4f, %d reps)  %.1f t/s\n", a.seqs,
+                    a.depth, a.spread ? (" spread " + std::to_string(a.spread)).c_str() : "", a.tokens, a.pad_to > a.tokens ? (" pad-to " + std::to_string(a.pad_to)).c_str() : "",
                     a.flash_attn == 1 ? "on" : a.flash_attn == 0 ? "off" : "auto", a.unified ? "unified" : "streams",
                     cp.n_ubatch, a.threads, med, best, a.reps, real / med);
     }

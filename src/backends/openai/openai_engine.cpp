@@ -500,7 +500,7 @@ bool OpenAIEngine::start(Submission sub, Ticket* ticket) {
     const std::shared_ptr<const PreparedPrompt> prepared = sub.prepared ? sub.prepared : prepare(sub.problem, sub.config);
     auto run = std::make_unique<ProblemRun>(sub.index, std::move(sub.problem), sub.config, prompts_);
     const std::vector<Token>& prefill = prepared->prefill_tokens;
-    const long n_prompt = (long)(prepared->rendered.size() + prefill.size());
+    const long n_prompt = prepared->n_tokens();
 
     Slot* free_slot = nullptr;
     for (auto& sp : slots_)
