@@ -118,14 +118,14 @@ int main(int argc, char** argv) {
 
     const int height = std::max(a.tokens, a.pad_to);  // rows per sequence in the measured batch
     const int feed_tokens = a.seqs * height;
-    const int per_seq = a.depth + a.spread / 2 + height + 16;
-    // Sequence s's depth: D without --spread, else evenly from D - W/2 to D + W/2.
+    // Sequence s's depth: D without --spread, else evenly from D - W/2 to D + W/2 (the last
+    // sequence the deepest).
     auto depth_of = [&](int s) {
         if (a.spread == 0 || a.seqs == 1) return a.depth;
         return a.depth - a.spread / 2 + (int)((long)a.spread * s / (a.seqs - 1));
     };
-    int max_depth = 0;
-    for (int s = 0; s < a.seqs; ++s) max_depth = std::max(max_depth, depth_of(s));
+    const int max_depth = depth_of(a.seqs - 1);
+    const int per_seq = max_depth + height + 16;
     llama_context_params cp = llama_context_default_params();
     cp.n_seq_max = a.seqs;
     cp.kv_unified = a.unified;
@@ -190,8 +190,10 @@ int main(int argc, char** argv) {
                     a.seqs, a.depth, a.tokens, a.pad_to, a.flash_attn, a.unified ? "true" : "false", cp.n_ubatch, a.threads,
                     a.reps, med, best, real / med, a.spread);
     } else {
+        const std::string spread = a.spread ? " spread " + std::to_string(a.spread) : "";
+        const std::string pad = a.pad_to > a.tokens ? " pad-to " + std::to_string(a.pad_to) : "";
         std::printf("S %d  D %d%s  P %d%s  fa %s  %s  ub %u  t %d: median %.4f s (min %.4f, %d reps)  %.1f t/s\n", a.seqs,
-                    a.depth, a.spread ? (" spread " + std::to_string(a.spread)).c_str() : "", a.tokens, a.pad_to > a.tokens ? (" pad-to " + std::to_string(a.pad_to)).c_str() : "",
+                    a.depth, spread.c_str(), a.tokens, pad.c_str(),
                     a.flash_attn == 1 ? "on" : a.flash_attn == 0 ? "off" : "auto", a.unified ? "unified" : "streams",
                     cp.n_ubatch, a.threads, med, best, a.reps, real / med);
     }
